@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Scores meshlint against istio's analyzer test suite (an `istio-analyze` conformance corpus).
+
+For each case: run meshlint on the case's input files plus the harness files, keep findings whose
+istio codes are among the case's analyzer codes, and compare (code, resource) pairs with the
+expected messages. Prints per-code matched / missed / extra and lists every mismatch.
+
+Usage: istio-compat.py CORPUS_DIR [--bin PATH] [--require IST0118,IST0150] [--cases]
+Exits 1 when a required code has a miss or an extra.
+"""
+
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+
+
+def resource_key(kind, namespace, name):
+    return (kind, namespace or "", name)
+
+
+def run_case(binary, corpus, case):
+    files = [os.path.join(corpus, "testdata", f) for f in case["inputFiles"]]
+    files.append(os.path.join(corpus, "harness", "default-ingress-gateway.yaml"))
+    cmd = [binary, "check", "--format", "json", "--failure-threshold", "error"]
+    proc = subprocess.run(cmd + files, capture_output=True, text=True, timeout=60)
+    if proc.returncode not in (0, 1, 2):
+        raise RuntimeError(f"{case['id']}: meshlint exited {proc.returncode}: {proc.stderr}")
+    return json.loads(proc.stdout)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("corpus")
+    ap.add_argument("--bin", default=os.environ.get("MESHLINT", "target/debug/meshlint"))
+    ap.add_argument("--require", default="", help="comma-separated IST codes that must match exactly")
+    ap.add_argument("--cases", action="store_true", help="print every case's result")
+    args = ap.parse_args()
+
+    cases = json.load(open(os.path.join(args.corpus, "cases.json")))
+    covered = set()
+    out = subprocess.run([args.bin, "rules"], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        if "[" in line:
+            covered.update(c.strip() for c in line[line.rindex("[") + 1 : line.rindex("]")].split(","))
+
+    per_code = collections.defaultdict(lambda: [0, 0, 0])
+    problems = []
+    input_errors = 0
+    for case in cases:
+        if case.get("skip"):
+            continue
+        codes = set(case["analyzerCodes"]) & covered
+        if not codes:
+            continue
+        report = run_case(args.bin, args.corpus, case)
+        input_errors += len(report["errors"])
+        got = collections.Counter()
+        for f in report["findings"]:
+            for code in set(f["istio_codes"]) & codes:
+                r = f["resource"]
+                got[(code, r["kind"], r["namespace"], r["name"])] += 1
+        want = collections.Counter()
+        for e in case["expected"]:
+            if e["code"] in codes:
+                # The upstream harness leaves namespace-less objects without a namespace;
+                # meshlint puts them in `default`.
+                ns = e["namespace"] if e["namespace"] is not None else "default"
+                want[(e["code"], e["kind"], ns, e["name"])] += e.get("count", 1)
+        keys = set(got) | set(want)
+        for k in sorted(keys):
+            matched = min(got[k], want[k])
+            missed = want[k] - matched
+            extra = got[k] - matched
+            per_code[k[0]][0] += matched
+            per_code[k[0]][1] += missed
+            per_code[k[0]][2] += extra
+            if missed or extra:
+                problems.append((case["id"], k, missed, extra))
+        if args.cases:
+            status = "ok" if all(got[k] == want[k] for k in keys) else "MISMATCH"
+            print(f"{case['id']:<60} {status}")
+
+    print(f"{'code':<10}{'matched':>9}{'missed':>8}{'extra':>7}")
+    for code in sorted(per_code):
+        m, mi, ex = per_code[code]
+        print(f"{code:<10}{m:>9}{mi:>8}{ex:>7}")
+    print(f"input errors reported by meshlint across cases: {input_errors}")
+    for case_id, (code, kind, ns, name), missed, extra in problems:
+        what = f"missed {missed}" if missed else f"extra {extra}"
+        print(f"  {case_id}: {code} {kind} {ns}/{name}: {what}")
+
+    required = {c for c in args.require.split(",") if c}
+    failing = [p for p in problems if p[1][0] in required]
+    if failing:
+        print(f"required codes with mismatches: {sorted({p[1][0] for p in failing})}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+//! Command-line interface.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, LoadedConfig};
+use crate::diagnostic::Severity;
+use crate::engine::{self, Settings};
+use crate::report::{self, ColorChoice, Format};
+use crate::rules::{self, RULES};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "meshlint",
+    version,
+    about = "Find port and listener conflicts in service-mesh configuration",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests (files, directories, `-` for stdin) and report findings.
+    Check(CheckArgs),
+    /// List every rule.
+    Rules,
+    /// Print a rule's documentation.
+    Explain {
+        /// Rule code (MESH101) or name (port-name-missing-protocol).
+        rule: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Files or directories to check; `-` reads stdin. Defaults to the current directory.
+    pub paths: Vec<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Exit 1 when a finding at or above this severity is reported.
+    #[arg(long, value_name = "SEVERITY")]
+    pub failure_threshold: Option<Severity>,
+    /// Only run these rules (codes, names or code prefixes; comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Do not run these rules.
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Skip paths matching this glob while walking directories.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Config file; by default `.meshlint.yaml` is searched upward from the working directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<String>,
+    /// Namespace for resources that do not set one.
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Check(args) => check(args),
+        Command::Rules => {
+            let mut out = String::new();
+            for r in RULES {
+                let m = r.meta();
+                let istio = if m.istio_codes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", m.istio_codes.join(", "))
+                };
+                out.push_str(&format!(
+                    "{}  {:<32} {:<8} {}{istio}\n",
+                    m.code,
+                    m.name,
+                    m.severity.as_str(),
+                    m.summary
+                ));
+            }
+            print(&out);
+            0
+        }
+        Command::Explain { rule } => match rules::find(&rule) {
+            Some(r) => {
+                print(r.meta().doc);
+                0
+            }
+            None => {
+                eprintln!("error: unknown rule `{rule}` (run `meshlint rules` for the list)");
+                2
+            }
+        },
+    }
+}
+
+fn print(s: &str) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`meshlint ... | head`) is not an error worth reporting.
+    let _ = stdout.write_all(s.as_bytes());
+    let _ = stdout.flush();
+}
+
+fn load_config(args: &CheckArgs) -> Result<LoadedConfig, String> {
+    let found = match &args.config {
+        Some(p) => Some(Path::new(p).to_path_buf()),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|d| config::discover(&d)),
+    };
+    match found {
+        Some(p) => config::load_file(&p).map_err(|e| {
+            if e.line > 0 {
+                format!("{}:{}:{}: {}", e.file, e.line, e.column, e.message)
+            } else {
+                format!("{}: {}", e.file, e.message)
+            }
+        }),
+        None => Ok(LoadedConfig::default()),
+    }
+}
+
+fn check(args: CheckArgs) -> u8 {
+    let loaded = match load_config(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let threshold = args
+        .failure_threshold
+        .or(loaded.config.failure_threshold)
+        .unwrap_or(Severity::Warning);
+    let paths = if args.paths.is_empty() {
+        vec![".".to_string()]
+    } else {
+        args.paths.clone()
+    };
+    let settings = Settings {
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        exclude: args.exclude.clone(),
+        namespace: args.namespace.clone(),
+        config: loaded,
+    };
+    let outcome = match engine::check(&paths, &settings) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let color = args.color.enabled(std::io::stdout().is_terminal());
+    print(&report::render(args.format, &outcome, color));
+    report::exit_code(&outcome, threshold)
+}

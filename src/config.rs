@@ -1,0 +1,166 @@
+//! `.meshlint.yaml`: the same settings as the command line, plus severity overrides and
+//! ignore entries.
+//!
+//! ```yaml
+//! failure-threshold: warning
+//! select: [MESH1, MESH201]          # codes, code prefixes or names
+//! ignore:
+//!   - MESH202                        # a rule, disabled everywhere
+//!   - rule: MESH101                  # findings of a rule on matching resources
+//!     resource: "Service legacy/*"   # glob over "Kind namespace/name"
+//!     reason: ports named by a third-party chart
+//! severity:
+//!   MESH101: error
+//! exclude: ["vendor/**"]
+//! namespace: default
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::diagnostic::Severity;
+use crate::load::{self, FieldPath, Node};
+
+pub const FILE_NAME: &str = ".meshlint.yaml";
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Config {
+    pub failure_threshold: Option<Severity>,
+    pub select: Vec<String>,
+    pub ignore: Vec<IgnoreEntry>,
+    pub severity: BTreeMap<String, Severity>,
+    pub exclude: Vec<String>,
+    pub namespace: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum IgnoreEntry {
+    Rule(String),
+    Finding(Suppression),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suppression {
+    pub rule: String,
+    /// Glob over `Kind namespace/name`; absent matches every resource.
+    pub resource: Option<String>,
+    /// Glob over the file path; absent matches every file.
+    pub file: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// A loaded config file, with its source so problems point into it.
+#[derive(Clone, Debug, Default)]
+pub struct LoadedConfig {
+    pub path: Option<String>,
+    pub config: Config,
+    pub root: Option<Node>,
+}
+
+impl LoadedConfig {
+    /// Position of a field of the config file, for findings about it.
+    pub fn position(&self, path: &FieldPath) -> (u32, u32) {
+        self.root.as_ref().map_or((0, 0), |r| {
+            let p = r.lookup(path).0.pos;
+            (p.line, p.column)
+        })
+    }
+}
+
+/// A config problem: the file, its position and the message.
+#[derive(Clone, Debug)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// Finds `.meshlint.yaml` in `start` or its ancestors.
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .map(|d| d.join(FILE_NAME))
+        .find(|p| p.is_file())
+}
+
+pub fn load_file(path: &Path) -> Result<LoadedConfig, ConfigError> {
+    let shown = path.to_string_lossy().into_owned();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: shown.clone(),
+        line: 0,
+        column: 0,
+        message: format!("cannot read config: {e}"),
+    })?;
+    parse(&shown, &text)
+}
+
+pub fn parse(shown: &str, text: &str) -> Result<LoadedConfig, ConfigError> {
+    let err = |line, column, message| ConfigError {
+        file: shown.to_string(),
+        line,
+        column,
+        message,
+    };
+    let docs = load::parse_yaml(text).map_err(|e| err(e.line, e.column, e.message))?;
+    let Some(root) = docs.into_iter().next() else {
+        return Ok(LoadedConfig {
+            path: Some(shown.to_string()),
+            ..LoadedConfig::default()
+        });
+    };
+    let config: Config = serde_path_to_error::deserialize(root.to_json()).map_err(|e| {
+        let path = FieldPath::parse(&e.path().to_string());
+        let pos = root.lookup(&path).0.pos;
+        err(
+            pos.line,
+            pos.column,
+            format!("invalid config: {}", e.into_inner()),
+        )
+    })?;
+    Ok(LoadedConfig {
+        path: Some(shown.to_string()),
+        config,
+        root: Some(root),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_setting() {
+        let text = "\
+failure-threshold: error
+select: [MESH1]
+ignore:
+  - MESH202
+  - rule: port-name-missing-protocol
+    resource: Service legacy/*
+    reason: vendor chart
+severity: {MESH101: info}
+";
+        let c = parse(".meshlint.yaml", text).expect("valid").config;
+        assert_eq!(c.failure_threshold, Some(Severity::Error));
+        assert_eq!(c.select, vec!["MESH1"]);
+        assert!(matches!(&c.ignore[0], IgnoreEntry::Rule(r) if r == "MESH202"));
+        assert!(
+            matches!(&c.ignore[1], IgnoreEntry::Finding(s) if s.resource.as_deref() == Some("Service legacy/*"))
+        );
+        assert_eq!(c.severity.get("MESH101"), Some(&Severity::Info));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_a_position() {
+        let e =
+            parse("c.yaml", "select: [MESH1]\nfailure_threshold: error\n").expect_err("invalid");
+        assert!(e.message.contains("unknown field"), "{}", e.message);
+        assert_eq!(e.file, "c.yaml");
+    }
+}

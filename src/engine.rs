@@ -1,0 +1,425 @@
+//! The `check` pipeline: load → model → graph → rules → suppressions → resolved findings.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use globset::{Glob, GlobMatcher};
+
+use crate::config::{IgnoreEntry, LoadedConfig, Suppression};
+use crate::diagnostic::{Finding, Location, RawFinding, Related, ResourceRef, Severity, Target};
+use crate::graph::MeshGraph;
+use crate::load::{self, FieldPath, InputError, Sources};
+use crate::model::{ModelOptions, Store};
+use crate::rules::{self, Context, RULES, RuleMeta, UNUSED_SUPPRESSION};
+
+/// Annotation listing rules (codes or names, comma-separated, or `*`) to ignore on a resource.
+pub const IGNORE_ANNOTATION: &str = "meshlint.io/ignore";
+/// istio's own suppression annotation; it silences findings whose istio codes it lists.
+pub const GALLEY_ANNOTATION: &str = "galley.istio.io/analyze-suppress";
+
+/// Everything that decides what `check` reports.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub exclude: Vec<String>,
+    pub namespace: Option<String>,
+    pub config: LoadedConfig,
+}
+
+/// The result of a run.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub sources: Sources,
+    pub findings: Vec<Finding>,
+    pub errors: Vec<InputError>,
+    pub resources: usize,
+}
+
+/// Resolves `--select`/`--ignore` style keys (codes, names, code prefixes, `ALL`) to rules.
+pub fn resolve_rules(keys: &[String]) -> Result<Vec<&'static RuleMeta>, String> {
+    let mut out = Vec::new();
+    for key in keys
+        .iter()
+        .flat_map(|k| k.split(','))
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    {
+        if key.eq_ignore_ascii_case("all") {
+            out.extend(RULES.iter().map(|r| r.meta()));
+            continue;
+        }
+        if let Some(r) = rules::find(key) {
+            out.push(r.meta());
+            continue;
+        }
+        let upper = key.to_ascii_uppercase();
+        let prefixed: Vec<_> = RULES
+            .iter()
+            .map(|r| r.meta())
+            .filter(|m| upper.starts_with("MESH") && m.code.starts_with(&upper))
+            .collect();
+        if prefixed.is_empty() {
+            return Err(format!(
+                "unknown rule `{key}` (run `meshlint rules` for the list)"
+            ));
+        }
+        out.extend(prefixed);
+    }
+    Ok(out)
+}
+
+/// Which rules run, from the command line and the config file.
+pub fn enabled_rules(settings: &Settings) -> Result<BTreeSet<&'static str>, String> {
+    let cfg = &settings.config.config;
+    let select = if !settings.select.is_empty() {
+        &settings.select
+    } else {
+        &cfg.select
+    };
+    let mut enabled: BTreeSet<&'static str> = if select.is_empty() {
+        RULES.iter().map(|r| r.meta().code).collect()
+    } else {
+        resolve_rules(select)?.iter().map(|m| m.code).collect()
+    };
+    let mut ignored: Vec<String> = settings.ignore.clone();
+    ignored.extend(cfg.ignore.iter().filter_map(|e| match e {
+        IgnoreEntry::Rule(r) => Some(r.clone()),
+        IgnoreEntry::Finding(_) => None,
+    }));
+    for m in resolve_rules(&ignored)? {
+        enabled.remove(m.code);
+    }
+    Ok(enabled)
+}
+
+/// Loads `paths` and checks them.
+pub fn check(paths: &[String], settings: &Settings) -> Result<Outcome, String> {
+    let mut exclude = settings.exclude.clone();
+    exclude.extend(settings.config.config.exclude.iter().cloned());
+    let sources = load::load(paths, &load::Discovery { exclude });
+    check_sources(sources, settings)
+}
+
+/// Checks already-loaded sources.
+pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcome, String> {
+    let enabled = enabled_rules(settings)?;
+    let severity = severity_overrides(&settings.config)?;
+    let namespace = settings
+        .namespace
+        .clone()
+        .or_else(|| settings.config.config.namespace.clone())
+        .unwrap_or_else(|| "default".into());
+    let store = Store::build(
+        &mut sources,
+        &ModelOptions {
+            default_namespace: namespace,
+        },
+    );
+    let graph = MeshGraph::build(&store);
+    let mut cx = Context::new(&store, &graph);
+    for rule in RULES.iter().filter(|r| enabled.contains(r.meta().code)) {
+        cx.run(*rule);
+    }
+    let raw = cx.into_findings();
+    let (kept, unused) = apply_suppressions(raw, &store, &sources, &settings.config, &enabled);
+    let mut findings: Vec<Finding> = kept
+        .into_iter()
+        .map(|f| resolve(&f, &store, &sources))
+        .collect();
+    if enabled.contains(UNUSED_SUPPRESSION.code) {
+        findings.extend(unused);
+    }
+    for f in &mut findings {
+        if let Some(s) = severity.get(f.code) {
+            f.severity = *s;
+        }
+    }
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings.dedup();
+    let mut errors = std::mem::take(&mut sources.errors);
+    errors.sort();
+    Ok(Outcome {
+        resources: store.resources.len(),
+        sources,
+        findings,
+        errors,
+    })
+}
+
+fn severity_overrides(cfg: &LoadedConfig) -> Result<BTreeMap<&'static str, Severity>, String> {
+    let mut out = BTreeMap::new();
+    for (key, sev) in &cfg.config.severity {
+        for m in resolve_rules(std::slice::from_ref(key))? {
+            out.insert(m.code, *sev);
+        }
+    }
+    Ok(out)
+}
+
+/// Where a suppression was written, to report it when it matches nothing.
+struct Source {
+    location: Location,
+    resource: ResourceRef,
+    what: String,
+}
+
+struct AnnotationRule {
+    resource: usize,
+    codes: BTreeSet<&'static str>,
+    source: Option<Source>,
+    used: bool,
+}
+
+struct ConfigRule<'a> {
+    entry: &'a Suppression,
+    code: &'static str,
+    resource: Option<GlobMatcher>,
+    file: Option<GlobMatcher>,
+    index: usize,
+    used: bool,
+}
+
+fn glob(pattern: &Option<String>) -> Option<GlobMatcher> {
+    pattern
+        .as_ref()
+        .and_then(|p| Glob::new(p).ok())
+        .map(|g| g.compile_matcher())
+}
+
+/// Drops suppressed findings; returns the rest and MESH001 findings for unused suppressions.
+fn apply_suppressions(
+    raw: Vec<RawFinding>,
+    store: &Store,
+    sources: &Sources,
+    config: &LoadedConfig,
+    enabled: &BTreeSet<&'static str>,
+) -> (Vec<RawFinding>, Vec<Finding>) {
+    let mut annotation_rules = Vec::new();
+    let mut galley: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut unused = Vec::new();
+    for (id, res) in store.iter() {
+        if let Some(value) = res.annotations.get(IGNORE_ANNOTATION) {
+            let path = FieldPath::parse("metadata.annotations").key(IGNORE_ANNOTATION);
+            let location = locate(store, sources, &Target { resource: id, path });
+            for key in value.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+                let codes: BTreeSet<&'static str> = if key == "*" || key.eq_ignore_ascii_case("all")
+                {
+                    RULES.iter().map(|r| r.meta().code).collect()
+                } else {
+                    match rules::find(key) {
+                        Some(r) => [r.meta().code].into(),
+                        None => {
+                            unused.push(unused_finding(
+                                location.clone(),
+                                resource_ref(store, id),
+                                format!("`{IGNORE_ANNOTATION}` names `{key}`, which is not a meshlint rule"),
+                            ));
+                            continue;
+                        }
+                    }
+                };
+                // Entries for rules that did not run cannot be judged unused.
+                let judged = codes.iter().all(|c| enabled.contains(c)) && key != "*";
+                annotation_rules.push(AnnotationRule {
+                    resource: id,
+                    codes,
+                    source: judged.then(|| Source {
+                        location: location.clone(),
+                        resource: resource_ref(store, id),
+                        what: format!("`{IGNORE_ANNOTATION}: {key}`"),
+                    }),
+                    used: false,
+                });
+            }
+        }
+        if let Some(value) = res.annotations.get(GALLEY_ANNOTATION) {
+            galley.insert(
+                id,
+                value
+                    .split(',')
+                    .map(|c| c.trim().to_string())
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    let mut config_rules: Vec<ConfigRule<'_>> = config
+        .config
+        .ignore
+        .iter()
+        .enumerate()
+        .filter_map(|(index, e)| match e {
+            IgnoreEntry::Finding(s) => rules::find(&s.rule).map(|r| ConfigRule {
+                entry: s,
+                code: r.meta().code,
+                resource: glob(&s.resource),
+                file: glob(&s.file),
+                index,
+                used: false,
+            }),
+            IgnoreEntry::Rule(_) => None,
+        })
+        .collect();
+
+    let mut kept = Vec::with_capacity(raw.len());
+    for f in raw {
+        let res = store.get(f.target.resource);
+        let mut suppressed = galley.get(&f.target.resource).is_some_and(|codes| {
+            codes
+                .iter()
+                .any(|c| c == "*" || f.istio_codes.contains(&c.as_str()))
+        });
+        for a in annotation_rules
+            .iter_mut()
+            .filter(|a| a.resource == f.target.resource && a.codes.contains(f.code))
+        {
+            a.used = true;
+            suppressed = true;
+        }
+        let label = resource_ref(store, f.target.resource).to_string();
+        let file = &sources.files[res.file].path;
+        for c in config_rules.iter_mut().filter(|c| c.code == f.code) {
+            let res_ok = c.resource.as_ref().is_none_or(|g| g.is_match(&label));
+            let file_ok = c.file.as_ref().is_none_or(|g| g.is_match(file));
+            if res_ok && file_ok {
+                c.used = true;
+                suppressed = true;
+            }
+        }
+        if !suppressed {
+            kept.push(f);
+        }
+    }
+
+    for a in annotation_rules.into_iter().filter(|a| !a.used) {
+        if let Some(src) = a.source {
+            unused.push(unused_finding(
+                src.location,
+                src.resource,
+                format!(
+                    "{} suppresses nothing: no such finding on this resource",
+                    src.what
+                ),
+            ));
+        }
+    }
+    for c in config_rules
+        .into_iter()
+        .filter(|c| !c.used && enabled.contains(c.code))
+    {
+        let path = FieldPath::parse("ignore").index(c.index);
+        let (line, column) = config.position(&path);
+        let file = config.path.clone().unwrap_or_default();
+        let scope = c
+            .entry
+            .resource
+            .as_deref()
+            .map_or(String::new(), |r| format!(" on `{r}`"));
+        unused.push(unused_finding(
+            Location {
+                file: file.clone(),
+                line,
+                column,
+                end_line: line,
+                end_column: column,
+                ..Location::default()
+            },
+            ResourceRef {
+                kind: "MeshlintConfig".into(),
+                namespace: String::new(),
+                name: file,
+            },
+            format!(
+                "ignore entry for {}{scope} suppresses nothing",
+                c.entry.rule
+            ),
+        ));
+    }
+    (kept, unused)
+}
+
+fn unused_finding(location: Location, resource: ResourceRef, message: String) -> Finding {
+    Finding {
+        code: UNUSED_SUPPRESSION.code,
+        name: UNUSED_SUPPRESSION.name,
+        severity: UNUSED_SUPPRESSION.severity,
+        message,
+        help: Some("remove the stale entry so it cannot hide a future finding".into()),
+        resource,
+        location,
+        related: Vec::new(),
+        istio_codes: Vec::new(),
+    }
+}
+
+pub fn resource_ref(store: &Store, id: usize) -> ResourceRef {
+    let r = store.get(id);
+    ResourceRef {
+        kind: r.kind.clone(),
+        namespace: if r.kind == "Namespace" {
+            String::new()
+        } else {
+            r.namespace.clone()
+        },
+        name: r.name.clone(),
+    }
+}
+
+/// The source position of a field; a missing field points at its nearest present parent.
+pub fn locate(store: &Store, sources: &Sources, target: &Target) -> Location {
+    let res = store.get(target.resource);
+    let file = &sources.files[res.file];
+    let (node, _) = res.node.lookup(&target.path);
+    let pos = node.pos;
+    let (end_line, end_column) = end_of(&file.text, pos.offset, pos.len, pos.line, pos.column);
+    Location {
+        file: file.path.clone(),
+        line: pos.line,
+        column: pos.column,
+        end_line,
+        end_column,
+        offset: pos.offset,
+        len: pos.len,
+    }
+}
+
+/// Line and column just past `len` bytes from `offset`, given the start's line and column.
+fn end_of(text: &str, offset: usize, len: usize, line: u32, column: u32) -> (u32, u32) {
+    let Some(span) = text.get(offset..offset + len) else {
+        return (line, column);
+    };
+    let mut l = line;
+    let mut c = column;
+    for ch in span.chars() {
+        if ch == '\n' {
+            l += 1;
+            c = 1;
+        } else {
+            c += 1;
+        }
+    }
+    (l, c)
+}
+
+fn resolve(f: &RawFinding, store: &Store, sources: &Sources) -> Finding {
+    let meta = rules::find(f.code)
+        .map(|r| r.meta())
+        .expect("findings come from registered rules");
+    Finding {
+        code: meta.code,
+        name: meta.name,
+        severity: f.severity,
+        message: f.message.clone(),
+        help: f.help.clone(),
+        resource: resource_ref(store, f.target.resource),
+        location: locate(store, sources, &f.target),
+        related: f
+            .related
+            .iter()
+            .map(|r| Related {
+                message: r.message.clone(),
+                location: locate(store, sources, &r.target),
+            })
+            .collect(),
+        istio_codes: f.istio_codes.to_vec(),
+    }
+}

@@ -1,0 +1,11 @@
+//! meshlint: finds port and listener conflicts in service-mesh configuration.
+
+pub mod cli;
+pub mod config;
+pub mod diagnostic;
+pub mod engine;
+pub mod graph;
+pub mod load;
+pub mod model;
+pub mod report;
+pub mod rules;

@@ -1,0 +1,283 @@
+//! Input discovery and parsing: paths, directories and stdin into positioned documents.
+
+pub mod node;
+pub mod yaml;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+pub use node::{FieldPath, Node, Pos, Seg, Value};
+
+/// Index of a file in [`Sources::files`].
+pub type FileId = usize;
+
+/// A read input file: the path as the user named it, and its text.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    pub path: String,
+    pub text: String,
+}
+
+/// A problem reading or parsing an input, with its position when known (1-based, 0 = unknown).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InputError {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// One top-level document of a file.
+#[derive(Clone, Debug)]
+pub struct Document {
+    pub file: FileId,
+    pub root: Node,
+}
+
+#[derive(Debug, Default)]
+pub struct Sources {
+    pub files: Vec<SourceFile>,
+    pub documents: Vec<Document>,
+    pub errors: Vec<InputError>,
+}
+
+/// The name under which stdin is reported.
+pub const STDIN_NAME: &str = "<stdin>";
+
+const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
+
+/// Options for directory discovery.
+#[derive(Clone, Debug, Default)]
+pub struct Discovery {
+    pub exclude: Vec<String>,
+}
+
+impl Discovery {
+    fn exclude_set(&self) -> Result<GlobSet, InputError> {
+        let mut b = GlobSetBuilder::new();
+        for pat in &self.exclude {
+            let glob = Glob::new(pat).map_err(|e| InputError {
+                file: "--exclude".into(),
+                line: 0,
+                column: 0,
+                message: format!("invalid glob `{pat}`: {e}"),
+            })?;
+            b.add(glob);
+        }
+        b.build().map_err(|e| InputError {
+            file: "--exclude".into(),
+            line: 0,
+            column: 0,
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Lists the files named by `paths`: files as given, directories walked recursively (honouring
+/// `.gitignore` and the exclude globs, keeping YAML/JSON files), `-` for stdin. Sorted per
+/// directory so output order never depends on the file system.
+pub fn discover(paths: &[String], opts: &Discovery) -> (Vec<String>, Vec<InputError>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let excludes = match opts.exclude_set() {
+        Ok(set) => set,
+        Err(e) => {
+            errors.push(e);
+            GlobSet::empty()
+        }
+    };
+    for p in paths {
+        if p == "-" {
+            out.push(p.clone());
+            continue;
+        }
+        let path = Path::new(p);
+        if !path.is_dir() {
+            if !excluded(&excludes, path) {
+                out.push(p.clone());
+            }
+            continue;
+        }
+        let mut found: Vec<PathBuf> = Vec::new();
+        let walker = ignore::WalkBuilder::new(path)
+            .require_git(false)
+            .sort_by_file_path(|a, b| a.cmp(b))
+            .build();
+        for entry in walker {
+            match entry {
+                Ok(e) => {
+                    let fp = e.path();
+                    let is_file = e.file_type().is_some_and(|t| t.is_file());
+                    let ext_ok = fp
+                        .extension()
+                        .and_then(|x| x.to_str())
+                        .is_some_and(|x| EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()));
+                    if is_file && ext_ok && !excluded(&excludes, fp) {
+                        found.push(fp.to_path_buf());
+                    }
+                }
+                Err(e) => errors.push(InputError {
+                    file: p.clone(),
+                    line: 0,
+                    column: 0,
+                    message: e.to_string(),
+                }),
+            }
+        }
+        found.sort();
+        out.extend(found.into_iter().map(|f| f.to_string_lossy().into_owned()));
+    }
+    (out, errors)
+}
+
+fn excluded(set: &GlobSet, path: &Path) -> bool {
+    if set.is_empty() {
+        return false;
+    }
+    let stripped = path.strip_prefix("./").unwrap_or(path);
+    set.is_match(stripped) || path.file_name().is_some_and(|n| set.is_match(n))
+}
+
+/// Reads and parses every path. Failures become [`InputError`]s; everything else still loads.
+pub fn load(paths: &[String], opts: &Discovery) -> Sources {
+    let (files, errors) = discover(paths, opts);
+    let mut sources = Sources {
+        errors,
+        ..Sources::default()
+    };
+    for f in files {
+        match read_input(&f) {
+            Ok(text) => sources.add_text(f, text),
+            Err(message) => sources.errors.push(InputError {
+                file: display_name(&f),
+                line: 0,
+                column: 0,
+                message,
+            }),
+        }
+    }
+    sources
+}
+
+fn display_name(path: &str) -> String {
+    if path == "-" {
+        STDIN_NAME.to_string()
+    } else {
+        path.to_string()
+    }
+}
+
+fn read_input(path: &str) -> Result<String, String> {
+    let bytes = if path == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
+        buf
+    } else {
+        std::fs::read(path).map_err(|e| format!("cannot read file: {e}"))?
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        format!("file is not valid UTF-8 (invalid byte at offset {at})")
+    })
+}
+
+impl Sources {
+    /// Parses `text` as the file `path` and appends its documents (or its error).
+    pub fn add_text(&mut self, path: String, text: String) {
+        let name = display_name(&path);
+        match yaml::parse_stream(&text) {
+            Ok(docs) => {
+                let id = self.files.len();
+                self.documents
+                    .extend(docs.into_iter().map(|root| Document { file: id, root }));
+                self.files.push(SourceFile { path: name, text });
+            }
+            Err(e) => {
+                self.errors.push(InputError {
+                    file: name.clone(),
+                    line: e.line,
+                    column: e.column,
+                    message: format!("invalid YAML: {}", e.message),
+                });
+                // Kept so later stages can still show the file, but it contributes no documents.
+                self.files.push(SourceFile { path: name, text });
+            }
+        }
+    }
+}
+
+/// Parses a standalone YAML text (a config file or an embedded mesh config).
+pub fn parse_yaml(text: &str) -> Result<Vec<Node>, yaml::ParseError> {
+    yaml::parse_stream(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_directories_sorted_honouring_gitignore_and_excludes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("b")).expect("mkdir");
+        std::fs::write(root.join(".gitignore"), "ignored.yaml\n").expect("write");
+        for f in [
+            "b/z.yaml",
+            "a.yml",
+            "c.json",
+            "ignored.yaml",
+            "notes.txt",
+            "skip.yaml",
+        ] {
+            std::fs::write(root.join(f), "a: 1\n").expect("write");
+        }
+        let (files, errors) = discover(
+            &[root.to_string_lossy().into_owned()],
+            &Discovery {
+                exclude: vec!["skip.yaml".into()],
+            },
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let names: Vec<_> = files
+            .iter()
+            .map(|f| {
+                Path::new(f)
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(names, vec!["a.yml", "b/z.yaml", "c.json"]);
+    }
+
+    #[test]
+    fn bad_files_become_errors_and_others_still_load() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let good = dir.path().join("good.yaml");
+        let bad = dir.path().join("bad.yaml");
+        let binary = dir.path().join("bin.yaml");
+        std::fs::write(&good, "kind: Service\n").expect("write");
+        std::fs::write(&bad, "a: [1,\n").expect("write");
+        std::fs::write(&binary, [0x61, 0x3a, 0x20, 0xff, 0xfe]).expect("write");
+        let paths: Vec<String> = [&good, &bad, &binary, &dir.path().join("missing.yaml")]
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        let s = load(&paths, &Discovery::default());
+        assert_eq!(s.documents.len(), 1);
+        assert_eq!(s.errors.len(), 3, "{:?}", s.errors);
+        assert!(s.errors.iter().any(|e| e.message.contains("UTF-8")));
+        assert!(s.errors.iter().any(|e| e.message.contains("cannot read")));
+        let yaml_err = s
+            .errors
+            .iter()
+            .find(|e| e.message.starts_with("invalid YAML"))
+            .expect("yaml error");
+        assert!(yaml_err.line >= 1);
+    }
+}

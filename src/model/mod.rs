@@ -1,0 +1,348 @@
+//! Typed resources built from positioned documents.
+
+pub mod istio;
+pub mod k8s;
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+
+use crate::load::{FieldPath, FileId, InputError, Node, Seg, Sources, Value};
+
+/// Index of a resource in [`Store::resources`].
+pub type ResId = usize;
+
+#[derive(Clone, Debug)]
+pub enum Spec {
+    Namespace,
+    Service(k8s::Service),
+    Workload(Box<k8s::Workload>),
+    VirtualService(istio::VirtualService),
+    DestinationRule(istio::DestinationRule),
+    Gateway(istio::Gateway),
+    ServiceEntry(istio::ServiceEntry),
+    Sidecar(istio::Sidecar),
+    WorkloadEntry(istio::WorkloadEntry),
+    /// The `istio` ConfigMap carrying the mesh config.
+    MeshConfig(Box<istio::MeshConfig>),
+    /// A kind meshlint does not read; kept so counts and suppressions stay honest.
+    Other,
+}
+
+#[derive(Clone, Debug)]
+pub struct Resource {
+    pub file: FileId,
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    /// The effective namespace (`metadata.namespace`, else the default namespace).
+    pub namespace: String,
+    /// Whether `metadata.namespace` was written in the document.
+    pub namespace_explicit: bool,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub creation_timestamp: Option<String>,
+    pub node: Node,
+    pub spec: Spec,
+}
+
+impl Resource {
+    pub fn service(&self) -> Option<&k8s::Service> {
+        match &self.spec {
+            Spec::Service(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn workload(&self) -> Option<&k8s::Workload> {
+        match &self.spec {
+            Spec::Workload(w) => Some(w),
+            _ => None,
+        }
+    }
+
+    pub fn is_istio_networking(&self) -> bool {
+        self.api_version.starts_with("networking.istio.io/")
+    }
+}
+
+/// All resources of one run.
+#[derive(Debug, Default)]
+pub struct Store {
+    pub resources: Vec<Resource>,
+}
+
+/// Options for building the model.
+#[derive(Clone, Debug)]
+pub struct ModelOptions {
+    pub default_namespace: String,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        Self {
+            default_namespace: "default".into(),
+        }
+    }
+}
+
+const MAX_LIST_DEPTH: usize = 8;
+
+impl Store {
+    /// Builds typed resources from every document; problems become errors on `sources`.
+    pub fn build(sources: &mut Sources, opts: &ModelOptions) -> Store {
+        let mut store = Store::default();
+        let mut errors = Vec::new();
+        let docs = std::mem::take(&mut sources.documents);
+        for doc in &docs {
+            let path = &sources.files[doc.file].path;
+            store.add_document(doc.file, path, &doc.root, opts, &mut errors, 0);
+        }
+        sources.documents = docs;
+        sources.errors.extend(errors);
+        store
+    }
+
+    fn add_document(
+        &mut self,
+        file: FileId,
+        path: &str,
+        root: &Node,
+        opts: &ModelOptions,
+        errors: &mut Vec<InputError>,
+        depth: usize,
+    ) {
+        let err = |node: &Node, message: String| InputError {
+            file: path.to_string(),
+            line: node.pos.line,
+            column: node.pos.column,
+            message,
+        };
+        if root.value == Value::Null {
+            return;
+        }
+        if !root.is_map() {
+            errors.push(err(
+                root,
+                "document is not an object; expected a Kubernetes resource".into(),
+            ));
+            return;
+        }
+        let Some(kind) = root.get("kind").and_then(Node::as_str) else {
+            errors.push(err(root, "resource has no `kind`".into()));
+            return;
+        };
+        if kind.ends_with("List")
+            && let Some(items) = root.get("items")
+        {
+            if depth >= MAX_LIST_DEPTH {
+                errors.push(err(root, "lists nested too deeply".into()));
+                return;
+            }
+            match &items.value {
+                Value::Seq(items) => {
+                    for item in items {
+                        self.add_document(file, path, item, opts, errors, depth + 1);
+                    }
+                }
+                Value::Null => {}
+                _ => errors.push(err(items, format!("`items` of {kind} is not a list"))),
+            }
+            return;
+        }
+        let meta = root.get("metadata");
+        let Some(name) = meta.and_then(|m| m.get("name")).and_then(Node::as_str) else {
+            let at = meta.unwrap_or(root);
+            errors.push(err(at, format!("{kind} has no `metadata.name`")));
+            return;
+        };
+        let ns_node = meta.and_then(|m| m.get("namespace")).and_then(Node::as_str);
+        let api_version = root
+            .get("apiVersion")
+            .and_then(Node::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let mut res = Resource {
+            file,
+            api_version,
+            kind: kind.to_string(),
+            name: name.to_string(),
+            namespace: ns_node.unwrap_or(&opts.default_namespace).to_string(),
+            namespace_explicit: ns_node.is_some(),
+            labels: string_map(meta.and_then(|m| m.get("labels"))),
+            annotations: string_map(meta.and_then(|m| m.get("annotations"))),
+            creation_timestamp: meta
+                .and_then(|m| m.get("creationTimestamp"))
+                .and_then(Node::as_str)
+                .map(str::to_string),
+            node: root.clone(),
+            spec: Spec::Other,
+        };
+        match decode_spec(&res) {
+            Ok(spec) => res.spec = spec,
+            Err((p, msg)) => {
+                let (node, _) = root.lookup(&p);
+                errors.push(err(node, format!("{kind} {name}: invalid `{p}`: {msg}")));
+                return;
+            }
+        }
+        if kind == "Namespace" {
+            res.namespace = name.to_string();
+        }
+        self.resources.push(res);
+    }
+
+    pub fn get(&self, id: ResId) -> &Resource {
+        &self.resources[id]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (ResId, &Resource)> {
+        self.resources.iter().enumerate()
+    }
+
+    /// The mesh config from an `istio` ConfigMap in the input, if any.
+    pub fn mesh_config(&self) -> Option<&istio::MeshConfig> {
+        self.resources.iter().find_map(|r| match &r.spec {
+            Spec::MeshConfig(m) => Some(m.as_ref()),
+            _ => None,
+        })
+    }
+}
+
+/// Reads a map of strings, stringifying scalar values as Kubernetes clients would show them.
+fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Some(Node {
+        value: Value::Map(entries),
+        ..
+    }) = node
+    {
+        for (k, v) in entries {
+            if !matches!(v.value, Value::Seq(_) | Value::Map(_)) {
+                out.insert(k.scalar_text(), v.scalar_text());
+            }
+        }
+    }
+    out
+}
+
+type DecodeError = (FieldPath, String);
+
+/// Decodes the part of the document at `at` into `T`; a failure names the path it failed at.
+fn decode<T: DeserializeOwned>(root: &Node, at: &str) -> Result<T, DecodeError> {
+    let base = FieldPath::parse(at);
+    let (node, found) = root.lookup(&base);
+    let json = if found {
+        node.to_json()
+    } else {
+        serde_json::Value::Object(Default::default())
+    };
+    serde_path_to_error::deserialize(json).map_err(|e| {
+        let mut path = base.clone();
+        for seg in e.path().iter() {
+            match seg {
+                serde_path_to_error::Segment::Seq { index } => path.0.push(Seg::Index(*index)),
+                serde_path_to_error::Segment::Map { key } => path.0.push(Seg::Key(key.clone())),
+                _ => {}
+            }
+        }
+        (path, e.into_inner().to_string())
+    })
+}
+
+fn decode_spec(res: &Resource) -> Result<Spec, DecodeError> {
+    let root = &res.node;
+    let istio = res.is_istio_networking();
+    Ok(match res.kind.as_str() {
+        "Namespace" => Spec::Namespace,
+        "Service" if res.api_version == "v1" || res.api_version.is_empty() => {
+            Spec::Service(decode(root, "")?)
+        }
+        "VirtualService" if istio => Spec::VirtualService(decode(root, "spec")?),
+        "DestinationRule" if istio => Spec::DestinationRule(decode(root, "spec")?),
+        "Gateway" if istio => Spec::Gateway(decode(root, "spec")?),
+        "ServiceEntry" if istio => Spec::ServiceEntry(decode(root, "spec")?),
+        "Sidecar" if istio => Spec::Sidecar(decode(root, "spec")?),
+        "WorkloadEntry" if istio => Spec::WorkloadEntry(decode(root, "spec")?),
+        "ConfigMap" if is_mesh_config_map(res) => match mesh_config(root)? {
+            Some(m) => Spec::MeshConfig(Box::new(m)),
+            None => Spec::Other,
+        },
+        kind => match k8s::template_path(kind) {
+            Some(tpl) => Spec::Workload(Box::new(workload(root, tpl)?)),
+            None => Spec::Other,
+        },
+    })
+}
+
+fn is_mesh_config_map(res: &Resource) -> bool {
+    (res.name == "istio" || res.name.starts_with("istio-"))
+        && res.node.lookup(&FieldPath::parse("data.mesh")).1
+}
+
+fn mesh_config(root: &Node) -> Result<Option<istio::MeshConfig>, DecodeError> {
+    let path = FieldPath::parse("data.mesh");
+    let Some(text) = root.lookup(&path).0.as_str() else {
+        return Ok(None);
+    };
+    let docs = crate::load::parse_yaml(text).map_err(|e| {
+        (
+            path.clone(),
+            format!("mesh config is not valid YAML: {}", e.message),
+        )
+    })?;
+    let Some(doc) = docs.first() else {
+        return Ok(Some(istio::MeshConfig::default()));
+    };
+    serde_json::from_value(doc.to_json())
+        .map(Some)
+        .map_err(|e| (path, e.to_string()))
+}
+
+fn workload(root: &Node, tpl: &str) -> Result<k8s::Workload, DecodeError> {
+    let join = |suffix: &str| {
+        if tpl.is_empty() {
+            suffix.to_string()
+        } else {
+            format!("{tpl}.{suffix}")
+        }
+    };
+    let meta: k8s::TemplateMeta = if tpl.is_empty() {
+        k8s::TemplateMeta {
+            labels: string_map(root.get("metadata").and_then(|m| m.get("labels"))),
+            annotations: string_map(root.get("metadata").and_then(|m| m.get("annotations"))),
+        }
+    } else {
+        let (node, found) = root.lookup(&FieldPath::parse(&join("metadata")));
+        if found {
+            k8s::TemplateMeta {
+                labels: string_map(node.get("labels")),
+                annotations: string_map(node.get("annotations")),
+            }
+        } else {
+            k8s::TemplateMeta::default()
+        }
+    };
+    let replicas = match root.lookup(&FieldPath::parse("spec.replicas")) {
+        (node, true) => node.to_json().as_i64(),
+        _ => None,
+    };
+    Ok(k8s::Workload {
+        pod_labels: meta.labels,
+        pod_annotations: meta.annotations,
+        pod: decode(root, &join("spec"))?,
+        pod_spec_path: FieldPath::parse(&join("spec")),
+        pod_meta_path: FieldPath::parse(&join("metadata")),
+        replicas,
+    })
+}
+
+/// Builds the store straight from documents (used by tests and the doc runner).
+pub fn from_documents(files: &[(String, String)]) -> (Sources, Store) {
+    let mut sources = Sources::default();
+    for (path, text) in files {
+        sources.add_text(path.clone(), text.clone());
+    }
+    let store = Store::build(&mut sources, &ModelOptions::default());
+    (sources, store)
+}

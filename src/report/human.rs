@@ -1,0 +1,200 @@
+//! `--format human`: miette-rendered findings with a code frame and help, then a summary.
+
+use std::fmt::{self, Write};
+
+use clap::ValueEnum;
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+};
+
+use crate::diagnostic::{Finding, Location, Severity};
+use crate::engine::Outcome;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Colour only on a terminal, and never when `NO_COLOR` is set (unless forced).
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
+struct Frame<'a> {
+    code: String,
+    severity: miette::Severity,
+    message: String,
+    help: Option<&'a str>,
+    source: Option<NamedSource<String>>,
+    labels: Vec<LabeledSpan>,
+    related: Vec<Frame<'a>>,
+}
+
+impl fmt::Debug for Frame<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Display for Frame<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Frame<'_> {}
+
+impl Diagnostic for Frame<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        (!self.code.is_empty()).then(|| Box::new(&self.code) as Box<dyn fmt::Display>)
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.help.map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        (!self.labels.is_empty()).then(|| Box::new(self.labels.iter().cloned()) as Box<_>)
+    }
+    fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn Diagnostic> + 'b>> {
+        (!self.related.is_empty())
+            .then(|| Box::new(self.related.iter().map(|r| r as &dyn Diagnostic)) as Box<_>)
+    }
+}
+
+fn miette_severity(s: Severity) -> miette::Severity {
+    match s {
+        Severity::Error => miette::Severity::Error,
+        Severity::Warning => miette::Severity::Warning,
+        Severity::Info => miette::Severity::Advice,
+    }
+}
+
+fn source_for(outcome: &Outcome, file: &str) -> Option<NamedSource<String>> {
+    outcome
+        .sources
+        .files
+        .iter()
+        .find(|f| f.path == file)
+        .map(|f| NamedSource::new(&f.path, f.text.clone()).with_language("yaml"))
+}
+
+/// A label at a location; a zero-length span still marks the start of the field.
+fn label(loc: &Location, text: Option<String>) -> LabeledSpan {
+    LabeledSpan::new(text, loc.offset, loc.len.max(1))
+}
+
+fn frame<'a>(outcome: &Outcome, f: &'a Finding) -> Frame<'a> {
+    let mut labels = vec![label(&f.location, None)];
+    let mut related = Vec::new();
+    for r in &f.related {
+        if r.location.file == f.location.file {
+            labels.push(label(&r.location, Some(r.message.clone())));
+        } else {
+            related.push(Frame {
+                code: String::new(),
+                severity: miette::Severity::Advice,
+                message: r.message.clone(),
+                help: None,
+                source: source_for(outcome, &r.location.file),
+                labels: vec![label(&r.location, Some(r.message.clone()))],
+                related: Vec::new(),
+            });
+        }
+    }
+    Frame {
+        code: format!("{} {}", f.code, f.name),
+        severity: miette_severity(f.severity),
+        message: format!("{}: {}", f.resource, f.message),
+        help: f.help.as_deref(),
+        source: source_for(outcome, &f.location.file),
+        labels,
+        related,
+    }
+}
+
+pub fn render(outcome: &Outcome, color: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(110)
+        .with_links(false);
+    let mut out = String::new();
+    for f in &outcome.findings {
+        let _ = handler.render_report(&mut out, &frame(outcome, f));
+        out.push('\n');
+    }
+    for e in &outcome.errors {
+        let source = source_for(outcome, &e.file).filter(|_| e.line > 0);
+        let labels = match &source {
+            Some(src) => offset_of(src.inner(), e.line, e.column)
+                .map(|o| vec![LabeledSpan::new(None, o, 1)])
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let position = if e.line > 0 {
+            format!("{}:{}:{}", e.file, e.line, e.column)
+        } else {
+            e.file.clone()
+        };
+        let err = Frame {
+            code: "input-error".into(),
+            severity: miette::Severity::Error,
+            message: format!("{position}: {}", e.message),
+            help: None,
+            source: if labels.is_empty() { None } else { source },
+            labels,
+            related: Vec::new(),
+        };
+        let _ = handler.render_report(&mut out, &err);
+        out.push('\n');
+    }
+    let (error, warning, info) = super::counts(outcome);
+    let total = error + warning + info;
+    let _ = writeln!(
+        out,
+        "{} {} ({error} error, {warning} warning, {info} info) in {} files, {} resources{}",
+        total,
+        if total == 1 { "finding" } else { "findings" },
+        outcome.sources.files.len(),
+        outcome.resources,
+        if outcome.errors.is_empty() {
+            String::new()
+        } else {
+            format!("; {} input errors", outcome.errors.len())
+        }
+    );
+    out
+}
+
+/// Byte offset of a 1-based line and character column.
+fn offset_of(text: &str, line: u32, column: u32) -> Option<usize> {
+    let start = if line <= 1 {
+        0
+    } else {
+        text.match_indices('\n').nth(line as usize - 2)?.0 + 1
+    };
+    let rest = &text[start..];
+    let col = rest
+        .char_indices()
+        .nth(column.saturating_sub(1) as usize)
+        .map_or(rest.len(), |(i, _)| i);
+    Some(start + col)
+}

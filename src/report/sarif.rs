@@ -1,0 +1,146 @@
+//! `--format sarif`: SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::diagnostic::{Location, Severity};
+use crate::engine::Outcome;
+use crate::rules::RULES;
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+const INFO_URI: &str = "https://github.com/meshlint/meshlint";
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// A repository-relative URI with forward slashes (stable across runs and machines).
+fn uri(file: &str) -> String {
+    let path = Path::new(file);
+    let rel = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
+    let s = rel.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").unwrap_or(&s).replace(' ', "%20")
+}
+
+fn physical(l: &Location) -> Value {
+    let mut region = json!({"startLine": l.line.max(1), "startColumn": l.column.max(1)});
+    if l.end_line > 0 {
+        region["endLine"] = json!(l.end_line);
+        region["endColumn"] = json!(l.end_column.max(1));
+    }
+    json!({
+        "physicalLocation": {
+            "artifactLocation": {"uri": uri(&l.file), "uriBaseId": "%SRCROOT%"},
+            "region": region,
+        }
+    })
+}
+
+/// The rule doc without its front matter, as SARIF help markdown.
+fn doc_body(doc: &str) -> &str {
+    doc.strip_prefix("---")
+        .and_then(|rest| rest.split_once("\n---"))
+        .map_or(doc, |(_, body)| body.trim_start_matches('\n'))
+}
+
+pub fn render(outcome: &Outcome) -> String {
+    let rules: Vec<Value> = RULES
+        .iter()
+        .map(|r| {
+            let m = r.meta();
+            let body = doc_body(m.doc);
+            json!({
+                "id": m.code,
+                "name": m.name,
+                "shortDescription": {"text": m.summary},
+                "fullDescription": {"text": m.summary},
+                "help": {"text": body, "markdown": body},
+                "helpUri": format!("{INFO_URI}/blob/main/rules/{}-{}.md", m.code, m.name),
+                "defaultConfiguration": {"level": level(m.severity)},
+                "properties": {"tags": ["service-mesh"], "istio_codes": m.istio_codes},
+            })
+        })
+        .collect();
+    let index_of = |code: &str| RULES.iter().position(|r| r.meta().code == code);
+    let results: Vec<Value> = outcome
+        .findings
+        .iter()
+        .map(|f| {
+            let mut text = format!("{}: {}", f.resource, f.message);
+            if let Some(h) = &f.help {
+                text.push_str("\nhelp: ");
+                text.push_str(h);
+            }
+            let related: Vec<Value> = f
+                .related
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let mut loc = physical(&r.location);
+                    loc["id"] = json!(i);
+                    loc["message"] = json!({"text": r.message});
+                    loc
+                })
+                .collect();
+            let mut result = json!({
+                "ruleId": f.code,
+                "level": level(f.severity),
+                "message": {"text": text},
+                "locations": [physical(&f.location)],
+            });
+            if let Some(i) = index_of(f.code) {
+                result["ruleIndex"] = json!(i);
+            }
+            if !related.is_empty() {
+                result["relatedLocations"] = json!(related);
+            }
+            result
+        })
+        .collect();
+    let notifications: Vec<Value> = outcome
+        .errors
+        .iter()
+        .map(|e| {
+            json!({
+                "level": "error",
+                "message": {"text": e.message},
+                "locations": [physical(&Location {
+                    file: e.file.clone(),
+                    line: e.line,
+                    column: e.column,
+                    ..Location::default()
+                })],
+            })
+        })
+        .collect();
+    let doc = json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "meshlint",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": INFO_URI,
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": "./"}},
+            "invocations": [{
+                "executionSuccessful": outcome.errors.is_empty(),
+                "toolExecutionNotifications": notifications,
+            }],
+            "results": results,
+        }],
+    });
+    let mut out = serde_json::to_string_pretty(&doc).expect("JSON values always serialise");
+    out.push('\n');
+    out
+}

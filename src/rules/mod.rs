@@ -1,0 +1,175 @@
+//! The rule trait, the registry and the context rules report through.
+
+mod mesh001_unused_suppression;
+mod mesh101_port_name;
+mod mesh201_container_port;
+mod mesh202_reserved_port;
+pub mod sidecar;
+
+use std::collections::HashMap;
+
+use crate::diagnostic::{RawFinding, RelatedTarget, Severity, Target};
+use crate::graph::MeshGraph;
+use crate::load::FieldPath;
+use crate::model::{ResId, Spec, Store};
+
+pub use mesh001_unused_suppression::UNUSED_SUPPRESSION;
+
+/// What a rule is, as data: shown by `meshlint rules`, SARIF and the docs.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Stable code, never reused.
+    pub code: &'static str,
+    /// Kebab-case name, accepted wherever a code is.
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub severity: Severity,
+    /// The closest `istioctl analyze` codes.
+    pub istio_codes: &'static [&'static str],
+    /// The rule's documentation (`rules/<code>-<name>.md`).
+    pub doc: &'static str,
+}
+
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, cx: &mut Context<'_>);
+}
+
+/// Every rule, sorted by code.
+pub static RULES: &[&dyn Rule] = &[
+    &mesh001_unused_suppression::UnusedSuppression,
+    &mesh101_port_name::PortNameMissingProtocol,
+    &mesh201_container_port::ContainerPortCollision,
+    &mesh202_reserved_port::SidecarReservedPort,
+];
+
+/// Finds a rule by code or name (case-insensitive).
+pub fn find(key: &str) -> Option<&'static dyn Rule> {
+    RULES.iter().copied().find(|r| {
+        r.meta().code.eq_ignore_ascii_case(key) || r.meta().name.eq_ignore_ascii_case(key)
+    })
+}
+
+/// What rules read: the resources, the graph and lookups shared by several rules.
+pub struct Context<'a> {
+    pub store: &'a Store,
+    pub graph: &'a MeshGraph,
+    namespaces: HashMap<&'a str, ResId>,
+    current: Option<&'static RuleMeta>,
+    findings: Vec<RawFinding>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(store: &'a Store, graph: &'a MeshGraph) -> Self {
+        let namespaces = store
+            .iter()
+            .filter(|(_, r)| matches!(r.spec, Spec::Namespace))
+            .map(|(id, r)| (r.name.as_str(), id))
+            .collect();
+        Self {
+            store,
+            graph,
+            namespaces,
+            current: None,
+            findings: Vec::new(),
+        }
+    }
+
+    /// The Namespace resource named `ns`, when it is in the input.
+    pub fn namespace(&self, ns: &str) -> Option<ResId> {
+        self.namespaces.get(ns).copied()
+    }
+
+    /// Runs `rule`; its findings are stamped with its code and default severity.
+    pub fn run(&mut self, rule: &dyn Rule) {
+        self.current = Some(rule.meta());
+        rule.check(self);
+        self.current = None;
+    }
+
+    pub fn into_findings(self) -> Vec<RawFinding> {
+        self.findings
+    }
+
+    /// Reports a finding on `path` of `resource`.
+    pub fn report(
+        &mut self,
+        resource: ResId,
+        path: FieldPath,
+        message: impl Into<String>,
+    ) -> Reported<'_> {
+        let meta = self
+            .current
+            .expect("report is only called from Rule::check via Context::run");
+        self.findings.push(RawFinding {
+            code: meta.code,
+            severity: meta.severity,
+            target: Target { resource, path },
+            message: message.into(),
+            help: None,
+            related: Vec::new(),
+            istio_codes: meta.istio_codes,
+        });
+        let last = self.findings.len() - 1;
+        Reported(&mut self.findings[last])
+    }
+}
+
+/// A just-reported finding, to add help and related locations.
+pub struct Reported<'a>(&'a mut RawFinding);
+
+impl Reported<'_> {
+    pub fn help(self, help: impl Into<String>) -> Self {
+        self.0.help = Some(help.into());
+        self
+    }
+
+    pub fn related(self, resource: ResId, path: FieldPath, message: impl Into<String>) -> Self {
+        self.0.related.push(RelatedTarget {
+            target: Target { resource, path },
+            message: message.into(),
+        });
+        self
+    }
+
+    /// Narrows the istioctl codes when only some of the rule's apply to this finding.
+    pub fn istio(self, codes: &'static [&'static str]) -> Self {
+        self.0.istio_codes = codes;
+        self
+    }
+
+    pub fn severity(self, severity: Severity) -> Self {
+        self.0.severity = severity;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_names_are_unique_sorted_and_well_formed() {
+        let codes: Vec<_> = RULES.iter().map(|r| r.meta().code).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(codes, sorted, "codes must be unique and sorted");
+        for r in RULES {
+            let m = r.meta();
+            assert!(
+                m.code.starts_with("MESH") && m.code.len() == 7,
+                "{}",
+                m.code
+            );
+            assert!(
+                m.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{}",
+                m.name
+            );
+            assert!(find(m.name).is_some() && find(&m.code.to_lowercase()).is_some());
+        }
+    }
+}
