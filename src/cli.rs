@@ -60,6 +60,12 @@ pub struct CheckArgs {
     /// Namespace for resources that do not set one.
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,
+    /// Target Istio version (MAJOR.MINOR); otherwise detected from istiod/proxy images.
+    #[arg(long, value_name = "X.Y")]
+    pub istio_version: Option<String>,
+    /// A MeshConfig YAML file (like `istioctl analyze --meshConfigFile`).
+    #[arg(long, value_name = "FILE")]
+    pub mesh_config: Option<String>,
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
 }
@@ -144,7 +150,17 @@ fn check(args: CheckArgs) -> u8 {
     } else {
         args.paths.clone()
     };
+    let mesh_config = match args.mesh_config.as_deref().map(config::load_mesh_config) {
+        Some(Ok(m)) => Some(m),
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+        None => None,
+    };
     let settings = Settings {
+        istio_version: args.istio_version.clone(),
+        mesh_config,
         select: args.select.clone(),
         ignore: args.ignore.clone(),
         exclude: args.exclude.clone(),

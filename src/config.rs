@@ -13,6 +13,9 @@
 //!   MESH101: error
 //! exclude: ["vendor/**"]
 //! namespace: default
+//! istio-version: "1.20"
+//! mesh:
+//!   loopback-dependencies: true      # sidecar maps dependencies onto 127.0.0.1:PORT
 //! ```
 
 use std::collections::BTreeMap;
@@ -22,6 +25,7 @@ use serde::Deserialize;
 
 use crate::diagnostic::Severity;
 use crate::load::{self, FieldPath, Node};
+use crate::model::istio::MeshConfig;
 
 pub const FILE_NAME: &str = ".meshlint.yaml";
 
@@ -34,6 +38,17 @@ pub struct Config {
     pub severity: BTreeMap<String, Severity>,
     pub exclude: Vec<String>,
     pub namespace: Option<String>,
+    /// Target Istio version, `MAJOR.MINOR`.
+    pub istio_version: Option<String>,
+    pub mesh: MeshSettings,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct MeshSettings {
+    /// The platform maps each dependency onto the same port on 127.0.0.1 (e.g. Rainbond).
+    #[serde(alias = "loopbackDependencies")]
+    pub loopback_dependencies: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -128,6 +143,26 @@ pub fn parse(shown: &str, text: &str) -> Result<LoadedConfig, ConfigError> {
         config,
         root: Some(root),
     })
+}
+
+/// Reads a MeshConfig YAML file (`--mesh-config`).
+pub fn load_mesh_config(path: &str) -> Result<MeshConfig, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("{path}: cannot read mesh config: {e}"))?;
+    let docs = load::parse_yaml(&text)
+        .map_err(|e| format!("{path}:{}:{}: {}", e.line, e.column, e.message))?;
+    match docs.first() {
+        None => Ok(MeshConfig::default()),
+        Some(doc) => serde_path_to_error::deserialize(doc.to_json()).map_err(|e| {
+            let pos = doc.lookup(&FieldPath::parse(&e.path().to_string())).0.pos;
+            format!(
+                "{path}:{}:{}: invalid mesh config: {}",
+                pos.line,
+                pos.column,
+                e.into_inner()
+            )
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ use crate::diagnostic::{Finding, Location, RawFinding, Related, ResourceRef, Sev
 use crate::graph::MeshGraph;
 use crate::load::{self, FieldPath, InputError, Sources};
 use crate::model::{ModelOptions, Store};
-use crate::rules::{self, Context, RULES, RuleMeta, UNUSED_SUPPRESSION};
+use crate::mesh::version;
+use crate::model::istio::MeshConfig;
+use crate::rules::{self, Context, RULES, RuleMeta, RuleSettings, UNUSED_SUPPRESSION};
 
 /// Annotation listing rules (codes or names, comma-separated, or `*`) to ignore on a resource.
 pub const IGNORE_ANNOTATION: &str = "meshlint.io/ignore";
@@ -23,6 +25,9 @@ pub struct Settings {
     pub ignore: Vec<String>,
     pub exclude: Vec<String>,
     pub namespace: Option<String>,
+    pub istio_version: Option<String>,
+    /// A MeshConfig given with `--mesh-config`; overrides an `istio` ConfigMap in the input.
+    pub mesh_config: Option<MeshConfig>,
     pub config: LoadedConfig,
 }
 
@@ -116,7 +121,8 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
         },
     );
     let graph = MeshGraph::build(&store);
-    let mut cx = Context::new(&store, &graph);
+    let rule_settings = rule_settings(settings, &store)?;
+    let mut cx = Context::new(&store, &graph, &rule_settings);
     for rule in RULES.iter().filter(|r| enabled.contains(r.meta().code)) {
         cx.run(*rule);
     }
@@ -143,6 +149,38 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
         sources,
         findings,
         errors,
+    })
+}
+
+/// Version, mesh config and platform facts: flags first, then the config file, then the input.
+fn rule_settings(settings: &Settings, store: &Store) -> Result<RuleSettings, String> {
+    let cfg = &settings.config.config;
+    let mesh = match &settings.mesh_config {
+        Some(m) => m.clone(),
+        None => store.mesh_config().cloned().unwrap_or_default(),
+    };
+    let (istio_version, istio_version_source) =
+        match settings.istio_version.as_ref().or(cfg.istio_version.as_ref()) {
+            Some(v) => (
+                Some(version::parse(v).ok_or_else(|| {
+                    format!("invalid Istio version `{v}` (expected MAJOR.MINOR, e.g. 1.20)")
+                })?),
+                if settings.istio_version.is_some() {
+                    "--istio-version".to_string()
+                } else {
+                    "istio-version in the config file".to_string()
+                },
+            ),
+            None => match version::detect(store) {
+                Some((v, src)) => (Some(v), src),
+                None => (None, String::new()),
+            },
+        };
+    Ok(RuleSettings {
+        istio_version,
+        istio_version_source,
+        mesh,
+        loopback_dependencies: cfg.mesh.loopback_dependencies,
     })
 }
 

@@ -6,6 +6,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod graph;
 pub mod load;
+pub mod mesh;
 pub mod model;
 pub mod report;
 pub mod rules;

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use crate::diagnostic::{RawFinding, RelatedTarget, Severity, Target};
 use crate::graph::MeshGraph;
 use crate::load::FieldPath;
+use crate::model::istio::MeshConfig;
 use crate::model::{ResId, Spec, Store};
 
 pub use mesh001_unused_suppression::UNUSED_SUPPRESSION;
@@ -50,17 +51,31 @@ pub fn find(key: &str) -> Option<&'static dyn Rule> {
     })
 }
 
+/// Run-wide facts rules may depend on, from flags, config and the input.
+#[derive(Clone, Debug, Default)]
+pub struct RuleSettings {
+    /// Target Istio version `(major, minor)`; `None` when neither given nor detected.
+    pub istio_version: Option<(u32, u32)>,
+    /// Where the version came from, for messages ("--istio-version", "image istio/pilot:1.20.3").
+    pub istio_version_source: String,
+    /// The mesh config: `--mesh-config`, else the `istio` ConfigMap in the input, else defaults.
+    pub mesh: MeshConfig,
+    /// The platform maps each dependency onto the same port on 127.0.0.1 (e.g. Rainbond).
+    pub loopback_dependencies: bool,
+}
+
 /// What rules read: the resources, the graph and lookups shared by several rules.
 pub struct Context<'a> {
     pub store: &'a Store,
     pub graph: &'a MeshGraph,
+    pub settings: &'a RuleSettings,
     namespaces: HashMap<&'a str, ResId>,
     current: Option<&'static RuleMeta>,
     findings: Vec<RawFinding>,
 }
 
 impl<'a> Context<'a> {
-    pub fn new(store: &'a Store, graph: &'a MeshGraph) -> Self {
+    pub fn new(store: &'a Store, graph: &'a MeshGraph, settings: &'a RuleSettings) -> Self {
         let namespaces = store
             .iter()
             .filter(|(_, r)| matches!(r.spec, Spec::Namespace))
@@ -69,6 +84,7 @@ impl<'a> Context<'a> {
         Self {
             store,
             graph,
+            settings,
             namespaces,
             current: None,
             findings: Vec::new(),

@@ -1,0 +1,3 @@
+//! The listener model: which outbound listeners istiod gives each sidecar.
+
+pub mod version;

@@ -1,0 +1,74 @@
+//! The target Istio version: parsed from flags or detected from istiod/proxy image tags.
+
+use crate::model::Store;
+
+/// Parses `1.20`, `1.20.3`, `v1.20.3` or `1.20.3-distroless` into `(1, 20)`.
+pub fn parse(s: &str) -> Option<(u32, u32)> {
+    let s = s.trim().trim_start_matches('v');
+    let mut parts = s.split(['.', '-']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Images whose tag is the Istio version of the control plane or proxy.
+const ISTIO_IMAGES: &[&str] = &["pilot", "proxyv2", "istiod", "proxy"];
+
+/// The lowest Istio version named by an istiod or proxy image in the input, and where it was
+/// seen. The lowest is taken because version-dependent problems exist while any old part runs.
+pub fn detect(store: &Store) -> Option<((u32, u32), String)> {
+    let mut best: Option<((u32, u32), String)> = None;
+    for r in &store.resources {
+        let Some(w) = r.workload() else { continue };
+        for (_, c) in w.all_containers() {
+            let Some(image) = c.image.as_deref() else {
+                continue;
+            };
+            let Some((repo, tag)) = image.rsplit_once(':') else {
+                continue;
+            };
+            let name = repo.rsplit('/').next().unwrap_or(repo);
+            if !repo.contains("istio") || !ISTIO_IMAGES.contains(&name) {
+                continue;
+            }
+            if let Some(v) = parse(tag)
+                && best.as_ref().is_none_or(|(b, _)| v < *b)
+            {
+                best = Some((v, format!("image `{image}` in {} {}/{}", r.kind, r.namespace, r.name)));
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_versions() {
+        assert_eq!(parse("1.20"), Some((1, 20)));
+        assert_eq!(parse("v1.21.0"), Some((1, 21)));
+        assert_eq!(parse("1.19.3-distroless"), Some((1, 19)));
+        assert_eq!(parse("latest"), None);
+    }
+
+    #[test]
+    fn detects_the_oldest_istio_image() {
+        let text = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istiod, namespace: istio-system}
+spec: {template: {spec: {containers: [{name: discovery, image: docker.io/istio/pilot:1.20.3}]}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec: {containers: [{name: istio-proxy, image: gcr.io/istio-release/proxyv2:1.19.1-distroless}, {name: app, image: nginx:1.25}]}
+";
+        let (_, store) = crate::model::from_documents(&[("t.yaml".into(), text.into())]);
+        let (v, src) = detect(&store).expect("detected");
+        assert_eq!(v, (1, 19));
+        assert!(src.contains("proxyv2:1.19.1"), "{src}");
+    }
+}
