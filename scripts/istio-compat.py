@@ -25,6 +25,8 @@ def run_case(binary, corpus, case):
     files = [os.path.join(corpus, "testdata", f) for f in case["inputFiles"]]
     files.append(os.path.join(corpus, "harness", "default-ingress-gateway.yaml"))
     cmd = [binary, "check", "--format", "json", "--failure-threshold", "error"]
+    if case.get("meshConfigFile"):
+        cmd += ["--mesh-config", os.path.join(corpus, "testdata", case["meshConfigFile"])]
     proc = subprocess.run(cmd + files, capture_output=True, text=True, timeout=60)
     if proc.returncode not in (0, 1, 2):
         raise RuntimeError(f"{case['id']}: meshlint exited {proc.returncode}: {proc.stderr}")

@@ -147,8 +147,8 @@ pub fn parse(shown: &str, text: &str) -> Result<LoadedConfig, ConfigError> {
 
 /// Reads a MeshConfig YAML file (`--mesh-config`).
 pub fn load_mesh_config(path: &str) -> Result<MeshConfig, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("{path}: cannot read mesh config: {e}"))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{path}: cannot read mesh config: {e}"))?;
     let docs = load::parse_yaml(&text)
         .map_err(|e| format!("{path}:{}:{}: {}", e.line, e.column, e.message))?;
     match docs.first() {

@@ -8,9 +8,9 @@ use crate::config::{IgnoreEntry, LoadedConfig, Suppression};
 use crate::diagnostic::{Finding, Location, RawFinding, Related, ResourceRef, Severity, Target};
 use crate::graph::MeshGraph;
 use crate::load::{self, FieldPath, InputError, Sources};
-use crate::model::{ModelOptions, Store};
 use crate::mesh::version;
 use crate::model::istio::MeshConfig;
+use crate::model::{ModelOptions, Store};
 use crate::rules::{self, Context, RULES, RuleMeta, RuleSettings, UNUSED_SUPPRESSION};
 
 /// Annotation listing rules (codes or names, comma-separated, or `*`) to ignore on a resource.
@@ -159,23 +159,26 @@ fn rule_settings(settings: &Settings, store: &Store) -> Result<RuleSettings, Str
         Some(m) => m.clone(),
         None => store.mesh_config().cloned().unwrap_or_default(),
     };
-    let (istio_version, istio_version_source) =
-        match settings.istio_version.as_ref().or(cfg.istio_version.as_ref()) {
-            Some(v) => (
-                Some(version::parse(v).ok_or_else(|| {
-                    format!("invalid Istio version `{v}` (expected MAJOR.MINOR, e.g. 1.20)")
-                })?),
-                if settings.istio_version.is_some() {
-                    "--istio-version".to_string()
-                } else {
-                    "istio-version in the config file".to_string()
-                },
-            ),
-            None => match version::detect(store) {
-                Some((v, src)) => (Some(v), src),
-                None => (None, String::new()),
+    let (istio_version, istio_version_source) = match settings
+        .istio_version
+        .as_ref()
+        .or(cfg.istio_version.as_ref())
+    {
+        Some(v) => (
+            Some(version::parse(v).ok_or_else(|| {
+                format!("invalid Istio version `{v}` (expected MAJOR.MINOR, e.g. 1.20)")
+            })?),
+            if settings.istio_version.is_some() {
+                "--istio-version".to_string()
+            } else {
+                "istio-version in the config file".to_string()
             },
-        };
+        ),
+        None => match version::detect(store) {
+            Some((v, src)) => (Some(v), src),
+            None => (None, String::new()),
+        },
+    };
     Ok(RuleSettings {
         istio_version,
         istio_version_source,

@@ -34,7 +34,10 @@ pub fn detect(store: &Store) -> Option<((u32, u32), String)> {
             if let Some(v) = parse(tag)
                 && best.as_ref().is_none_or(|(b, _)| v < *b)
             {
-                best = Some((v, format!("image `{image}` in {} {}/{}", r.kind, r.namespace, r.name)));
+                best = Some((
+                    v,
+                    format!("image `{image}` in {} {}/{}", r.kind, r.namespace, r.name),
+                ));
             }
         }
     }

@@ -1,16 +1,26 @@
 //! The rule trait, the registry and the context rules report through.
 
+mod catch_all;
 mod mesh001_unused_suppression;
-mod mesh101_port_name;
+pub mod mesh101_port_name;
+mod mesh102_port_protocol_conflict;
 mod mesh201_container_port;
 mod mesh202_reserved_port;
+mod mesh301_externalname_catch_all;
+mod mesh302_serviceentry_catch_all;
+mod mesh401_tcp_listener_shadowed;
+mod mesh402_port_protocol_clash;
+mod mesh403_serviceentry_conflict;
 pub mod sidecar;
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::diagnostic::{RawFinding, RelatedTarget, Severity, Target};
 use crate::graph::MeshGraph;
 use crate::load::FieldPath;
+use crate::mesh::table::ListenerTable;
 use crate::model::istio::MeshConfig;
 use crate::model::{ResId, Spec, Store};
 
@@ -40,8 +50,14 @@ pub trait Rule: Sync {
 pub static RULES: &[&dyn Rule] = &[
     &mesh001_unused_suppression::UnusedSuppression,
     &mesh101_port_name::PortNameMissingProtocol,
+    &mesh102_port_protocol_conflict::PortProtocolConflict,
     &mesh201_container_port::ContainerPortCollision,
     &mesh202_reserved_port::SidecarReservedPort,
+    &mesh301_externalname_catch_all::ExternalNameCatchAll,
+    &mesh302_serviceentry_catch_all::ServiceEntryCatchAll,
+    &mesh401_tcp_listener_shadowed::TcpListenerShadowed,
+    &mesh402_port_protocol_clash::PortProtocolClash,
+    &mesh403_serviceentry_conflict::ServiceEntryConflict,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
@@ -72,6 +88,7 @@ pub struct Context<'a> {
     namespaces: HashMap<&'a str, ResId>,
     current: Option<&'static RuleMeta>,
     findings: Vec<RawFinding>,
+    listeners: OnceCell<Rc<ListenerTable>>,
 }
 
 impl<'a> Context<'a> {
@@ -88,7 +105,15 @@ impl<'a> Context<'a> {
             namespaces,
             current: None,
             findings: Vec::new(),
+            listeners: OnceCell::new(),
         }
+    }
+
+    /// The predicted listener table, built on first use and shared by the rules that need it.
+    pub fn listeners(&self) -> Rc<ListenerTable> {
+        self.listeners
+            .get_or_init(|| Rc::new(ListenerTable::build(self.store, self.settings)))
+            .clone()
     }
 
     /// The Namespace resource named `ns`, when it is in the input.

@@ -1,0 +1,170 @@
+//! Proxy scopes (a namespace, or the workloads a `Sidecar` selects) and what each can see.
+
+use std::collections::BTreeMap;
+
+use crate::model::istio::Sidecar;
+use crate::model::{ResId, Spec, Store};
+
+use super::owners::Owner;
+
+/// A set of sidecars that get the same outbound listeners.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    pub namespace: String,
+    /// The `Sidecar` resource that shapes this scope, if any.
+    pub sidecar: Option<ResId>,
+    /// Workloads in this scope that are in the input (may be empty).
+    pub workloads: Vec<ResId>,
+}
+
+impl Scope {
+    pub fn label(&self, store: &Store) -> String {
+        match self.sidecar {
+            Some(id) => {
+                let s = store.get(id);
+                format!("Sidecar {}/{}", s.namespace, s.name)
+            }
+            None => format!("namespace {}", self.namespace),
+        }
+    }
+}
+
+fn sidecar_spec(store: &Store, id: ResId) -> Option<&Sidecar> {
+    match &store.get(id).spec {
+        Spec::Sidecar(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// One scope per namespace in the input, plus one per `Sidecar` with a workload selector.
+/// A namespace-wide `Sidecar` (no selector) shapes its namespace's scope.
+pub fn scopes(store: &Store) -> Vec<Scope> {
+    let mut by_ns: BTreeMap<&str, (Vec<ResId>, Vec<ResId>)> = BTreeMap::new();
+    for (id, r) in store.iter() {
+        let entry = by_ns.entry(r.namespace.as_str()).or_default();
+        if matches!(r.spec, Spec::Sidecar(_)) {
+            entry.0.push(id);
+        } else if r.workload().is_some() {
+            entry.1.push(id);
+        }
+    }
+    let selects = |sc: ResId, w: ResId| -> bool {
+        let (Some(s), Some(wl)) = (sidecar_spec(store, sc), store.get(w).workload()) else {
+            return false;
+        };
+        s.workload_selector.as_ref().is_some_and(|sel| {
+            !sel.labels.is_empty()
+                && sel
+                    .labels
+                    .iter()
+                    .all(|(k, v)| wl.pod_labels.get(k) == Some(v))
+        })
+    };
+    let mut out = Vec::new();
+    for (ns, (sidecars, workloads)) in by_ns {
+        let is_default = |id: ResId| {
+            sidecar_spec(store, id).is_some_and(|s| {
+                s.workload_selector
+                    .as_ref()
+                    .is_none_or(|sel| sel.labels.is_empty())
+            })
+        };
+        let default = sidecars.iter().copied().find(|&id| is_default(id));
+        let selective: Vec<ResId> = sidecars
+            .iter()
+            .copied()
+            .filter(|&id| !is_default(id))
+            .collect();
+        for &sc in &selective {
+            out.push(Scope {
+                namespace: ns.to_string(),
+                sidecar: Some(sc),
+                workloads: workloads
+                    .iter()
+                    .copied()
+                    .filter(|&w| selects(sc, w))
+                    .collect(),
+            });
+        }
+        out.push(Scope {
+            namespace: ns.to_string(),
+            sidecar: default,
+            workloads: workloads
+                .iter()
+                .copied()
+                .filter(|&w| !selective.iter().any(|&sc| selects(sc, w)))
+                .collect(),
+        });
+    }
+    out
+}
+
+/// Whether `owner` is exported to `ns` (`*`, `.`, `~` or namespace names).
+pub fn exported_to(owner: &Owner, ns: &str) -> bool {
+    owner.export_to.iter().any(|e| match e.as_str() {
+        "*" => true,
+        "." => owner.namespace == ns,
+        "~" => false,
+        other => other == ns,
+    })
+}
+
+/// Whether a Sidecar egress host `ns/host` imports `owner` for a proxy in `proxy_ns`.
+fn egress_matches(entry: &str, owner: &Owner, proxy_ns: &str) -> bool {
+    let (ns, host) = entry.split_once('/').unwrap_or(("*", entry));
+    let ns_ok = match ns {
+        "*" => true,
+        "." => owner.namespace == proxy_ns,
+        "~" => false,
+        other => other == owner.namespace,
+    };
+    ns_ok && host_matches(host, &owner.host)
+}
+
+/// Istio host matching: `*` matches all, `*.suffix` matches by suffix, otherwise exact.
+pub fn host_matches(pattern: &str, host: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    match pattern.strip_prefix('*') {
+        Some(suffix) => host.ends_with(suffix),
+        None => pattern.eq_ignore_ascii_case(host),
+    }
+}
+
+/// Whether a proxy in `scope` gets a listener for `owner`.
+pub fn visible(store: &Store, scope: &Scope, owner: &Owner) -> bool {
+    if !exported_to(owner, &scope.namespace) {
+        return false;
+    }
+    let Some(sc) = scope.sidecar.and_then(|id| sidecar_spec(store, id)) else {
+        return true;
+    };
+    if sc.egress.is_empty() {
+        return true;
+    }
+    sc.egress.iter().any(|l| {
+        let port_ok = l
+            .port
+            .as_ref()
+            .and_then(|p| p.number)
+            .is_none_or(|n| n == owner.port);
+        port_ok
+            && l.hosts
+                .iter()
+                .any(|h| egress_matches(h, owner, &scope.namespace))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_patterns() {
+        assert!(host_matches("*", "a.b"));
+        assert!(host_matches("*.example.com", "www.example.com"));
+        assert!(!host_matches("*.example.com", "example.org"));
+        assert!(host_matches("github.com", "GitHub.com"));
+    }
+}

@@ -1,0 +1,99 @@
+//! The predicted listener table: per proxy scope, the `0.0.0.0:PORT` listeners and their
+//! owners in istiod's order, which is what the conflict rules read.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::model::Store;
+use crate::rules::RuleSettings;
+
+use super::owners::{self, Addr, Owner, OwnerKind, Proto};
+use super::scope::{self, Scope};
+
+/// A shared `0.0.0.0:PORT` listener in one scope. Owner lists hold indexes into
+/// [`ListenerTable::owners`], in istiod's order (the first TCP owner wins the match-all chain).
+#[derive(Clone, Debug, Default)]
+pub struct Wildcard {
+    pub port: i64,
+    /// TCP or sniffed owners without an address: each wants the match-all chain.
+    pub tcp: Vec<usize>,
+    /// HTTP owners: Host-routed through RDS route `"PORT"`.
+    pub http: Vec<usize>,
+    /// TLS/HTTPS owners without an address: SNI-routed chains.
+    pub tls: Vec<usize>,
+}
+
+impl Wildcard {
+    /// Whether a TCP match-all chain exists: unknown destinations on this port are captured.
+    pub fn is_catch_all(&self) -> bool {
+        !self.tcp.is_empty()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ScopeListeners {
+    pub scope: Scope,
+    pub wildcard: BTreeMap<i64, Wildcard>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ListenerTable {
+    pub owners: Vec<Owner>,
+    pub scopes: Vec<ScopeListeners>,
+}
+
+/// Whether ExternalName Services are aliases (no listener) for the target version.
+pub fn external_name_is_alias(settings: &RuleSettings) -> bool {
+    settings.istio_version.is_some_and(|v| v >= (1, 21))
+}
+
+impl ListenerTable {
+    /// Predicts the wildcard listeners of every scope. Work is grouped by port: only ports that
+    /// have a TCP catch-all owner somewhere are examined for HTTP and TLS owners.
+    pub fn build(store: &Store, settings: &RuleSettings) -> ListenerTable {
+        let alias = external_name_is_alias(settings);
+        let owners: Vec<Owner> = owners::collect(store, settings)
+            .into_iter()
+            .filter(|o| !(alias && o.kind == OwnerKind::ExternalName))
+            .collect();
+        let mut catch_all: Vec<usize> = Vec::new();
+        let mut others_by_port: HashMap<i64, Vec<usize>> = HashMap::new();
+        for (i, o) in owners.iter().enumerate() {
+            match (o.proto, &o.addr) {
+                (p, Addr::Wildcard) if p.is_tcp_like() => catch_all.push(i),
+                (Proto::Http, _) | (Proto::Tls, Addr::Wildcard) => {
+                    others_by_port.entry(o.port).or_default().push(i)
+                }
+                _ => {}
+            }
+        }
+        catch_all.sort_by(|&a, &b| owners[a].istiod_order(&owners[b]));
+        let scopes = scope::scopes(store)
+            .into_iter()
+            .map(|sc| {
+                let mut wildcard: BTreeMap<i64, Wildcard> = BTreeMap::new();
+                for &i in &catch_all {
+                    if scope::visible(store, &sc, &owners[i]) {
+                        let w = wildcard.entry(owners[i].port).or_default();
+                        w.port = owners[i].port;
+                        w.tcp.push(i);
+                    }
+                }
+                for (port, w) in wildcard.iter_mut() {
+                    for &i in others_by_port.get(port).into_iter().flatten() {
+                        if scope::visible(store, &sc, &owners[i]) {
+                            match owners[i].proto {
+                                Proto::Http => w.http.push(i),
+                                _ => w.tls.push(i),
+                            }
+                        }
+                    }
+                }
+                ScopeListeners {
+                    scope: sc,
+                    wildcard,
+                }
+            })
+            .collect();
+        ListenerTable { owners, scopes }
+    }
+}

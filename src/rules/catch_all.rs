@@ -1,0 +1,129 @@
+//! Shared reasoning for the catch-all rules: which scopes get a `0.0.0.0:PORT` TCP chain from
+//! an owner, and whose traffic it takes.
+
+use std::collections::BTreeSet;
+
+use crate::mesh::owners::{Owner, OwnerKind};
+use crate::mesh::table::ListenerTable;
+use crate::model::{ResId, Spec, Store};
+
+/// Indexes of the scopes in which owner `i` sits on a wildcard TCP chain.
+pub fn scopes_with(table: &ListenerTable, i: usize) -> Vec<usize> {
+    let port = table.owners[i].port;
+    table
+        .scopes
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.wildcard.get(&port).is_some_and(|w| w.tcp.contains(&i)))
+        .map(|(n, _)| n)
+        .collect()
+}
+
+/// Human list of the scopes, e.g. `namespaces app, manager, shop`.
+pub fn scope_list(store: &Store, table: &ListenerTable, scopes: &[usize]) -> String {
+    let labels: Vec<String> = scopes
+        .iter()
+        .map(|&s| table.scopes[s].scope.label(store))
+        .collect();
+    labels.join(", ")
+}
+
+/// Workloads an ExternalName target resolves to (`svc.ns.svc.cluster.local` → Service → pods).
+fn target_workloads(
+    store: &Store,
+    graph: &crate::graph::MeshGraph,
+    owner: &Owner,
+) -> BTreeSet<ResId> {
+    let Some(target) = owner.target.as_deref() else {
+        return BTreeSet::new();
+    };
+    let mut parts = target.trim_end_matches('.').split('.');
+    let (Some(name), Some(ns)) = (parts.next(), parts.next()) else {
+        return BTreeSet::new();
+    };
+    store
+        .iter()
+        .filter(|(_, r)| r.name == name && r.namespace == ns && matches!(r.spec, Spec::Service(_)))
+        .flat_map(|(id, _)| graph.selected_workloads(id))
+        .collect()
+}
+
+/// Workloads whose pods serve `port` and whose own scope gets the catch-all: their peers and
+/// same-namespace clients reach them by pod IP, which the wildcard listener now captures.
+/// The catch-all's own backends (an ExternalName's target) are left out.
+pub fn victims(
+    store: &Store,
+    graph: &crate::graph::MeshGraph,
+    table: &ListenerTable,
+    i: usize,
+) -> Vec<ResId> {
+    let owner = &table.owners[i];
+    let exclude = if owner.kind == OwnerKind::ExternalName {
+        target_workloads(store, graph, owner)
+    } else {
+        BTreeSet::new()
+    };
+    let mut out = BTreeSet::new();
+    for s in scopes_with(table, i) {
+        for &w in &table.scopes[s].scope.workloads {
+            if exclude.contains(&w) {
+                continue;
+            }
+            let serves = store.get(w).workload().is_some_and(|wl| {
+                wl.running_containers().any(|(_, c)| {
+                    c.ports
+                        .iter()
+                        .any(|p| p.container_port == owner.port && p.l4_protocol() != "UDP")
+                })
+            });
+            if serves {
+                out.insert(w);
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// "created 2024-03-01T10:00:00Z" or "no creationTimestamp".
+pub fn created(owner: &Owner) -> String {
+    owner
+        .created
+        .as_deref()
+        .map_or("no creationTimestamp".into(), |t| format!("created {t}"))
+}
+
+/// A short name for an owner: `ServiceEntry shop/github (github.com)`.
+pub fn describe(store: &Store, owner: &Owner) -> String {
+    let r = store.get(owner.resource);
+    match owner.kind {
+        OwnerKind::ServiceEntry => {
+            format!("ServiceEntry {}/{} (`{}`)", r.namespace, r.name, owner.host)
+        }
+        _ => format!("Service {}/{}", r.namespace, r.name),
+    }
+}
+
+/// The field of an owner's port entry that holds its number.
+pub fn port_field(owner: &Owner) -> crate::load::FieldPath {
+    let field = if owner.kind == OwnerKind::ServiceEntry {
+        "number"
+    } else {
+        "port"
+    };
+    owner.port_path.clone().key(field)
+}
+
+/// Where a workload declares `port`, or its pod spec when it does not.
+pub fn container_port_path(res: &crate::model::Resource, port: i64) -> crate::load::FieldPath {
+    let Some(w) = res.workload() else {
+        return crate::load::FieldPath::root();
+    };
+    w.running_containers()
+        .find_map(|(path, c)| {
+            c.ports
+                .iter()
+                .position(|p| p.container_port == port)
+                .map(|i| path.key("ports").index(i).key("containerPort"))
+        })
+        .unwrap_or_else(|| w.pod_spec_path.clone())
+}
