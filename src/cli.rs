@@ -27,6 +27,8 @@ pub struct Cli {
 pub enum Command {
     /// Check manifests (files, directories, `-` for stdin) and report findings.
     Check(CheckArgs),
+    /// Print the outbound listeners istiod would give each proxy scope, marking conflicts.
+    Listeners(ListenersArgs),
     /// List every rule.
     Rules,
     /// Print a rule's documentation.
@@ -70,10 +72,35 @@ pub struct CheckArgs {
     pub color: ColorChoice,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct ListenersArgs {
+    /// Files or directories; `-` reads stdin.
+    pub paths: Vec<String>,
+    /// Only scopes of this namespace.
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    /// Only the scope of the Sidecar or namespace that applies to this workload.
+    #[arg(long)]
+    pub workload: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: ListFormat,
+    #[arg(long, value_name = "X.Y")]
+    pub istio_version: Option<String>,
+    #[arg(long, value_name = "FILE")]
+    pub mesh_config: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Human,
+    Json,
+}
+
 /// Runs the CLI and returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check(args) => check(args),
+        Command::Listeners(args) => listeners(args),
         Command::Rules => {
             let mut out = String::new();
             for r in RULES {
@@ -177,4 +204,88 @@ fn check(args: CheckArgs) -> u8 {
     let color = args.color.enabled(std::io::stdout().is_terminal());
     print(&report::render(args.format, &outcome, color));
     report::exit_code(&outcome, threshold)
+}
+
+fn listeners(args: ListenersArgs) -> u8 {
+    let mesh_config = match args.mesh_config.as_deref().map(config::load_mesh_config) {
+        Some(Ok(m)) => Some(m),
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+        None => None,
+    };
+    let settings = Settings {
+        istio_version: args.istio_version.clone(),
+        mesh_config,
+        ..Settings::default()
+    };
+    let paths = if args.paths.is_empty() {
+        vec![".".to_string()]
+    } else {
+        args.paths.clone()
+    };
+    let view = match engine::listeners(&paths, &settings) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut out = String::new();
+    let mut json_scopes = Vec::new();
+    for (label, namespace, workloads, rows) in &view.scopes {
+        if args.namespace.as_ref().is_some_and(|n| n != namespace) {
+            continue;
+        }
+        if args
+            .workload
+            .as_ref()
+            .is_some_and(|w| !workloads.contains(w))
+        {
+            continue;
+        }
+        match args.format {
+            ListFormat::Human => {
+                out.push_str(&format!("{label}\n"));
+                out.push_str(&format!(
+                    "  {:<16} {:>6}  {:<20} {}\n",
+                    "ADDRESS", "PORT", "TYPE", "OWNERS"
+                ));
+                for r in rows {
+                    out.push_str(&format!(
+                        "  {:<16} {:>6}  {:<20} {}{}\n",
+                        r.address,
+                        r.port,
+                        r.kind,
+                        r.owners.join(", "),
+                        r.conflict
+                            .as_ref()
+                            .map_or(String::new(), |c| format!("  <- {c}"))
+                    ));
+                }
+                out.push('\n');
+            }
+            ListFormat::Json => json_scopes.push(serde_json::json!({
+                "scope": label,
+                "namespace": namespace,
+                "workloads": workloads,
+                "listeners": rows.iter().map(|r| serde_json::json!({
+                    "address": r.address, "port": r.port, "type": r.kind,
+                    "owners": r.owners, "conflict": r.conflict,
+                })).collect::<Vec<_>>(),
+            })),
+        }
+    }
+    if args.format == ListFormat::Json {
+        out =
+            serde_json::to_string_pretty(&serde_json::json!({"version": 1, "scopes": json_scopes}))
+                .expect("JSON values always serialise");
+        out.push('\n');
+    }
+    for e in &view.errors {
+        eprintln!("error: {}:{}:{}: {}", e.file, e.line, e.column, e.message);
+    }
+    print(&out);
+    if view.errors.is_empty() { 0 } else { 2 }
 }

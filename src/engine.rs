@@ -464,3 +464,36 @@ fn resolve(f: &RawFinding, store: &Store, sources: &Sources) -> Finding {
         istio_codes: f.istio_codes.to_vec(),
     }
 }
+
+/// The predicted listeners of every scope: (label, namespace, workload names, rows).
+pub struct ListenerView {
+    pub scopes: Vec<(String, String, Vec<String>, Vec<crate::mesh::table::Row>)>,
+    pub errors: Vec<InputError>,
+}
+
+/// Loads `paths` and predicts every scope's outbound listeners.
+pub fn listeners(paths: &[String], settings: &Settings) -> Result<ListenerView, String> {
+    let mut sources = load::load(paths, &load::Discovery::default());
+    let store = Store::build(&mut sources, &ModelOptions::default());
+    let rs = rule_settings(settings, &store)?;
+    let table = crate::mesh::table::ListenerTable::build(&store, &rs);
+    let scopes = table
+        .scopes
+        .iter()
+        .map(|s| {
+            (
+                s.scope.label(&store),
+                s.scope.namespace.clone(),
+                s.scope
+                    .workloads
+                    .iter()
+                    .map(|&w| store.get(w).name.clone())
+                    .collect(),
+                crate::mesh::table::rows(&store, &table, s),
+            )
+        })
+        .collect();
+    let mut errors = sources.errors;
+    errors.sort();
+    Ok(ListenerView { scopes, errors })
+}

@@ -97,3 +97,81 @@ impl ListenerTable {
         ListenerTable { owners, scopes }
     }
 }
+
+/// One row of `meshlint listeners`: a listener a scope's sidecars get, and its owners.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Row {
+    pub address: String,
+    pub port: i64,
+    /// `HTTP`, `TCP`, `TLS (SNI)`, `HTTP+TCP (sniffed)`.
+    pub kind: String,
+    /// Owners in istiod's order, as `host (Kind ns/name)`.
+    pub owners: Vec<String>,
+    /// Why this listener is a problem, when it is.
+    pub conflict: Option<String>,
+}
+
+/// Every outbound listener the sidecars of `scope` get (all owners, not only wildcards).
+pub fn rows(store: &Store, table: &ListenerTable, scope: &ScopeListeners) -> Vec<Row> {
+    let mut by_key: BTreeMap<(i64, Addr), Vec<usize>> = BTreeMap::new();
+    for (i, o) in table.owners.iter().enumerate() {
+        if o.proto == Proto::Udp || !scope::visible(store, &scope.scope, o) {
+            continue;
+        }
+        let address = match o.proto {
+            Proto::Http => Addr::Wildcard,
+            _ => o.addr.clone(),
+        };
+        by_key.entry((o.port, address)).or_default().push(i);
+    }
+    let mut out = Vec::new();
+    for ((port, addr), mut owners) in by_key {
+        let address = addr.to_string();
+        owners.sort_by(|&a, &b| table.owners[a].istiod_order(&table.owners[b]));
+        let protos: Vec<Proto> = owners.iter().map(|&i| table.owners[i].proto).collect();
+        let has = |p: fn(Proto) -> bool| protos.iter().any(|&x| p(x));
+        let kind = match (
+            has(|p| p == Proto::Http),
+            has(Proto::is_tcp_like),
+            has(|p| p == Proto::Tls),
+        ) {
+            (true, true, _) => "HTTP+TCP (sniffed)",
+            (true, false, _) => "HTTP",
+            (false, true, _) if protos.iter().all(|&p| p == Proto::Auto) => "sniffed",
+            (false, true, _) => "TCP",
+            _ => "TLS (SNI)",
+        };
+        let tcp_owners = owners
+            .iter()
+            .filter(|&&i| table.owners[i].proto.is_tcp_like())
+            .count();
+        let conflict = if address == "0.0.0.0" && tcp_owners > 1 {
+            Some(format!(
+                "{} TCP owners: only the first gets the match-all chain (MESH401)",
+                tcp_owners
+            ))
+        } else if address == "0.0.0.0" && tcp_owners == 1 && kind == "HTTP+TCP (sniffed)" {
+            Some("HTTP and TCP share the port (MESH402)".to_string())
+        } else if address == "0.0.0.0" && tcp_owners == 1 {
+            Some("catch-all: traffic to any IP on this port is captured".to_string())
+        } else {
+            None
+        };
+        let owners = owners
+            .iter()
+            .map(|&i| {
+                let o = &table.owners[i];
+                let r = store.get(o.resource);
+                format!("{} ({} {}/{})", o.host, r.kind, r.namespace, r.name)
+            })
+            .collect();
+        out.push(Row {
+            address,
+            port,
+            kind: kind.to_string(),
+            owners,
+            conflict,
+        });
+    }
+    out
+}
