@@ -6,6 +6,8 @@ pub mod mesh101_port_name;
 mod mesh102_port_protocol_conflict;
 mod mesh201_container_port;
 mod mesh202_reserved_port;
+mod mesh203_loopback_dependency;
+mod mesh204_host_port;
 mod mesh301_externalname_catch_all;
 mod mesh302_serviceentry_catch_all;
 mod mesh401_tcp_listener_shadowed;
@@ -53,6 +55,8 @@ pub static RULES: &[&dyn Rule] = &[
     &mesh102_port_protocol_conflict::PortProtocolConflict,
     &mesh201_container_port::ContainerPortCollision,
     &mesh202_reserved_port::SidecarReservedPort,
+    &mesh203_loopback_dependency::LoopbackDependencyCollision,
+    &mesh204_host_port::HostPortCollision,
     &mesh301_externalname_catch_all::ExternalNameCatchAll,
     &mesh302_serviceentry_catch_all::ServiceEntryCatchAll,
     &mesh401_tcp_listener_shadowed::TcpListenerShadowed,
