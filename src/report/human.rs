@@ -99,7 +99,11 @@ fn label(loc: &Location, text: Option<String>) -> LabeledSpan {
 }
 
 fn frame<'a>(outcome: &Outcome, f: &'a Finding) -> Frame<'a> {
-    let mut labels = vec![label(&f.location, None)];
+    // The primary label heads the snippet with the finding's own file:line:column.
+    let mut labels = vec![LabeledSpan::new_primary_with_span(
+        None,
+        (f.location.offset, f.location.len.max(1)),
+    )];
     let mut related = Vec::new();
     for r in &f.related {
         if r.location.file == f.location.file {
