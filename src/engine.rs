@@ -76,6 +76,20 @@ pub fn resolve_rules(keys: &[String]) -> Result<Vec<&'static RuleMeta>, String> 
 /// Which rules run, from the command line and the config file.
 pub fn enabled_rules(settings: &Settings) -> Result<BTreeSet<&'static str>, String> {
     let cfg = &settings.config.config;
+    for (i, e) in cfg.ignore.iter().enumerate() {
+        if let IgnoreEntry::Finding(s) = e
+            && rules::find(&s.rule).is_none()
+        {
+            let (line, column) = settings
+                .config
+                .position(&FieldPath::parse("ignore").index(i).key("rule"));
+            return Err(format!(
+                "{}:{line}:{column}: unknown rule `{}` in ignore entry",
+                settings.config.path.clone().unwrap_or_default(),
+                s.rule
+            ));
+        }
+    }
     let select = if !settings.select.is_empty() {
         &settings.select
     } else {

@@ -129,6 +129,11 @@ pub fn discover(paths: &[String], opts: &Discovery) -> (Vec<String>, Vec<InputEr
         found.sort();
         out.extend(found.into_iter().map(|f| f.to_string_lossy().into_owned()));
     }
+    // A file named twice (directly and through its directory) is read once.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|f| {
+        f == "-" || seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| PathBuf::from(f)))
+    });
     (out, errors)
 }
 
