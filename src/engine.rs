@@ -198,6 +198,7 @@ fn rule_settings(settings: &Settings, store: &Store) -> Result<RuleSettings, Str
         istio_version_source,
         mesh,
         loopback_dependencies: cfg.mesh.loopback_dependencies,
+        external_name_alias: version::istiod_flag(store, "ENABLE_EXTERNAL_NAME_ALIAS"),
     })
 }
 

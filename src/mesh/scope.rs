@@ -15,16 +15,24 @@ pub struct Scope {
     pub sidecar: Option<ResId>,
     /// Workloads in this scope that are in the input (may be empty).
     pub workloads: Vec<ResId>,
+    /// These proxies capture DNS and auto-allocate ServiceEntry VIPs (their
+    /// `proxy.istio.io/config` says so), so address-less ServiceEntries get no catch-all.
+    pub auto_allocate: bool,
 }
 
 impl Scope {
     pub fn label(&self, store: &Store) -> String {
-        match self.sidecar {
+        let base = match self.sidecar {
             Some(id) => {
                 let s = store.get(id);
                 format!("Sidecar {}/{}", s.namespace, s.name)
             }
             None => format!("namespace {}", self.namespace),
+        };
+        if self.auto_allocate {
+            format!("{base} (workloads with DNS auto-allocation)")
+        } else {
+            base
         }
     }
 }
@@ -75,28 +83,68 @@ pub fn scopes(store: &Store) -> Vec<Scope> {
             .copied()
             .filter(|&id| !is_default(id))
             .collect();
-        for &sc in &selective {
+        let mut push = |sidecar: Option<ResId>, members: Vec<ResId>| {
+            let (auto, plain): (Vec<ResId>, Vec<ResId>) = members
+                .into_iter()
+                .partition(|&w| dns_auto_allocation(store, w));
+            if !auto.is_empty() {
+                out.push(Scope {
+                    namespace: ns.to_string(),
+                    sidecar,
+                    workloads: auto,
+                    auto_allocate: true,
+                });
+            }
             out.push(Scope {
                 namespace: ns.to_string(),
-                sidecar: Some(sc),
-                workloads: workloads
+                sidecar,
+                workloads: plain,
+                auto_allocate: false,
+            });
+        };
+        for &sc in &selective {
+            push(
+                Some(sc),
+                workloads
                     .iter()
                     .copied()
                     .filter(|&w| selects(sc, w))
                     .collect(),
-            });
+            );
         }
-        out.push(Scope {
-            namespace: ns.to_string(),
-            sidecar: default,
-            workloads: workloads
+        push(
+            default,
+            workloads
                 .iter()
                 .copied()
                 .filter(|&w| !selective.iter().any(|&sc| selects(sc, w)))
                 .collect(),
-        });
+        );
     }
     out
+}
+
+/// Whether a workload's `proxy.istio.io/config` turns on DNS capture with auto-allocation.
+fn dns_auto_allocation(store: &Store, w: ResId) -> bool {
+    let Some(text) = store
+        .get(w)
+        .workload()
+        .and_then(|wl| wl.pod_annotations.get("proxy.istio.io/config"))
+    else {
+        return false;
+    };
+    let Some(doc) = crate::load::parse_yaml(text)
+        .ok()
+        .and_then(|d| d.into_iter().next())
+    else {
+        return false;
+    };
+    let Ok(cfg) = serde_json::from_value::<crate::model::istio::ProxyConfig>(doc.to_json()) else {
+        return false;
+    };
+    let on = |k: &str| cfg.proxy_metadata.get(k).is_some_and(|v| v == "true");
+    on("ISTIO_META_DNS_CAPTURE")
+        && (on("ISTIO_META_DNS_AUTO_ALLOCATE") || on("PILOT_ENABLE_IP_AUTOALLOCATE"))
 }
 
 /// Whether `owner` is exported to `ns` (`*`, `.`, `~` or namespace names).

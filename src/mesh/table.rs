@@ -41,9 +41,16 @@ pub struct ListenerTable {
     pub scopes: Vec<ScopeListeners>,
 }
 
-/// Whether ExternalName Services are aliases (no listener) for the target version.
+/// Whether ExternalName Services are aliases (no listener): the default from Istio 1.21, and
+/// opt-in with `ENABLE_EXTERNAL_NAME_ALIAS=true` on 1.20; `=false` keeps the old behaviour.
 pub fn external_name_is_alias(settings: &RuleSettings) -> bool {
-    settings.istio_version.is_some_and(|v| v >= (1, 21))
+    let Some(v) = settings.istio_version else {
+        return false;
+    };
+    match settings.external_name_alias {
+        Some(flag) => flag && v >= (1, 20),
+        None => v >= (1, 21),
+    }
 }
 
 impl ListenerTable {
@@ -72,7 +79,8 @@ impl ListenerTable {
             .map(|sc| {
                 let mut wildcard: BTreeMap<i64, Wildcard> = BTreeMap::new();
                 for &i in &catch_all {
-                    if scope::visible(store, &sc, &owners[i]) {
+                    let allocated = sc.auto_allocate && owners[i].kind == OwnerKind::ServiceEntry;
+                    if !allocated && scope::visible(store, &sc, &owners[i]) {
                         let w = wildcard.entry(owners[i].port).or_default();
                         w.port = owners[i].port;
                         w.tcp.push(i);
@@ -118,8 +126,13 @@ pub fn rows(store: &Store, table: &ListenerTable, scope: &ScopeListeners) -> Vec
         if o.proto == Proto::Udp || !scope::visible(store, &scope.scope, o) {
             continue;
         }
-        let address = match o.proto {
-            Proto::Http => Addr::Wildcard,
+        let address = match (o.proto, &o.addr) {
+            (Proto::Http, _) => Addr::Wildcard,
+            (_, Addr::Wildcard)
+                if scope.scope.auto_allocate && o.kind == OwnerKind::ServiceEntry =>
+            {
+                Addr::Vip("<auto-allocated>".into())
+            }
             _ => o.addr.clone(),
         };
         by_key.entry((o.port, address)).or_default().push(i);

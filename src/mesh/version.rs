@@ -44,6 +44,25 @@ pub fn detect(store: &Store) -> Option<((u32, u32), String)> {
     best
 }
 
+/// A boolean env var of istiod's `discovery` container (e.g. `ENABLE_EXTERNAL_NAME_ALIAS`),
+/// when an istiod Deployment in the input sets it.
+pub fn istiod_flag(store: &Store, name: &str) -> Option<bool> {
+    store.resources.iter().find_map(|r| {
+        let w = r.workload()?;
+        w.all_containers()
+            .filter(|(_, c)| {
+                c.image.as_deref().is_some_and(|i| {
+                    let repo = i.rsplit_once(':').map_or(i, |(r, _)| r);
+                    repo.ends_with("/pilot") || repo.ends_with("/istiod")
+                })
+            })
+            .flat_map(|(_, c)| c.env.iter())
+            .find(|e| e.name == name)
+            .and_then(|e| e.value.as_deref())
+            .map(|v| v.eq_ignore_ascii_case("true") || v == "1")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,9 +26,14 @@ impl Rule for ExternalNameCatchAll {
     fn check(&self, cx: &mut Context<'_>) {
         let table = cx.listeners();
         let store = cx.store;
+        let flag = if cx.settings.external_name_alias == Some(false) {
+            " with ENABLE_EXTERNAL_NAME_ALIAS=false on istiod"
+        } else {
+            ""
+        };
         let version = match cx.settings.istio_version {
             Some((maj, min)) => format!(
-                "Istio {maj}.{min} (from {}) treats ExternalName Services as DNS services",
+                "Istio {maj}.{min} (from {}){flag} treats ExternalName Services as DNS services",
                 cx.settings.istio_version_source
             ),
             None => "assuming Istio < 1.21 (no version given or detected; pass --istio-version): ExternalName Services are DNS services there".into(),

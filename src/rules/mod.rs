@@ -82,6 +82,8 @@ pub struct RuleSettings {
     pub mesh: MeshConfig,
     /// The platform maps each dependency onto the same port on 127.0.0.1 (e.g. Rainbond).
     pub loopback_dependencies: bool,
+    /// istiod's `ENABLE_EXTERNAL_NAME_ALIAS` env var, when the istiod Deployment is in the input.
+    pub external_name_alias: Option<bool>,
 }
 
 /// What rules read: the resources, the graph and lookups shared by several rules.
