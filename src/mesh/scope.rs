@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::model::istio::Sidecar;
 use crate::model::{ResId, Spec, Store};
+use crate::rules::sidecar::{SYSTEM_NAMESPACES, istio_reason};
 
 use super::owners::Owner;
 
@@ -68,8 +69,33 @@ pub fn scopes(store: &Store) -> Vec<Scope> {
                     .all(|(k, v)| wl.pod_labels.get(k) == Some(v))
         })
     };
+    let ns_labels: BTreeMap<&str, &BTreeMap<String, String>> = store
+        .resources
+        .iter()
+        .filter(|r| matches!(r.spec, Spec::Namespace))
+        .map(|r| (r.name.as_str(), &r.labels))
+        .collect();
+    let meshed = |w: ResId| {
+        let r = store.get(w);
+        istio_reason(ns_labels.get(r.namespace.as_str()).copied(), r).is_some()
+    };
     let mut out = Vec::new();
     for (ns, (sidecars, workloads)) in by_ns {
+        // Only Istio proxies get these listeners: keep the namespace's meshed workloads; a
+        // namespace whose workloads are all outside the mesh has no proxies to speak of, while
+        // one with no workloads in the input may still have proxies.
+        if SYSTEM_NAMESPACES.contains(&ns) {
+            continue;
+        }
+        let had_workloads = !workloads.is_empty();
+        let workloads: Vec<ResId> = workloads.into_iter().filter(|&w| meshed(w)).collect();
+        let known_unmeshed = ns_labels.get(ns).is_some_and(|l| {
+            l.get("istio-injection").is_some_and(|v| v != "enabled")
+                || (!l.contains_key("istio-injection") && !l.contains_key("istio.io/rev"))
+        });
+        if workloads.is_empty() && (known_unmeshed || had_workloads) {
+            continue;
+        }
         let is_default = |id: ResId| {
             sidecar_spec(store, id).is_some_and(|s| {
                 s.workload_selector

@@ -177,7 +177,12 @@ fn truthy(v: Option<&String>) -> Option<bool> {
     }
 }
 
-fn istio_reason(cx: &Context<'_>, res: &Resource) -> Option<String> {
+/// Why `res` gets an Istio sidecar, given its namespace's labels when the Namespace is in the
+/// input; `None` when it does not (or it cannot be told).
+pub fn istio_reason(
+    ns_labels: Option<&BTreeMap<String, String>>,
+    res: &Resource,
+) -> Option<String> {
     let w = res.workload()?;
     let label = w.pod_labels.get("sidecar.istio.io/inject");
     let annotation = w.pod_annotations.get("sidecar.istio.io/inject");
@@ -186,9 +191,6 @@ fn istio_reason(cx: &Context<'_>, res: &Resource) -> Option<String> {
     if pod_choice == Some(false) {
         return None;
     }
-    let ns_labels = cx
-        .namespace(&res.namespace)
-        .map(|id| &cx.store.get(id).labels);
     if let Some(labels) = ns_labels {
         match labels.get("istio-injection").map(String::as_str) {
             Some("enabled") => {
@@ -266,7 +268,11 @@ pub fn injections(cx: &Context<'_>, workload: ResId) -> Vec<Injection> {
         let reason = match present {
             Some((_, c)) => Some(format!("the pod already runs the `{}` container", c.name)),
             None => match platform {
-                Platform::Istio => istio_reason(cx, res),
+                Platform::Istio => istio_reason(
+                    cx.namespace(&res.namespace)
+                        .map(|id| &cx.store.get(id).labels),
+                    res,
+                ),
                 Platform::Linkerd => annotation_reason(cx, res, "linkerd.io/inject", true),
                 Platform::Consul => {
                     annotation_reason(cx, res, "consul.hashicorp.com/connect-inject", false)
