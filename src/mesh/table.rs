@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::model::Store;
+use crate::model::{ResId, Store};
 use crate::rules::RuleSettings;
 
 use super::owners::{self, Addr, Owner, OwnerKind, Proto};
@@ -39,6 +39,10 @@ pub struct ScopeListeners {
 pub struct ListenerTable {
     pub owners: Vec<Owner>,
     pub scopes: Vec<ScopeListeners>,
+    /// Workloads in some scope that serve a TCP container port, by port.
+    pub serving: HashMap<i64, Vec<ResId>>,
+    /// The scope each such workload is in.
+    pub scope_of: HashMap<ResId, usize>,
 }
 
 /// Whether ExternalName Services are aliases (no listener): the default from Istio 1.21, and
@@ -74,7 +78,7 @@ impl ListenerTable {
             }
         }
         catch_all.sort_by(|&a, &b| owners[a].istiod_order(&owners[b]));
-        let scopes = scope::scopes(store)
+        let scopes: Vec<ScopeListeners> = scope::scopes(store)
             .into_iter()
             .map(|sc| {
                 let mut wildcard: BTreeMap<i64, Wildcard> = BTreeMap::new();
@@ -102,7 +106,33 @@ impl ListenerTable {
                 }
             })
             .collect();
-        ListenerTable { owners, scopes }
+        let mut serving: HashMap<i64, Vec<ResId>> = HashMap::new();
+        let mut scope_of = HashMap::new();
+        for (n, sl) in scopes.iter().enumerate() {
+            for &w in &sl.scope.workloads {
+                scope_of.insert(w, n);
+                let Some(wl) = store.get(w).workload() else {
+                    continue;
+                };
+                let mut ports: Vec<i64> = wl
+                    .running_containers()
+                    .flat_map(|(_, c)| c.ports.iter())
+                    .filter(|p| p.l4_protocol() != "UDP")
+                    .map(|p| p.container_port)
+                    .collect();
+                ports.sort_unstable();
+                ports.dedup();
+                for p in ports {
+                    serving.entry(p).or_default().push(w);
+                }
+            }
+        }
+        ListenerTable {
+            owners,
+            scopes,
+            serving,
+            scope_of,
+        }
     }
 }
 

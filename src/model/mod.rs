@@ -93,12 +93,11 @@ impl Store {
     pub fn build(sources: &mut Sources, opts: &ModelOptions) -> Store {
         let mut store = Store::default();
         let mut errors = Vec::new();
-        let docs = std::mem::take(&mut sources.documents);
-        for doc in &docs {
+        // Documents move into their resources: large inputs are not copied.
+        for doc in std::mem::take(&mut sources.documents) {
             let path = &sources.files[doc.file].path;
-            store.add_document(doc.file, path, &doc.root, opts, &mut errors, 0);
+            store.add_document(doc.file, path, doc.root, opts, &mut errors, 0);
         }
-        sources.documents = docs;
         sources.errors.extend(errors);
         store
     }
@@ -107,7 +106,7 @@ impl Store {
         &mut self,
         file: FileId,
         path: &str,
-        root: &Node,
+        root: Node,
         opts: &ModelOptions,
         errors: &mut Vec<InputError>,
         depth: usize,
@@ -123,36 +122,43 @@ impl Store {
         }
         if !root.is_map() {
             errors.push(err(
-                root,
+                &root,
                 "document is not an object; expected a Kubernetes resource".into(),
             ));
             return;
         }
-        let Some(kind) = root.get("kind").and_then(Node::as_str) else {
-            errors.push(err(root, "resource has no `kind`".into()));
+        let Some(kind) = root.get("kind").and_then(Node::as_str).map(str::to_string) else {
+            errors.push(err(&root, "resource has no `kind`".into()));
             return;
         };
-        if kind.ends_with("List")
-            && let Some(items) = root.get("items")
-        {
+        if kind.ends_with("List") && root.get("items").is_some() {
             if depth >= MAX_LIST_DEPTH {
-                errors.push(err(root, "lists nested too deeply".into()));
+                errors.push(err(&root, "lists nested too deeply".into()));
                 return;
             }
-            match &items.value {
-                Value::Seq(items) => {
-                    for item in items {
-                        self.add_document(file, path, item, opts, errors, depth + 1);
-                    }
+            let Value::Map(entries) = root.value else {
+                return;
+            };
+            for (k, items) in entries {
+                if k.as_str() != Some("items") {
+                    continue;
                 }
-                Value::Null => {}
-                _ => errors.push(err(items, format!("`items` of {kind} is not a list"))),
+                match items.value {
+                    Value::Seq(list) => {
+                        for item in list {
+                            self.add_document(file, path, item, opts, errors, depth + 1);
+                        }
+                    }
+                    Value::Null => {}
+                    _ => errors.push(err(&items, format!("`items` of {kind} is not a list"))),
+                }
             }
             return;
         }
+        let kind = kind.as_str();
         let meta = root.get("metadata");
         let Some(name) = meta.and_then(|m| m.get("name")).and_then(Node::as_str) else {
-            let at = meta.unwrap_or(root);
+            let at = meta.unwrap_or(&root);
             errors.push(err(at, format!("{kind} has no `metadata.name`")));
             return;
         };
@@ -162,32 +168,41 @@ impl Store {
             .and_then(Node::as_str)
             .unwrap_or_default()
             .to_string();
+        let name = name.to_string();
+        let namespace = ns_node.unwrap_or(&opts.default_namespace).to_string();
+        let namespace_explicit = ns_node.is_some();
+        let labels = string_map(meta.and_then(|m| m.get("labels")));
+        let annotations = string_map(meta.and_then(|m| m.get("annotations")));
+        let creation_timestamp = meta
+            .and_then(|m| m.get("creationTimestamp"))
+            .and_then(Node::as_str)
+            .map(str::to_string);
         let mut res = Resource {
             file,
             api_version,
             kind: kind.to_string(),
-            name: name.to_string(),
-            namespace: ns_node.unwrap_or(&opts.default_namespace).to_string(),
-            namespace_explicit: ns_node.is_some(),
-            labels: string_map(meta.and_then(|m| m.get("labels"))),
-            annotations: string_map(meta.and_then(|m| m.get("annotations"))),
-            creation_timestamp: meta
-                .and_then(|m| m.get("creationTimestamp"))
-                .and_then(Node::as_str)
-                .map(str::to_string),
-            node: root.clone(),
+            name,
+            namespace,
+            namespace_explicit,
+            labels,
+            annotations,
+            creation_timestamp,
+            node: root,
             spec: Spec::Other,
         };
         match decode_spec(&res) {
             Ok(spec) => res.spec = spec,
             Err((p, msg)) => {
-                let (node, _) = root.lookup(&p);
-                errors.push(err(node, format!("{kind} {name}: invalid `{p}`: {msg}")));
+                let (node, _) = res.node.lookup(&p);
+                errors.push(err(
+                    node,
+                    format!("{kind} {}: invalid `{p}`: {msg}", res.name),
+                ));
                 return;
             }
         }
         if kind == "Namespace" {
-            res.namespace = name.to_string();
+            res.namespace = res.name.clone();
         }
         self.resources.push(res);
     }

@@ -63,25 +63,18 @@ pub fn victims(
     } else {
         BTreeSet::new()
     };
-    let mut out = BTreeSet::new();
-    for s in scopes_with(table, i) {
-        for &w in &table.scopes[s].scope.workloads {
-            if exclude.contains(&w) {
-                continue;
-            }
-            let serves = store.get(w).workload().is_some_and(|wl| {
-                wl.running_containers().any(|(_, c)| {
-                    c.ports
-                        .iter()
-                        .any(|p| p.container_port == owner.port && p.l4_protocol() != "UDP")
-                })
-            });
-            if serves {
-                out.insert(w);
-            }
-        }
-    }
-    out.into_iter().collect()
+    let scopes: BTreeSet<usize> = scopes_with(table, i).into_iter().collect();
+    let mut out: Vec<ResId> = table
+        .serving
+        .get(&owner.port)
+        .into_iter()
+        .flatten()
+        .copied()
+        .filter(|w| !exclude.contains(w))
+        .filter(|w| table.scope_of.get(w).is_some_and(|s| scopes.contains(s)))
+        .collect();
+    out.sort_unstable();
+    out
 }
 
 /// "created 2024-03-01T10:00:00Z" or "no creationTimestamp".
