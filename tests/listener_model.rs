@@ -152,3 +152,55 @@ fn demo_reproduces_the_seed_cases() {
         );
     }
 }
+
+#[test]
+fn listeners_table_marks_the_catch_all_and_the_shadowing() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/demo");
+    let view =
+        meshlint::engine::listeners(&[path.to_string_lossy().into_owned()], &Settings::default())
+            .expect("ok");
+    let (_, _, workloads, rows) = view
+        .scopes
+        .iter()
+        .find(|(label, ..)| label == "namespace manager")
+        .expect("manager scope");
+    assert_eq!(workloads, &vec!["manager".to_string(), "idle".to_string()]);
+    let row = |addr: &str, port: i64| {
+        rows.iter()
+            .find(|r| r.address == addr && r.port == port)
+            .unwrap_or_else(|| panic!("no {addr}:{port} in {rows:?}"))
+    };
+    let hazelcast = row("0.0.0.0", 5701);
+    assert_eq!(hazelcast.kind, "TCP");
+    assert_eq!(
+        hazelcast.owners,
+        vec!["app-ext.app.svc.cluster.local (Service app/app-ext)"]
+    );
+    assert!(
+        hazelcast
+            .conflict
+            .as_deref()
+            .is_some_and(|c| c.contains("catch-all"))
+    );
+    let tls = row("0.0.0.0", 443);
+    assert_eq!(
+        tls.owners,
+        vec![
+            "www.huaweicloud.com (ServiceEntry shop/hwcloud)",
+            "github.com (ServiceEntry shop/github)"
+        ]
+    );
+    assert!(
+        tls.conflict
+            .as_deref()
+            .is_some_and(|c| c.contains("MESH401"))
+    );
+    // HTTP ports share 0.0.0.0:8080 without conflict: they are routed by Host.
+    assert_eq!(row("0.0.0.0", 8080).conflict, None);
+    // Scopes exist only where Istio proxies are: not in the Consul or host-network namespaces.
+    assert!(
+        view.scopes
+            .iter()
+            .all(|(_, ns, ..)| ns != "payments" && ns != "monitoring" && ns != "istio-system")
+    );
+}
