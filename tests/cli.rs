@@ -893,7 +893,11 @@ fn a_broken_file_is_an_error_and_other_files_are_still_checked() {
     );
     let finding = format!("{GOOD}:{}:{}", good_at.line, good_at.column);
     assert!(human.stdout.contains(&finding), "{}", human.stdout);
-    assert!(human.stdout.contains("1 input errors"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("; 1 input error\n"),
+        "{}",
+        human.stdout
+    );
 
     let github = meshlint(&["check", "testdata/cli/broken", "--format", "github"]);
     github.expect_code(2);
@@ -1042,6 +1046,11 @@ fn a_file_that_is_not_utf8_is_an_error() {
     let message = str_of(&errs[0]["message"], "message");
     assert!(message.contains("UTF-8"), "{message}");
     assert!(message.contains(&format!("offset {offset}")), "{message}");
+    // `  name: caf` is 11 characters; the bad byte is column 12 of line 4.
+    assert_eq!(
+        (errs[0]["line"].as_u64(), errs[0]["column"].as_u64()),
+        (Some(4), Some(12))
+    );
     // The valid file beside it is still checked.
     assert_eq!(with_code(&doc, "MESH101").len(), 1, "{}", brief(&doc));
 
@@ -1050,7 +1059,7 @@ fn a_file_that_is_not_utf8_is_an_error() {
     assert!(
         human
             .stdout
-            .contains("latin1.yaml: file is not valid UTF-8"),
+            .contains("latin1.yaml:4:12: file is not valid UTF-8"),
         "{}",
         human.stdout
     );

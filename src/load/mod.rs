@@ -155,10 +155,10 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
     for f in files {
         match read_input(&f) {
             Ok(text) => sources.add_text(f, text),
-            Err(message) => sources.errors.push(InputError {
+            Err((line, column, message)) => sources.errors.push(InputError {
                 file: display_name(&f),
-                line: 0,
-                column: 0,
+                line,
+                column,
                 message,
             }),
         }
@@ -174,19 +174,27 @@ fn display_name(path: &str) -> String {
     }
 }
 
-fn read_input(path: &str) -> Result<String, String> {
+/// Reads a file or stdin as UTF-8; an error carries its line and column when known.
+fn read_input(path: &str) -> Result<String, (u32, u32, String)> {
     let bytes = if path == "-" {
         let mut buf = Vec::new();
         std::io::stdin()
             .read_to_end(&mut buf)
-            .map_err(|e| format!("cannot read stdin: {e}"))?;
+            .map_err(|e| (0, 0, format!("cannot read stdin: {e}")))?;
         buf
     } else {
-        std::fs::read(path).map_err(|e| format!("cannot read file: {e}"))?
+        std::fs::read(path).map_err(|e| (0, 0, format!("cannot read file: {e}")))?
     };
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
-        format!("file is not valid UTF-8 (invalid byte at offset {at})")
+        let valid = String::from_utf8_lossy(&e.as_bytes()[..at]);
+        let line = valid.matches('\n').count() as u32 + 1;
+        let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
+        (
+            line,
+            column,
+            format!("file is not valid UTF-8 (invalid byte at offset {at})"),
+        )
     })
 }
 

@@ -174,18 +174,25 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
     let total = error + warning + info;
     let _ = writeln!(
         out,
-        "{} {} ({error} error, {warning} warning, {info} info) in {} files, {} resources{}",
-        total,
-        if total == 1 { "finding" } else { "findings" },
-        outcome.sources.files.len(),
-        outcome.resources,
+        "{} ({error} error, {warning} warning, {info} info) in {}, {}{}",
+        plural(total, "finding"),
+        plural(outcome.sources.files.len(), "file"),
+        plural(outcome.resources, "resource"),
         if outcome.errors.is_empty() {
             String::new()
         } else {
-            format!("; {} input errors", outcome.errors.len())
+            format!("; {}", plural(outcome.errors.len(), "input error"))
         }
     );
     out
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// Byte offset of a 1-based line and character column.
