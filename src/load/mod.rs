@@ -153,8 +153,11 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
         ..Sources::default()
     };
     for f in files {
+        // Files found by walking a directory may be any YAML (Helm values, CI configs);
+        // only files named on the command line must be Kubernetes resources.
+        let walked = !paths.contains(&f);
         match read_input(&f) {
-            Ok(text) => sources.add_text(f, text),
+            Ok(text) => sources.add(f, text, walked),
             Err((line, column, message)) => sources.errors.push(InputError {
                 file: display_name(&f),
                 line,
@@ -201,12 +204,19 @@ fn read_input(path: &str) -> Result<String, (u32, u32, String)> {
 impl Sources {
     /// Parses `text` as the file `path` and appends its documents (or its error).
     pub fn add_text(&mut self, path: String, text: String) {
+        self.add(path, text, false);
+    }
+
+    fn add(&mut self, path: String, text: String, walked: bool) {
         let name = display_name(&path);
         match yaml::parse_stream(&text) {
             Ok(docs) => {
                 let id = self.files.len();
-                self.documents
-                    .extend(docs.into_iter().map(|root| Document { file: id, root }));
+                self.documents.extend(
+                    docs.into_iter()
+                        .filter(|root| !not_a_resource(root, walked))
+                        .map(|root| Document { file: id, root }),
+                );
                 self.files.push(SourceFile { path: name, text });
             }
             Err(e) => {
@@ -221,6 +231,20 @@ impl Sources {
             }
         }
     }
+}
+
+/// Documents that are not Kubernetes resources and are skipped rather than reported:
+/// kustomize's own files always, and, in files found by walking a directory, documents with
+/// neither `apiVersion` nor `kind` (Helm values, Chart.yaml, CI configuration).
+fn not_a_resource(root: &Node, walked: bool) -> bool {
+    if !root.is_map() {
+        return false;
+    }
+    let api = root.get("apiVersion").and_then(Node::as_str);
+    if api.is_some_and(|a| a.starts_with("kustomize.config.k8s.io/")) {
+        return true;
+    }
+    walked && api.is_none() && root.get("kind").is_none()
 }
 
 /// Parses a standalone YAML text (a config file or an embedded mesh config).
@@ -266,6 +290,22 @@ mod tests {
             })
             .collect();
         assert_eq!(names, vec!["a.yml", "b/z.yaml", "c.json"]);
+    }
+
+    #[test]
+    fn walked_files_without_resources_are_skipped_but_named_ones_are_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let values = dir.path().join("values.yaml");
+        std::fs::write(&values, "replicaCount: 2\nimage: {tag: v1}\n").expect("write");
+        std::fs::write(
+            dir.path().join("kustomization.yaml"),
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n",
+        )
+        .expect("write");
+        let walked = load(&[dir.path().to_string_lossy().into_owned()], &Discovery::default());
+        assert!(walked.documents.is_empty() && walked.errors.is_empty());
+        let named = load(&[values.to_string_lossy().into_owned()], &Discovery::default());
+        assert_eq!(named.documents.len(), 1, "a named file is checked and its error reported");
     }
 
     #[test]
