@@ -38,7 +38,8 @@ pub struct Config {
     pub severity: BTreeMap<String, Severity>,
     pub exclude: Vec<String>,
     pub namespace: Option<String>,
-    /// Target Istio version, `MAJOR.MINOR`.
+    /// Target Istio version, `MAJOR.MINOR`, as a quoted string (`1.20` unquoted is the number 1.2).
+    #[serde(deserialize_with = "quoted_version", default)]
     pub istio_version: Option<String>,
     pub mesh: MeshSettings,
 }
@@ -67,6 +68,16 @@ pub struct Suppression {
     /// Glob over the file path; absent matches every file.
     pub file: Option<String>,
     pub reason: Option<String>,
+}
+
+fn quoted_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Ok(Some(s)),
+        serde_json::Value::Null => Ok(None),
+        other => Err(serde::de::Error::custom(format!(
+            "istio-version must be a quoted string such as \"1.20\" (YAML reads {other} as a number)"
+        ))),
+    }
 }
 
 /// A loaded config file, with its source so problems point into it.

@@ -319,10 +319,11 @@ fn apply_suppressions(
     let mut kept = Vec::with_capacity(raw.len());
     for f in raw {
         let res = store.get(f.target.resource);
+        // istio's `*` covers istio's analyzers, so only findings that have an istio code.
         let mut suppressed = galley.get(&f.target.resource).is_some_and(|codes| {
-            codes
-                .iter()
-                .any(|c| c == "*" || f.istio_codes.contains(&c.as_str()))
+            codes.iter().any(|c| {
+                (c == "*" && !f.istio_codes.is_empty()) || f.istio_codes.contains(&c.as_str())
+            })
         });
         for a in annotation_rules
             .iter_mut()
@@ -332,7 +333,7 @@ fn apply_suppressions(
             suppressed = true;
         }
         let label = resource_ref(store, f.target.resource).to_string();
-        let file = &sources.files[res.file].path;
+        let file = sources.files[res.file].path.trim_start_matches("./");
         for c in config_rules.iter_mut().filter(|c| c.code == f.code) {
             let res_ok = c.resource.as_ref().is_none_or(|g| g.is_match(&label));
             let file_ok = c.file.as_ref().is_none_or(|g| g.is_match(file));

@@ -44,11 +44,24 @@ fn physical(l: &Location) -> Value {
     })
 }
 
-/// The rule doc without its front matter, as SARIF help markdown.
-fn doc_body(doc: &str) -> &str {
-    doc.strip_prefix("---")
+/// The rule doc without its front matter and test markers, as SARIF help markdown.
+fn doc_body(doc: &str) -> String {
+    let body = doc
+        .strip_prefix("---")
         .and_then(|rest| rest.split_once("\n---"))
-        .map_or(doc, |(_, body)| body.trim_start_matches('\n'))
+        .map_or(doc, |(_, body)| body.trim_start_matches('\n'));
+    body.lines()
+        .map(|l| {
+            let l = l.split("  # expect: ").next().unwrap_or(l).trim_end();
+            match l {
+                "```yaml bad" | "```yaml good" | "```json bad" | "```json good" => {
+                    l.split(' ').next().unwrap_or(l)
+                }
+                _ => l,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub fn render(outcome: &Outcome) -> String {
