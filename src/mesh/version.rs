@@ -41,7 +41,27 @@ pub fn detect(store: &Store) -> Option<((u32, u32), String)> {
             }
         }
     }
-    best
+    best.or_else(|| from_revision_labels(store))
+}
+
+/// A revision label that encodes a version (`istio.io/rev: 1-20-3`, as revisions are commonly
+/// named), when no image says which version runs.
+fn from_revision_labels(store: &Store) -> Option<((u32, u32), String)> {
+    store
+        .resources
+        .iter()
+        .filter_map(|r| {
+            let rev = r
+                .labels
+                .get("istio.io/rev")
+                .or_else(|| r.workload().and_then(|w| w.pod_labels.get("istio.io/rev")))?;
+            let v = parse(&rev.replace('-', "."))?;
+            Some((
+                v,
+                format!("label `istio.io/rev: {rev}` on {} {}", r.kind, r.name),
+            ))
+        })
+        .min_by(|a, b| a.0.cmp(&b.0))
 }
 
 /// A boolean env var of istiod's `discovery` container (e.g. `ENABLE_EXTERNAL_NAME_ALIAS`),
@@ -73,6 +93,23 @@ mod tests {
         assert_eq!(parse("v1.21.0"), Some((1, 21)));
         assert_eq!(parse("1.19.3-distroless"), Some((1, 19)));
         assert_eq!(parse("latest"), None);
+    }
+
+    #[test]
+    fn falls_back_to_version_like_revision_labels() {
+        let text = "\
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {istio.io/rev: 1-19-4}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: other, labels: {istio.io/rev: canary}}
+";
+        let (_, store) = crate::model::from_documents(&[("t.yaml".into(), text.into())]);
+        let (v, src) = detect(&store).expect("detected");
+        assert_eq!(v, (1, 19));
+        assert!(src.contains("1-19-4"), "{src}");
     }
 
     #[test]

@@ -9,7 +9,9 @@ use crate::diagnostic::Severity;
 use crate::mesh::owners::{OwnerKind, Proto, auto_allocation};
 use crate::model::Spec;
 
-use super::catch_all::{describe, port_field, scope_list, scopes_with, victims};
+use super::catch_all::{
+    container_port_path, describe, port_field, scope_list, scopes_with, victims,
+};
 use super::{Context, Rule, RuleMeta};
 
 pub struct ServiceEntryCatchAll;
@@ -55,11 +57,15 @@ impl Rule for ServiceEntryCatchAll {
                 .unwrap_or_default();
             let ist0134 = declared.is_empty() || declared.eq_ignore_ascii_case("TCP");
             let scopes = scopes_with(&table, i);
-            let others: Vec<String> = scopes
+            let other_ids: std::collections::BTreeSet<usize> = scopes
                 .iter()
                 .filter_map(|&s| table.scopes[s].wildcard.get(&owner.port))
                 .flat_map(|w| w.tcp.iter().chain(&w.http).chain(&w.tls))
-                .filter(|&&j| table.owners[j].resource != owner.resource)
+                .copied()
+                .filter(|&j| table.owners[j].resource != owner.resource)
+                .collect();
+            let others: Vec<String> = other_ids
+                .iter()
                 .map(|&j| describe(store, &table.owners[j]))
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
@@ -107,12 +113,32 @@ impl Rule for ServiceEntryCatchAll {
                 port_field(owner)
             };
             let istio: &'static [&'static str] = if ist0134 { &["IST0134"] } else { &[] };
-            cx.report(owner.resource, path, message)
+            let mut reported = cx
+                .report(owner.resource, path, message)
                 .severity(if busy { Severity::Warning } else { Severity::Info })
                 .istio(istio)
                 .help(
                     "add `addresses` (a VIP or CIDR) so the listener binds that address instead of 0.0.0.0, declare the port TLS/HTTPS if the traffic is TLS so SNI routes it, or enable DNS auto-allocation (`ISTIO_META_DNS_CAPTURE` and `ISTIO_META_DNS_AUTO_ALLOCATE` in proxyMetadata)",
                 );
+            for &j in &other_ids {
+                let o = &table.owners[j];
+                reported = reported.related(
+                    o.resource,
+                    port_field(o),
+                    format!("{} also uses 0.0.0.0:{}", describe(store, o), o.port),
+                );
+            }
+            for &w in &hit {
+                let r = store.get(w);
+                reported = reported.related(
+                    w,
+                    container_port_path(r, owner.port),
+                    format!(
+                        "{} {}/{} serves port {}",
+                        r.kind, r.namespace, r.name, owner.port
+                    ),
+                );
+            }
         }
     }
 }
