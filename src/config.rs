@@ -116,7 +116,13 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
 }
 
 pub fn load_file(path: &Path) -> Result<LoadedConfig, ConfigError> {
-    let shown = path.to_string_lossy().into_owned();
+    // Shown relative to the working directory, like the manifests, so annotations attach.
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned();
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         file: shown.clone(),
         line: 0,
