@@ -1,6 +1,6 @@
 //! `--format sarif`: SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
@@ -19,26 +19,55 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
-/// A repository-relative URI with forward slashes (stable across runs and machines).
-fn uri(file: &str) -> String {
-    let path = Path::new(file);
-    let rel = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
-        .unwrap_or_else(|| path.to_path_buf());
-    let s = rel.to_string_lossy().replace('\\', "/");
-    s.strip_prefix("./").unwrap_or(&s).replace(' ', "%20")
+/// The repository root: the nearest ancestor of the working directory holding `.git`, else the
+/// working directory itself.
+fn source_root() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    Some(
+        cwd.ancestors()
+            .find(|d| d.join(".git").exists())
+            .unwrap_or(&cwd)
+            .to_path_buf(),
+    )
 }
 
-fn physical(l: &Location) -> Value {
+/// A URI for `file`: relative to the repository root (stable across runs and machines) when
+/// the file is inside it, otherwise an absolute `file://` URI.
+fn uri(file: &str, root: Option<&Path>) -> (String, bool) {
+    if file == crate::load::STDIN_NAME {
+        return ("stdin".into(), false);
+    }
+    let encode = |s: &str| s.replace('%', "%25").replace(' ', "%20");
+    let path = Path::new(file);
+    let absolute = std::env::current_dir()
+        .map(|cwd| cwd.join(path))
+        .ok()
+        .and_then(|p| p.canonicalize().ok());
+    if let (Some(abs), Some(root)) = (&absolute, root)
+        && let Ok(rel) = abs.strip_prefix(root)
+    {
+        return (encode(&rel.to_string_lossy().replace('\\', "/")), true);
+    }
+    match absolute {
+        Some(abs) => (format!("file://{}", encode(&abs.to_string_lossy())), false),
+        None => (encode(file.strip_prefix("./").unwrap_or(file)), true),
+    }
+}
+
+fn physical(l: &Location, root: Option<&Path>) -> Value {
     let mut region = json!({"startLine": l.line.max(1), "startColumn": l.column.max(1)});
     if l.end_line > 0 {
         region["endLine"] = json!(l.end_line);
         region["endColumn"] = json!(l.end_column.max(1));
     }
+    let (uri, relative) = uri(&l.file, root);
+    let mut artifact = json!({ "uri": uri });
+    if relative {
+        artifact["uriBaseId"] = json!("%SRCROOT%");
+    }
     json!({
         "physicalLocation": {
-            "artifactLocation": {"uri": uri(&l.file), "uriBaseId": "%SRCROOT%"},
+            "artifactLocation": artifact,
             "region": region,
         }
     })
@@ -65,6 +94,8 @@ fn doc_body(doc: &str) -> String {
 }
 
 pub fn render(outcome: &Outcome) -> String {
+    let root = source_root();
+    let root = root.as_deref();
     let rules: Vec<Value> = RULES
         .iter()
         .map(|r| {
@@ -97,7 +128,7 @@ pub fn render(outcome: &Outcome) -> String {
                 .iter()
                 .enumerate()
                 .map(|(i, r)| {
-                    let mut loc = physical(&r.location);
+                    let mut loc = physical(&r.location, root);
                     loc["id"] = json!(i);
                     loc["message"] = json!({"text": r.message});
                     loc
@@ -107,7 +138,7 @@ pub fn render(outcome: &Outcome) -> String {
                 "ruleId": f.code,
                 "level": level(f.severity),
                 "message": {"text": text},
-                "locations": [physical(&f.location)],
+                "locations": [physical(&f.location, root)],
             });
             if let Some(i) = index_of(f.code) {
                 result["ruleIndex"] = json!(i);
@@ -130,7 +161,7 @@ pub fn render(outcome: &Outcome) -> String {
                     line: e.line,
                     column: e.column,
                     ..Location::default()
-                })],
+                }, root)],
             })
         })
         .collect();
@@ -145,7 +176,6 @@ pub fn render(outcome: &Outcome) -> String {
                 "rules": rules,
             }},
             "columnKind": "unicodeCodePoints",
-            "originalUriBaseIds": {"%SRCROOT%": {"uri": "./"}},
             "invocations": [{
                 "executionSuccessful": outcome.errors.is_empty(),
                 "toolExecutionNotifications": notifications,
