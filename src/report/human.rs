@@ -110,12 +110,15 @@ fn frame<'a>(outcome: &Outcome, f: &'a Finding) -> Frame<'a> {
             labels.push(label(&r.location, Some(r.message.clone())));
         } else {
             related.push(Frame {
-                code: String::new(),
+                code: "related location".into(),
                 severity: miette::Severity::Advice,
                 message: r.message.clone(),
                 help: None,
                 source: source_for(outcome, &r.location.file),
-                labels: vec![label(&r.location, Some(r.message.clone()))],
+                labels: vec![LabeledSpan::new_primary_with_span(
+                    None,
+                    (r.location.offset, r.location.len.max(1)),
+                )],
                 related: Vec::new(),
             });
         }
