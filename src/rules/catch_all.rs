@@ -120,3 +120,14 @@ pub fn container_port_path(res: &crate::model::Resource, port: i64) -> crate::lo
         })
         .unwrap_or_else(|| w.pod_spec_path.clone())
 }
+
+/// `StatefulSet manager/manager, Deployment shop/web`.
+pub fn workload_list(store: &Store, ids: &[ResId]) -> String {
+    ids.iter()
+        .map(|&w| {
+            let r = store.get(w);
+            format!("{} {}/{}", r.kind, r.namespace, r.name)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -4,7 +4,9 @@
 use crate::diagnostic::Severity;
 use crate::mesh::owners::OwnerKind;
 
-use super::catch_all::{container_port_path, port_field, scope_list, scopes_with, victims};
+use super::catch_all::{
+    container_port_path, port_field, scope_list, scopes_with, victims, workload_list,
+};
 use super::{Context, Rule, RuleMeta};
 
 pub struct ExternalNameCatchAll;
@@ -54,16 +56,9 @@ impl Rule for ExternalNameCatchAll {
                     owner.port, owner.port
                 )
             } else {
-                let names: Vec<String> = hit
-                    .iter()
-                    .map(|&w| {
-                        let r = store.get(w);
-                        format!("{} {}/{}", r.kind, r.namespace, r.name)
-                    })
-                    .collect();
                 format!(
                     "traffic of {} to pod IPs on port {} now goes there too",
-                    names.join(", "),
+                    workload_list(store, &hit),
                     owner.port
                 )
             };

@@ -10,7 +10,7 @@ use crate::mesh::owners::{OwnerKind, Proto, auto_allocation};
 use crate::model::Spec;
 
 use super::catch_all::{
-    container_port_path, describe, port_field, scope_list, scopes_with, victims,
+    container_port_path, describe, port_field, scope_list, scopes_with, victims, workload_list,
 };
 use super::{Context, Rule, RuleMeta};
 
@@ -89,16 +89,9 @@ impl Rule for ServiceEntryCatchAll {
                 message.push_str(&format!("; the port is also used by {}", others.join(", ")));
             }
             if !hit.is_empty() {
-                let names: Vec<String> = hit
-                    .iter()
-                    .map(|&w| {
-                        let r = store.get(w);
-                        format!("{} {}/{}", r.kind, r.namespace, r.name)
-                    })
-                    .collect();
                 message.push_str(&format!(
                     "; pods of {} serve port {} and their pod-IP traffic is captured",
-                    names.join(", "),
+                    workload_list(store, &hit),
                     owner.port
                 ));
             }
