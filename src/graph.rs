@@ -5,12 +5,24 @@ use std::collections::{BTreeMap, HashMap};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
+use crate::model::istio::MeshConfig;
 use crate::model::{ResId, Spec, Store};
+use crate::rules::routing::{self, HostIndex};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Edge {
     /// Service → workload whose pod labels match its selector (same namespace).
     Selects,
+    /// Istio Gateway → workload whose pod labels match its selector (any namespace, as istiod
+    /// places gateways unless `PILOT_SCOPE_GATEWAY_TO_NAMESPACE` is set).
+    AppliesTo,
+    /// VirtualService → Gateway (Istio or Kubernetes Gateway API) named in `gateways`.
+    Binds,
+    /// VirtualService → Service or ServiceEntry declaring a route or mirror destination host
+    /// (exportTo is not applied here; rules decide visibility).
+    RoutesTo,
+    /// DestinationRule → Service or ServiceEntry declaring its host.
+    Configures,
 }
 
 pub struct MeshGraph {
@@ -82,7 +94,64 @@ impl MeshGraph {
                 }
             }
         }
-        Self { graph, index }
+        let mut g = Self { graph, index };
+        g.add_routing_edges(store);
+        g
+    }
+
+    /// Gateway placement, gateway bindings, route targets and DestinationRule hosts.
+    fn add_routing_edges(&mut self, store: &Store) {
+        let workloads = routing::Workloads::build(store);
+        let hosts = HostIndex::build(store, &MeshConfig::default());
+        let mut gateways: HashMap<(&str, &str), Vec<ResId>> = HashMap::new();
+        for (id, r) in store.iter() {
+            if matches!(r.spec, Spec::Gateway(_)) || routing::is_k8s_gateway(r) {
+                gateways
+                    .entry((r.namespace.as_str(), r.name.as_str()))
+                    .or_default()
+                    .push(id);
+            }
+        }
+        let mut edges: Vec<(ResId, ResId, Edge)> = Vec::new();
+        for (id, r) in store.iter() {
+            match &r.spec {
+                Spec::Gateway(gw) => {
+                    for w in workloads.matching(&gw.selector, None) {
+                        edges.push((id, w, Edge::AppliesTo));
+                    }
+                }
+                Spec::VirtualService(vs) => {
+                    for name in &vs.gateways {
+                        let (ns, n) = routing::resolve_gateway_ref(name, &r.namespace);
+                        for &g in gateways
+                            .get(&(ns.as_str(), n.as_str()))
+                            .into_iter()
+                            .flatten()
+                        {
+                            edges.push((id, g, Edge::Binds));
+                        }
+                    }
+                    for d in routing::route_destinations(r) {
+                        let host = routing::fqdn(&d.host, &r.namespace);
+                        for e in hosts.declaring(&host) {
+                            edges.push((id, e.resource, Edge::RoutesTo));
+                        }
+                    }
+                }
+                Spec::DestinationRule(dr) => {
+                    let host = routing::fqdn(&dr.host, &r.namespace);
+                    for e in hosts.declaring(&host) {
+                        edges.push((id, e.resource, Edge::Configures));
+                    }
+                }
+                _ => {}
+            }
+        }
+        edges.sort_unstable_by_key(|&(a, b, e)| (a, b, e as u8));
+        edges.dedup();
+        for (a, b, e) in edges {
+            self.graph.add_edge(self.index[a], self.index[b], e);
+        }
     }
 
     fn targets(&self, from: ResId, kind: Edge) -> Vec<ResId> {
@@ -115,6 +184,41 @@ impl MeshGraph {
     /// Services that select a workload.
     pub fn selecting_services(&self, workload: ResId) -> Vec<ResId> {
         self.sources(workload, Edge::Selects)
+    }
+
+    /// Workloads (any namespace) whose pods an Istio Gateway's selector matches.
+    pub fn gateway_workloads(&self, gateway: ResId) -> Vec<ResId> {
+        self.targets(gateway, Edge::AppliesTo)
+    }
+
+    /// Istio Gateways whose selector matches a workload.
+    pub fn gateways_of(&self, workload: ResId) -> Vec<ResId> {
+        self.sources(workload, Edge::AppliesTo)
+    }
+
+    /// Gateways in the input that a VirtualService names in `gateways`.
+    pub fn bound_gateways(&self, virtual_service: ResId) -> Vec<ResId> {
+        self.targets(virtual_service, Edge::Binds)
+    }
+
+    /// VirtualServices bound to a gateway.
+    pub fn bound_virtual_services(&self, gateway: ResId) -> Vec<ResId> {
+        self.sources(gateway, Edge::Binds)
+    }
+
+    /// Services and ServiceEntries a VirtualService routes or mirrors to.
+    pub fn route_targets(&self, virtual_service: ResId) -> Vec<ResId> {
+        self.targets(virtual_service, Edge::RoutesTo)
+    }
+
+    /// Services and ServiceEntries whose host a DestinationRule configures.
+    pub fn configured_hosts(&self, destination_rule: ResId) -> Vec<ResId> {
+        self.targets(destination_rule, Edge::Configures)
+    }
+
+    /// DestinationRules configuring a Service or ServiceEntry.
+    pub fn destination_rules_of(&self, service: ResId) -> Vec<ResId> {
+        self.sources(service, Edge::Configures)
     }
 }
 
@@ -151,5 +255,47 @@ spec: {containers: [{name: c}]}
         assert_eq!(g.selected_workloads(0), vec![1]);
         assert_eq!(g.selecting_services(1), vec![0]);
         assert!(g.selecting_services(2).is_empty());
+    }
+
+    #[test]
+    fn routing_edges() {
+        let text = "\
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: app}
+spec: {selector: {istio: ingressgateway}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ingress, namespace: istio-system}
+spec: {template: {metadata: {labels: {istio: ingressgateway}}, spec: {containers: [{name: c}]}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: app}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: app}
+spec:
+  gateways: [gw, mesh]
+  http: [{route: [{destination: {host: reviews}}], mirror: {host: reviews.app.svc.cluster.local}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: dr, namespace: other}
+spec: {host: reviews.app.svc.cluster.local}
+";
+        let (_, store) = from_documents(&[("t.yaml".into(), text.into())]);
+        let g = MeshGraph::build(&store);
+        assert_eq!(g.gateway_workloads(0), vec![1]);
+        assert_eq!(g.gateways_of(1), vec![0]);
+        assert!(g.selecting_services(1).is_empty());
+        assert_eq!(g.bound_gateways(3), vec![0]);
+        assert_eq!(g.bound_virtual_services(0), vec![3]);
+        assert_eq!(g.route_targets(3), vec![2]);
+        assert_eq!(g.configured_hosts(4), vec![2]);
+        assert_eq!(g.destination_rules_of(2), vec![4]);
     }
 }

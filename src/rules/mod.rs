@@ -13,6 +13,9 @@ mod mesh302_serviceentry_catch_all;
 mod mesh401_tcp_listener_shadowed;
 mod mesh402_port_protocol_clash;
 mod mesh403_serviceentry_conflict;
+mod mesh501_gateway_port;
+mod mesh503_dangling_reference;
+pub mod routing;
 pub mod sidecar;
 
 use std::cell::OnceCell;
@@ -62,6 +65,8 @@ pub static RULES: &[&dyn Rule] = &[
     &mesh401_tcp_listener_shadowed::TcpListenerShadowed,
     &mesh402_port_protocol_clash::PortProtocolClash,
     &mesh403_serviceentry_conflict::ServiceEntryConflict,
+    &mesh501_gateway_port::GatewayPortNotExposed,
+    &mesh503_dangling_reference::DanglingReference,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
