@@ -29,6 +29,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Print the outbound listeners istiod would give each proxy scope, marking conflicts.
     Listeners(ListenersArgs),
+    /// Simulate Envoy for one connection in a config dump: listener, filter chain, route,
+    /// cluster, endpoints, and why each alternative was passed over.
+    Trace(TraceArgs),
     /// List every rule.
     Rules,
     /// Print a rule's documentation.
@@ -70,6 +73,57 @@ pub struct CheckArgs {
     pub mesh_config: Option<String>,
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+}
+
+/// Reading a live config dump from Envoy's admin endpoint.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdminArgs {
+    /// Envoy admin URL (e.g. http://127.0.0.1:15000 through `kubectl port-forward POD 15000`);
+    /// meshlint GETs /config_dump?include_eds once and sends nothing else.
+    #[arg(long, value_name = "URL")]
+    pub admin: Option<String>,
+    /// Seconds to wait for the admin endpoint.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub admin_timeout: f64,
+}
+
+impl AdminArgs {
+    /// The fetched dump (or why it could not be had), named by its URL.
+    fn fetch(&self) -> engine::Fetched {
+        self.admin
+            .iter()
+            .map(|url| {
+                let timeout =
+                    std::time::Duration::from_secs_f64(self.admin_timeout.clamp(0.05, 3600.0));
+                (url.clone(), crate::load::dump::fetch_admin(url, timeout))
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TraceArgs {
+    /// `DUMP DEST_IP:PORT`, or only `DEST_IP:PORT` with --admin. DUMP may be `-` (stdin).
+    #[arg(required = true, num_args = 1..=2, value_name = "DUMP|DEST")]
+    pub args: Vec<String>,
+    /// The connection is TLS with this SNI.
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+    /// The connection is HTTP with this Host header.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// ALPN the client offers (TLS), or the HTTP version in plaintext (h2, http/1.1).
+    #[arg(long, value_delimiter = ',', value_name = "PROTO")]
+    pub alpn: Vec<String>,
+    /// Source IP of the connection (for source-matching filter chains).
+    #[arg(long, value_name = "IP")]
+    pub source: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: ListFormat,
+    #[command(flatten)]
+    pub admin: AdminArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -88,6 +142,8 @@ pub struct ListenersArgs {
     pub istio_version: Option<String>,
     #[arg(long, value_name = "FILE")]
     pub mesh_config: Option<String>,
+    #[command(flatten)]
+    pub admin: AdminArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -101,6 +157,7 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check(args) => check(args),
         Command::Listeners(args) => listeners(args),
+        Command::Trace(args) => trace(args),
         Command::Rules => {
             let mut out = String::new();
             for r in RULES {
@@ -172,7 +229,7 @@ fn check(args: CheckArgs) -> u8 {
         .failure_threshold
         .or(loaded.config.failure_threshold)
         .unwrap_or(Severity::Warning);
-    let paths = if args.paths.is_empty() {
+    let paths = if args.paths.is_empty() && args.admin.admin.is_none() {
         vec![".".to_string()]
     } else {
         args.paths.clone()
@@ -194,7 +251,7 @@ fn check(args: CheckArgs) -> u8 {
         namespace: args.namespace.clone(),
         config: loaded,
     };
-    let outcome = match engine::check(&paths, &settings) {
+    let outcome = match engine::check_with(&paths, args.admin.fetch(), &settings) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
@@ -220,12 +277,12 @@ fn listeners(args: ListenersArgs) -> u8 {
         mesh_config,
         ..Settings::default()
     };
-    let paths = if args.paths.is_empty() {
+    let paths = if args.paths.is_empty() && args.admin.admin.is_none() {
         vec![".".to_string()]
     } else {
         args.paths.clone()
     };
-    let view = match engine::listeners(&paths, &settings) {
+    let view = match engine::listeners_with(&paths, args.admin.fetch(), &settings) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("error: {e}");
@@ -288,4 +345,90 @@ fn listeners(args: ListenersArgs) -> u8 {
     }
     print(&out);
     if view.errors.is_empty() { 0 } else { 2 }
+}
+
+fn trace(args: TraceArgs) -> u8 {
+    let (input, dest) = match (args.admin.admin.as_ref(), args.args.as_slice()) {
+        (Some(url), [dest]) => (url.clone(), dest.clone()),
+        (None, [dump, dest]) => (dump.clone(), dest.clone()),
+        (Some(_), _) => {
+            eprintln!(
+                "error: with --admin, give only the destination: meshlint trace --admin URL DEST_IP:PORT"
+            );
+            return 2;
+        }
+        (None, _) => {
+            eprintln!(
+                "error: usage: meshlint trace DUMP DEST_IP:PORT (or --admin URL DEST_IP:PORT)"
+            );
+            return 2;
+        }
+    };
+    let (ip, port) = match crate::mesh::trace::parse_destination(&dest) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let source = match args.source.as_deref().map(str::parse::<std::net::IpAddr>) {
+        Some(Ok(s)) => Some(s),
+        Some(Err(_)) => {
+            eprintln!("error: --source: not an IP address");
+            return 2;
+        }
+        None => None,
+    };
+    let mut sources = crate::load::Sources::default();
+    if args.admin.admin.is_some() {
+        for (name, got) in args.admin.fetch() {
+            match got {
+                Ok(text) => sources.add_text(name, text),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return 2;
+                }
+            }
+        }
+    } else {
+        sources = crate::load::load(
+            std::slice::from_ref(&input),
+            &crate::load::Discovery::default(),
+        );
+    }
+    if let Some(e) = sources.errors.first() {
+        let at = if e.line > 0 {
+            format!("{}:{}:{}", e.file, e.line, e.column)
+        } else {
+            e.file.clone()
+        };
+        eprintln!("error: {at}: {}", e.message);
+        return 2;
+    }
+    let Some(ld) = sources.dumps.first() else {
+        eprintln!(
+            "error: {input}: not an Envoy config dump (expected `istioctl proxy-config all -o json`, Envoy /config_dump, or `istioctl proxy-config listener -o json` output)"
+        );
+        return 2;
+    };
+    let conn = crate::mesh::trace::Connection {
+        dest: ip,
+        port,
+        sni: args.sni.clone(),
+        host: args.host.clone(),
+        alpn: args.alpn.clone(),
+        source,
+    };
+    let t = crate::mesh::trace::trace(&ld.dump, &conn);
+    match args.format {
+        ListFormat::Human => print(&crate::mesh::trace::render(&t)),
+        ListFormat::Json => {
+            let mut out =
+                serde_json::to_string_pretty(&serde_json::json!({"version": 1, "trace": t}))
+                    .expect("JSON values always serialise");
+            out.push('\n');
+            print(&out);
+        }
+    }
+    0
 }

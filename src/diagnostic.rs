@@ -84,6 +84,9 @@ pub struct Location {
     pub offset: usize,
     #[serde(skip)]
     pub len: usize,
+    /// For a finding in a config dump: the JSON pointer of the listener or cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -113,9 +113,37 @@ pub fn enabled_rules(settings: &Settings) -> Result<BTreeSet<&'static str>, Stri
 
 /// Loads `paths` and checks them.
 pub fn check(paths: &[String], settings: &Settings) -> Result<Outcome, String> {
+    check_with(paths, Vec::new(), settings)
+}
+
+/// Inputs that did not come from a path: `(name, text or why it could not be had)`, e.g. a
+/// dump fetched with `--admin URL`.
+pub type Fetched = Vec<(String, Result<String, String>)>;
+
+fn add_fetched(sources: &mut Sources, fetched: Fetched) {
+    for (name, got) in fetched {
+        match got {
+            Ok(text) => sources.add_text(name, text),
+            Err(message) => sources.errors.push(InputError {
+                file: name,
+                line: 0,
+                column: 0,
+                message,
+            }),
+        }
+    }
+}
+
+/// Loads `paths` plus fetched inputs and checks them.
+pub fn check_with(
+    paths: &[String],
+    fetched: Fetched,
+    settings: &Settings,
+) -> Result<Outcome, String> {
     let mut exclude = settings.exclude.clone();
     exclude.extend(settings.config.config.exclude.iter().cloned());
-    let sources = load::load(paths, &load::Discovery { exclude });
+    let mut sources = load::load(paths, &load::Discovery { exclude });
+    add_fetched(&mut sources, fetched);
     check_sources(sources, settings)
 }
 
@@ -146,6 +174,17 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
         .into_iter()
         .map(|f| resolve(&f, &store, &sources))
         .collect();
+    // Config dumps: their own checks, on the listeners, clusters and routes they hold.
+    let mut dump_resources = 0;
+    for ld in &sources.dumps {
+        let d = &ld.dump;
+        dump_resources += d.listeners.len() + d.errors.len() + d.clusters.len() + d.routes.len();
+        findings.extend(rules::mesh7_dump::check(
+            ld,
+            &sources.files[ld.file],
+            &enabled,
+        ));
+    }
     if enabled.contains(UNUSED_SUPPRESSION.code) {
         findings.extend(unused);
     }
@@ -159,7 +198,7 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
     let mut errors = std::mem::take(&mut sources.errors);
     errors.sort();
     Ok(Outcome {
-        resources: store.resources.len(),
+        resources: store.resources.len() + dump_resources,
         sources,
         findings,
         errors,
@@ -436,6 +475,7 @@ pub fn locate(store: &Store, sources: &Sources, target: &Target) -> Location {
         end_column,
         offset: pos.offset,
         len: pos.len,
+        pointer: None,
     }
 }
 
@@ -489,7 +529,17 @@ pub struct ListenerView {
 
 /// Loads `paths` and predicts every scope's outbound listeners.
 pub fn listeners(paths: &[String], settings: &Settings) -> Result<ListenerView, String> {
+    listeners_with(paths, Vec::new(), settings)
+}
+
+/// Loads `paths` plus fetched inputs: predicted scopes, then each config dump's listeners.
+pub fn listeners_with(
+    paths: &[String],
+    fetched: Fetched,
+    settings: &Settings,
+) -> Result<ListenerView, String> {
     let mut sources = load::load(paths, &load::Discovery::default());
+    add_fetched(&mut sources, fetched);
     let store = Store::build(&mut sources, &ModelOptions::default());
     let rs = rule_settings(settings, &store)?;
     let table = crate::mesh::table::ListenerTable::build(&store, &rs);
@@ -508,7 +558,21 @@ pub fn listeners(paths: &[String], settings: &Settings) -> Result<ListenerView, 
                 crate::mesh::table::rows(&store, &table, s),
             )
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut scopes = scopes;
+    for ld in &sources.dumps {
+        let node = ld.dump.node.clone().unwrap_or_default();
+        scopes.push((
+            crate::mesh::dump::scope_label(&ld.dump, &sources.files[ld.file].path),
+            node.namespace.clone(),
+            if node.pod.is_empty() {
+                Vec::new()
+            } else {
+                vec![node.pod.clone()]
+            },
+            crate::mesh::dump::rows(&ld.dump),
+        ));
+    }
     let mut errors = sources.errors;
     errors.sort();
     Ok(ListenerView { scopes, errors })

@@ -1,5 +1,6 @@
 //! Input discovery and parsing: paths, directories and stdin into positioned documents.
 
+pub mod dump;
 pub mod node;
 pub mod yaml;
 
@@ -41,6 +42,8 @@ pub struct Sources {
     pub files: Vec<SourceFile>,
     pub documents: Vec<Document>,
     pub errors: Vec<InputError>,
+    /// Envoy config dumps, detected by content.
+    pub dumps: Vec<dump::LoadedDump>,
 }
 
 /// The name under which stdin is reported.
@@ -209,9 +212,14 @@ impl Sources {
 
     fn add(&mut self, path: String, text: String, walked: bool) {
         let name = display_name(&path);
+        if dump::json_is_dump(&text) {
+            self.add_json_dump(name, text);
+            return;
+        }
         match yaml::parse_stream(&text) {
             Ok(docs) => {
                 let id = self.files.len();
+                let docs = self.take_yaml_dumps(id, &name, docs, &text);
                 self.documents.extend(
                     docs.into_iter()
                         .filter(|root| !not_a_resource(root, walked))
@@ -302,10 +310,20 @@ mod tests {
             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n",
         )
         .expect("write");
-        let walked = load(&[dir.path().to_string_lossy().into_owned()], &Discovery::default());
+        let walked = load(
+            &[dir.path().to_string_lossy().into_owned()],
+            &Discovery::default(),
+        );
         assert!(walked.documents.is_empty() && walked.errors.is_empty());
-        let named = load(&[values.to_string_lossy().into_owned()], &Discovery::default());
-        assert_eq!(named.documents.len(), 1, "a named file is checked and its error reported");
+        let named = load(
+            &[values.to_string_lossy().into_owned()],
+            &Discovery::default(),
+        );
+        assert_eq!(
+            named.documents.len(),
+            1,
+            "a named file is checked and its error reported"
+        );
     }
 
     #[test]

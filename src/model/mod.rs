@@ -1,5 +1,6 @@
 //! Typed resources built from positioned documents.
 
+pub mod envoy;
 pub mod istio;
 pub mod k8s;
 

@@ -15,6 +15,12 @@ mod mesh402_port_protocol_clash;
 mod mesh403_serviceentry_conflict;
 mod mesh501_gateway_port;
 mod mesh503_dangling_reference;
+mod mesh701_listener_error_state;
+mod mesh702_listener_not_serving;
+mod mesh703_duplicate_listener_address;
+mod mesh704_unreached_outbound_cluster;
+mod mesh705_tcp_catch_all_listener;
+pub mod mesh7_dump;
 pub mod routing;
 pub mod sidecar;
 
@@ -67,6 +73,11 @@ pub static RULES: &[&dyn Rule] = &[
     &mesh403_serviceentry_conflict::ServiceEntryConflict,
     &mesh501_gateway_port::GatewayPortNotExposed,
     &mesh503_dangling_reference::DanglingReference,
+    &mesh701_listener_error_state::ListenerErrorState,
+    &mesh702_listener_not_serving::ListenerNotServing,
+    &mesh703_duplicate_listener_address::DuplicateListenerAddress,
+    &mesh704_unreached_outbound_cluster::UnreachedOutboundCluster,
+    &mesh705_tcp_catch_all_listener::TcpCatchAllListener,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
