@@ -14,6 +14,7 @@ mod mesh401_tcp_listener_shadowed;
 mod mesh402_port_protocol_clash;
 mod mesh403_serviceentry_conflict;
 mod mesh501_gateway_port;
+mod mesh502_route_port;
 mod mesh503_dangling_reference;
 mod mesh701_listener_error_state;
 mod mesh702_listener_not_serving;
@@ -72,6 +73,7 @@ pub static RULES: &[&dyn Rule] = &[
     &mesh402_port_protocol_clash::PortProtocolClash,
     &mesh403_serviceentry_conflict::ServiceEntryConflict,
     &mesh501_gateway_port::GatewayPortNotExposed,
+    &mesh502_route_port::RoutePortUnbound,
     &mesh503_dangling_reference::DanglingReference,
     &mesh701_listener_error_state::ListenerErrorState,
     &mesh702_listener_not_serving::ListenerNotServing,
