@@ -16,6 +16,7 @@ mod mesh403_serviceentry_conflict;
 mod mesh501_gateway_port;
 mod mesh502_route_port;
 mod mesh503_dangling_reference;
+mod mesh504_conflicting_gateways;
 mod mesh701_listener_error_state;
 mod mesh702_listener_not_serving;
 mod mesh703_duplicate_listener_address;
@@ -75,6 +76,7 @@ pub static RULES: &[&dyn Rule] = &[
     &mesh501_gateway_port::GatewayPortNotExposed,
     &mesh502_route_port::RoutePortUnbound,
     &mesh503_dangling_reference::DanglingReference,
+    &mesh504_conflicting_gateways::ConflictingGateways,
     &mesh701_listener_error_state::ListenerErrorState,
     &mesh702_listener_not_serving::ListenerNotServing,
     &mesh703_duplicate_listener_address::DuplicateListenerAddress,
