@@ -63,13 +63,21 @@ pub fn fallback(dump: &Dump, port: u32, v6: bool) -> Vec<String> {
 /// Every TCP catch-all of a sidecar dump (a dump without a hand-off listener has none: a
 /// bound any-address listener there is simply where the proxy accepts traffic).
 pub fn catch_alls(dump: &Dump) -> Vec<CatchAll> {
-    let Some((h, hl)) = dump.hand_off_listener() else {
+    let hand_off = dump.hand_off_listener();
+    // A sidecar: it has the hand-off listener, or (a filtered `istioctl proxy-config listener`
+    // array) listeners that do not bind and so are only reached through the hand-off.
+    let sidecar = hand_off.is_some()
+        || dump
+            .serving()
+            .any(|(_, l)| !l.listener.binds() && l.listener.ip_port().is_some());
+    if !sidecar {
         return Vec::new();
-    };
-    let hand_off_port = hl.listener.ip_port().map(|(_, p)| p);
+    }
+    let h = hand_off.map(|(h, _)| h);
+    let hand_off_port = hand_off.and_then(|(_, hl)| hl.listener.ip_port().map(|(_, p)| p));
     let mut out = Vec::new();
     for (i, l) in dump.serving() {
-        if i == h || l.state != ListenerState::Active || is_inbound(l) {
+        if Some(i) == h || l.state != ListenerState::Active || is_inbound(l) {
             continue;
         }
         let Some((ip, port)) = l.listener.ip_port() else {

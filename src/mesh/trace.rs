@@ -1755,3 +1755,80 @@ pub fn render(t: &Trace) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::envoy::{RouteConfiguration, VirtualHost};
+
+    #[test]
+    fn destinations_parse() {
+        assert_eq!(
+            parse_destination("10.0.0.1:80").expect("ok"),
+            ("10.0.0.1".parse().unwrap(), 80)
+        );
+        assert_eq!(
+            parse_destination("[fd00::1]:443").expect("ok"),
+            ("fd00::1".parse().unwrap(), 443)
+        );
+        assert!(parse_destination("10.0.0.1").is_err());
+        assert!(parse_destination("host:80").is_err());
+        assert!(parse_destination("10.0.0.1:0").is_err());
+    }
+
+    fn rc(domains: &[&[&str]], ignore_port: bool) -> RouteConfiguration {
+        RouteConfiguration {
+            name: Some("r".into()),
+            virtual_hosts: domains
+                .iter()
+                .map(|d| VirtualHost {
+                    domains: d.iter().map(|s| s.to_string()).collect(),
+                    ..VirtualHost::default()
+                })
+                .collect(),
+            ignore_port_in_host_matching: Some(ignore_port),
+        }
+    }
+
+    #[test]
+    fn virtual_hosts_in_envoys_order() {
+        let r = rc(
+            &[
+                &["*"],
+                &["api.*"],
+                &["*.example.com"],
+                &["*.b.example.com"],
+                &["a.example.com"],
+            ],
+            true,
+        );
+        let pick = |h: &str| select_virtual_host(&r, h).map(|(i, _)| i);
+        assert_eq!(pick("a.example.com:8080"), Some(4));
+        assert_eq!(pick("x.b.example.com"), Some(3));
+        assert_eq!(pick("x.example.com"), Some(2));
+        assert_eq!(pick("api.example.org"), Some(1));
+        assert_eq!(pick("other"), Some(0));
+        // A wildcard does not match the empty string.
+        assert_eq!(pick(".example.com"), Some(0));
+        // Without ignore_port_in_host_matching, `host:port` must be listed literally.
+        let strict = rc(&[&["a.example.com"]], false);
+        assert!(select_virtual_host(&strict, "a.example.com:80").is_none());
+    }
+
+    #[test]
+    fn listener_filters_shape_what_chains_see() {
+        let mut l = Listener::default();
+        let mut c = Connection::tcp("10.0.0.1".parse().unwrap(), 443);
+        c.sni = Some("a.example.com".into());
+        assert_eq!(detect(&l, &c).transport, "raw_buffer");
+        l.listener_filters.push(crate::model::envoy::Filter {
+            name: Some("envoy.filters.listener.tls_inspector".into()),
+            ..Default::default()
+        });
+        let seen = detect(&l, &c);
+        assert_eq!(
+            (seen.transport.as_str(), seen.sni.as_deref()),
+            ("tls", Some("a.example.com"))
+        );
+    }
+}

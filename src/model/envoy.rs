@@ -1870,11 +1870,7 @@ impl Dump {
             }
         }
         if let Some(err) = dl.error_state {
-            let name = dl.name.filter(|n| !n.is_empty()).or_else(|| {
-                err.failed_configuration
-                    .as_ref()
-                    .and_then(|l| l.name.clone())
-            });
+            let name = dl.name.filter(|n| !n.is_empty());
             self.errors.push(ListenerError {
                 name: name.clone(),
                 details: err.details.unwrap_or_default().trim_end().to_string(),
@@ -2009,5 +2005,97 @@ pub fn resource_kind(v: &serde_json::Value) -> &'static str {
         "Cluster"
     } else {
         "unknown"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &str) -> Dump {
+        let camel = text.contains("filterChains") || text.contains("socketAddress");
+        Dump::from_raw(serde_json::from_str(text).expect("parses"), camel)
+    }
+
+    #[test]
+    fn reads_v2alpha_and_keyed_configs_with_camel_case_pointers() {
+        let d = raw(
+            r#"{"configs": {"listeners": {"@type": "type.googleapis.com/envoy.admin.v2alpha.ListenersConfigDump",
+            "dynamicActiveListeners": [{"listener": {"name": "0.0.0.0_80",
+              "address": {"socketAddress": {"address": "0.0.0.0", "portValue": 80}},
+              "deprecatedV1": {"bindToPort": false},
+              "filterChains": [{"filters": [{"name": "envoy.tcp_proxy", "config": {"cluster": "c"}}]}]}}]}}}"#,
+        );
+        assert!(d.shape.contains("Envoy ≤ 1.7"), "{}", d.shape);
+        let l = &d.listeners[0];
+        assert_eq!(
+            l.pointer,
+            "/configs/listeners/dynamicActiveListeners/0/listener"
+        );
+        assert_eq!(l.listener.ip_port(), Some(("0.0.0.0", 80)));
+        assert!(!l.listener.binds());
+        assert_eq!(
+            l.listener.filter_chains[0].terminal(),
+            Terminal::Tcp {
+                filter: 0,
+                clusters: vec!["c".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn odd_shapes_are_skipped_not_fatal() {
+        // A filter config with a list where an object is expected, a string port, a
+        // `{value: n}` wrapper, a CIDR string, and an error_state-only entry without a name.
+        let d = raw(
+            r#"{"configs": [{"@type": "x.ListenersConfigDump", "dynamic_listeners": [
+            {"name": "a", "active_state": {"listener": {"name": "a",
+              "address": {"socket_address": {"address": "10.0.0.1", "port_value": "81"}},
+              "filter_chains": [{"filter_chain_match": {"prefix_ranges": [{"address_prefix": "10.0.0.0", "prefix_len": {"value": 8}}]},
+                "filters": [{"name": "envoy.filters.network.dubbo_proxy", "typed_config": {"route_config": [1, 2]}},
+                            {"name": "envoy.tcp_proxy", "config": {"deprecated_v1": true, "value": {"route_config": {"routes": [
+                              {"cluster": "v1", "destination_ip_list": ["10.0.0.0/8"]}]}}}}]}]}}},
+            {"error_state": {"details": "boom"}}]}]}"#,
+        );
+        let l = &d.listeners[0].listener;
+        assert_eq!(l.ip_port(), Some(("10.0.0.1", 81)));
+        let fcm = l.filter_chains[0].fcm();
+        assert_eq!(fcm.prefix_ranges[0].len(), 8);
+        assert!(fcm.prefix_ranges[0].contains("10.2.3.4".parse().unwrap()));
+        assert_eq!(l.filter_chains[0].filters[1].tcp_clusters(), vec!["v1"]);
+        assert_eq!(d.errors.len(), 1);
+        assert_eq!(d.errors[0].name, None);
+        assert_eq!(d.errors[0].details, "boom");
+    }
+
+    #[test]
+    fn bare_arrays_are_classified() {
+        let d = Dump::from_array(
+            serde_json::from_str(
+                r#"[{"clusterName": "c", "endpoints": [{"lbEndpoints": [{"endpoint": {"address": {"socketAddress": {"address": "1.2.3.4", "portValue": 80}}}, "healthStatus": "HEALTHY"}]}]},
+                   {"name": "r", "virtualHosts": [{"domains": ["*"]}]},
+                   {"name": "c", "type": "STRICT_DNS"}]"#,
+            )
+            .expect("json"),
+            true,
+        )
+        .expect("classified");
+        assert_eq!(
+            d.endpoints[0].assignment.endpoints(),
+            vec![("1.2.3.4:80".to_string(), "HEALTHY".to_string())]
+        );
+        assert_eq!(d.routes[0].route.name(), "r");
+        assert_eq!(d.clusters[0].cluster.kind(), "STRICT_DNS");
+        assert_eq!(camel_case("filter_chain_match"), "filterChainMatch");
+    }
+
+    #[test]
+    fn cluster_names_parse() {
+        let p = parse_cluster_name("outbound|5701||app-ext.app.svc.cluster.local").expect("ok");
+        assert_eq!(
+            (p.direction, p.port, p.subset, p.host),
+            ("outbound", 5701, "", "app-ext.app.svc.cluster.local")
+        );
+        assert!(parse_cluster_name("PassthroughCluster").is_none());
     }
 }

@@ -57,9 +57,18 @@ pub(super) fn check(cx: &mut DumpCx<'_>) {
                 };
                 format!("Envoy rejected listener {name}{at}{when}: \"{quoted}\"; {effect}")
             }
-            None => format!(
-                "Envoy rejected a listener update{when} without naming a listener (the LDS response as a whole was NACKed): \"{quoted}\""
-            ),
+            None => {
+                let failed = e.failed.as_ref().map_or(String::new(), |l| {
+                    format!(
+                        "; the configuration it failed on is listener {} ({})",
+                        l.name(),
+                        l.address_text()
+                    )
+                });
+                format!(
+                    "Envoy rejected a listener update{when} with an error tied to no listener name (the LDS response was NACKed): \"{quoted}\"{failed}"
+                )
+            }
         };
         let loc = cx.locate(&e.pointer, &["details"]);
         let name = e.name.clone().unwrap_or_else(|| "(LDS update)".into());
