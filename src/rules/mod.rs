@@ -17,6 +17,7 @@ mod mesh501_gateway_port;
 mod mesh502_route_port;
 mod mesh503_dangling_reference;
 mod mesh504_conflicting_gateways;
+mod mesh505_route_weights;
 mod mesh701_listener_error_state;
 mod mesh702_listener_not_serving;
 mod mesh703_duplicate_listener_address;
@@ -77,6 +78,7 @@ pub static RULES: &[&dyn Rule] = &[
     &mesh502_route_port::RoutePortUnbound,
     &mesh503_dangling_reference::DanglingReference,
     &mesh504_conflicting_gateways::ConflictingGateways,
+    &mesh505_route_weights::RouteWeights,
     &mesh701_listener_error_state::ListenerErrorState,
     &mesh702_listener_not_serving::ListenerNotServing,
     &mesh703_duplicate_listener_address::DuplicateListenerAddress,
