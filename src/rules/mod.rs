@@ -18,6 +18,7 @@ mod mesh502_route_port;
 mod mesh503_dangling_reference;
 mod mesh504_conflicting_gateways;
 mod mesh505_route_weights;
+mod mesh506_gateway_host;
 mod mesh701_listener_error_state;
 mod mesh702_listener_not_serving;
 mod mesh703_duplicate_listener_address;
@@ -79,6 +80,7 @@ pub static RULES: &[&dyn Rule] = &[
     &mesh503_dangling_reference::DanglingReference,
     &mesh504_conflicting_gateways::ConflictingGateways,
     &mesh505_route_weights::RouteWeights,
+    &mesh506_gateway_host::GatewayHostMismatch,
     &mesh701_listener_error_state::ListenerErrorState,
     &mesh702_listener_not_serving::ListenerNotServing,
     &mesh703_duplicate_listener_address::DuplicateListenerAddress,
