@@ -388,8 +388,17 @@ spec: {containers: [{name: istio-proxy}]}
             ],
             "{f:#?}"
         );
-        assert!(f[1].message.contains("rejects the later TLS server"), "{}", f[1].message);
-        assert!(f[1].message.contains("processed after istio-system/platform"), "{}", f[1].message);
+        assert!(
+            f[1].message.contains("rejects the later TLS server"),
+            "{}",
+            f[1].message
+        );
+        assert!(
+            f[1].message
+                .contains("processed after istio-system/platform"),
+            "{}",
+            f[1].message
+        );
         let good = std::fs::read_to_string(format!("{dir}/good.yaml")).expect("fixture");
         assert!(run(&good).is_empty(), "{:#?}", run(&good));
     }
