@@ -19,6 +19,7 @@ mod mesh503_dangling_reference;
 mod mesh504_conflicting_gateways;
 mod mesh505_route_weights;
 mod mesh506_gateway_host;
+mod mesh507_conflicting_mesh_hosts;
 mod mesh701_listener_error_state;
 mod mesh702_listener_not_serving;
 mod mesh703_duplicate_listener_address;
@@ -81,6 +82,7 @@ pub static RULES: &[&dyn Rule] = &[
     &mesh504_conflicting_gateways::ConflictingGateways,
     &mesh505_route_weights::RouteWeights,
     &mesh506_gateway_host::GatewayHostMismatch,
+    &mesh507_conflicting_mesh_hosts::ConflictingMeshHosts,
     &mesh701_listener_error_state::ListenerErrorState,
     &mesh702_listener_not_serving::ListenerNotServing,
     &mesh703_duplicate_listener_address::DuplicateListenerAddress,
