@@ -457,7 +457,7 @@ fn demo_sarif_is_2_1_0_with_rule_help_and_matches_the_json_findings() {
             "{code}: {help}"
         );
         let body = doc_body(text);
-        let first_section = body.split("## Examples").next().unwrap_or(&body);
+        let first_section = body.split("## Examples").next().unwrap_or(body);
         assert!(help.starts_with(first_section.trim()), "help of {code}");
         assert!(
             help.starts_with(&format!("# {code} {name}")),
