@@ -652,3 +652,35 @@ fn stdin_dumps_are_detected_by_content() {
     assert_eq!(v["findings"][0]["code"], "MESH301");
     assert_eq!(v["findings"][0]["location"]["file"], "<stdin>");
 }
+
+/// Timing on a big dump: `python3 testdata/dumps/gen-big-dump.py TEMPLATE /tmp/big.json 50`, then
+/// `MESHLINT_BIG_DUMP=/tmp/big.json cargo test --release --test dumps -- --ignored --nocapture`.
+#[test]
+#[ignore = "needs a generated big dump (MESHLINT_BIG_DUMP)"]
+fn big_dump_loads_well_under_a_second() {
+    let Ok(path) = std::env::var("MESHLINT_BIG_DUMP") else {
+        eprintln!("skipped: MESHLINT_BIG_DUMP not set");
+        return;
+    };
+    let size = std::fs::metadata(&path).expect("exists").len();
+    let start = std::time::Instant::now();
+    let s = load::load(std::slice::from_ref(&path), &Discovery::default());
+    let loaded = start.elapsed();
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    let d = &s.dumps[0].dump;
+    let start = std::time::Instant::now();
+    let out = engine::check(std::slice::from_ref(&path), &Settings::default()).expect("runs");
+    let checked = start.elapsed();
+    eprintln!(
+        "{:.1} MB: {} listeners, {} clusters; load {:?}, load + check {:?}, {} findings",
+        size as f64 / 1e6,
+        d.listeners.len(),
+        d.clusters.len(),
+        loaded,
+        checked,
+        out.findings.len()
+    );
+    if !cfg!(debug_assertions) {
+        assert!(loaded.as_secs_f64() < 1.0, "{loaded:?}");
+    }
+}
