@@ -684,3 +684,22 @@ fn big_dump_loads_well_under_a_second() {
         assert!(loaded.as_secs_f64() < 1.0, "{loaded:?}");
     }
 }
+
+#[test]
+fn minified_dumps_get_positions_but_no_giant_code_frame() {
+    let text = std::fs::read_to_string(fixture("seed-hazelcast-5701.json")).expect("read");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("min.json");
+    std::fs::write(&path, serde_json::to_string(&v).expect("json")).expect("write");
+    let path = path.to_string_lossy().into_owned();
+    let (code, out, _) = meshlint(&["check", &path, "--color", "never"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("minified JSON"), "{out}");
+    assert!(out.lines().all(|l| l.chars().count() < 400), "{out}");
+    let (_, json, _) = meshlint(&["check", &path, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let loc = &v["findings"][0]["location"];
+    assert_eq!(loc["line"], 1);
+    assert!(loc["column"].as_u64().expect("column") > 1000, "{loc}");
+}

@@ -29,6 +29,8 @@ pub struct DumpCx<'a> {
     locator: RefCell<JsonLocator<'a>>,
     enabled: &'a BTreeSet<&'static str>,
     findings: Vec<Finding>,
+    /// A finding sits on a line too long to show (minified JSON).
+    long_lines: std::cell::Cell<bool>,
 }
 
 impl<'a> DumpCx<'a> {
@@ -85,6 +87,8 @@ impl<'a> DumpCx<'a> {
         if line_end - line_start <= MAX_FRAME_LINE {
             loc.offset = offset;
             loc.len = len;
+        } else {
+            self.long_lines.set(true);
         }
         loc
     }
@@ -148,8 +152,17 @@ fn end_of(text: &str, offset: usize, len: usize, line: u32, column: u32) -> (u32
     (l, c)
 }
 
-/// Runs every enabled dump check on one loaded dump.
-pub fn check(ld: &LoadedDump, file: &SourceFile, enabled: &BTreeSet<&'static str>) -> Vec<Finding> {
+/// The text shown instead of a minified dump in code frames (its one line may be megabytes).
+pub const MINIFIED_FRAME: &str =
+    "(minified JSON: no code frame; see the line, column and JSON pointer of the finding)";
+
+/// Runs every enabled dump check on one loaded dump. The flag says whether a finding points into
+/// a line too long for a code frame (the caller then shows [`MINIFIED_FRAME`] instead).
+pub fn check(
+    ld: &LoadedDump,
+    file: &SourceFile,
+    enabled: &BTreeSet<&'static str>,
+) -> (Vec<Finding>, bool) {
     let mut cx = DumpCx {
         dump: &ld.dump,
         file,
@@ -157,6 +170,7 @@ pub fn check(ld: &LoadedDump, file: &SourceFile, enabled: &BTreeSet<&'static str
         locator: RefCell::new(JsonLocator::new(&file.text)),
         enabled,
         findings: Vec::new(),
+        long_lines: std::cell::Cell::new(false),
     };
     super::mesh701_listener_error_state::check(&mut cx);
     super::mesh702_listener_not_serving::check(&mut cx);
@@ -171,7 +185,8 @@ pub fn check(ld: &LoadedDump, file: &SourceFile, enabled: &BTreeSet<&'static str
             f.message.push_str(&format!(" [{p}]"));
         }
     }
-    cx.findings
+    let long = cx.long_lines.get();
+    (cx.findings, long)
 }
 
 /// The service kind behind a catch-all cluster: which code describes it.
