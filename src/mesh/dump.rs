@@ -392,8 +392,8 @@ pub fn rows(dump: &Dump) -> Vec<Row> {
         out.push(Row {
             address,
             port,
-            kind: "REJECTED (error_state)".into(),
-            owners: e.name.iter().cloned().collect(),
+            kind: "REJECTED".into(),
+            owners: vec![e.name.clone().unwrap_or_else(|| "(LDS update)".into())],
             conflict: Some(format!("Envoy rejected it: {details}")),
         });
     }
