@@ -431,4 +431,33 @@ spec:
         let good = std::fs::read_to_string(format!("{dir}/good.yaml")).expect("fixture");
         assert!(run(&good).is_empty());
     }
+
+    /// The README demo's gateway: only port 28674 is reported, by this rule alone among the
+    /// gateway and route rules.
+    #[test]
+    fn demo_seed_gateway() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/demo/gateway.yaml");
+        let text = std::fs::read_to_string(path).expect("demo");
+        let mut sources = Sources::default();
+        sources.add_text("gateway.yaml".into(), text);
+        let outcome = check_sources(sources, &Settings::default()).expect("valid settings");
+        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+        let ours: Vec<(&str, u32)> = outcome
+            .findings
+            .iter()
+            .filter(|f| f.code.starts_with("MESH5") || f.code.starts_with("MESH6"))
+            .map(|f| (f.code, f.location.line))
+            .collect();
+        assert_eq!(ours, vec![("MESH501", 81)], "{:#?}", outcome.findings);
+        let f = outcome
+            .findings
+            .iter()
+            .find(|f| f.code == "MESH501")
+            .expect("MESH501");
+        assert!(
+            f.message.contains("80→8080, 443→8443, 31400"),
+            "{}",
+            f.message
+        );
+    }
 }
