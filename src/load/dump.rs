@@ -2,9 +2,7 @@
 //! positioned loader), positions of JSON pointers, and the `--admin` fetch.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::model::envoy::{Dump, RawDump, resource_kind};
 
@@ -354,100 +352,68 @@ pub fn yaml_pos(root: &Node, pointer: &str) -> Option<Pos> {
 /// The admin path fetched: the full dump, endpoints included.
 pub const ADMIN_PATH: &str = "/config_dump?include_eds";
 
-/// Reads a live dump from an Envoy admin endpoint (`http://127.0.0.1:15000`).
-///
-/// A deliberately small HTTP/1.1 client on `std::net`: the admin listener speaks plain HTTP on
-/// localhost (reached through `kubectl port-forward`), so neither TLS nor an async runtime is
-/// needed, and one GET with a deadline is all this does.
+/// Reads a live dump from an Envoy admin endpoint (`http://127.0.0.1:15000`): one GET of
+/// [`ADMIN_PATH`] with a deadline, no proxy, no redirects, plain HTTP only.
 pub fn fetch_admin(url: &str, timeout: Duration) -> Result<String, String> {
     let (host, port, prefix) = parse_admin_url(url)?;
-    let deadline = Instant::now() + timeout;
-    let addrs: Vec<_> = (host.as_str(), port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve admin host `{host}`: {e}"))?
-        .collect();
-    let mut last = None;
-    let mut stream = None;
-    for a in addrs {
-        match TcpStream::connect_timeout(&a, timeout) {
-            Ok(s) => {
-                stream = Some(s);
-                break;
-            }
-            Err(e) => last = Some(e),
-        }
-    }
-    let mut stream = stream.ok_or_else(|| {
-        let why = last.map_or_else(|| "no address".to_string(), |e| describe_io(&e));
-        format!("cannot connect to the Envoy admin endpoint {url}: {why} (is `kubectl port-forward POD 15000` running?)")
-    })?;
-    let path = format!("{}{ADMIN_PATH}", prefix.trim_end_matches('/'));
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: meshlint/{}\r\nAccept: application/json\r\nConnection: close\r\n\r\n",
-        env!("CARGO_PKG_VERSION")
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    let target = format!(
+        "http://{host}:{port}{}{ADMIN_PATH}",
+        prefix.trim_end_matches('/')
     );
-    let timed_out = || {
-        format!(
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .proxy(None)
+        .user_agent(concat!("meshlint/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into();
+    let mut response = agent.get(&target).call().map_err(|e| match e {
+        ureq::Error::Timeout(_) => format!(
             "the Envoy admin endpoint {url} did not answer within {}s",
             timeout.as_secs_f64()
-        )
-    };
-    stream
-        .set_write_timeout(Some(timeout))
-        .and_then(|_| stream.write_all(request.as_bytes()))
-        .map_err(|e| format!("cannot send the request to {url}: {}", describe_io(&e)))?;
-    let mut body = Vec::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(timed_out());
-        }
-        stream
-            .set_read_timeout(Some(left))
-            .map_err(|e| format!("cannot read from {url}: {e}"))?;
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => body.extend_from_slice(&buf[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(timed_out());
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("cannot read from {url}: {}", describe_io(&e))),
-        }
-    }
-    let (status, headers, payload) = split_response(&body)
-        .ok_or_else(|| format!("{url} did not answer with an HTTP response"))?;
-    if !(200..300).contains(&status.0) {
-        let snippet: String = String::from_utf8_lossy(&payload)
+        ),
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => format!(
+            "cannot connect to the Envoy admin endpoint {url}: connection refused (is `kubectl port-forward POD 15000` running?)"
+        ),
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => format!(
+            "the Envoy admin endpoint {url} did not answer within {}s",
+            timeout.as_secs_f64()
+        ),
+        ureq::Error::HostNotFound => format!("cannot resolve the admin host of {url}"),
+        other => format!("cannot read the Envoy admin endpoint {url}: {other}"),
+    })?;
+    let status = response.status();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_ADMIN_BODY)
+        .read_to_string()
+        .map_err(|e| format!("cannot read the answer of {url}: {e}"));
+    if !status.is_success() {
+        let snippet: String = body
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
             .chars()
             .take(200)
             .collect();
         return Err(format!(
-            "GET {url}{ADMIN_PATH} answered {} {}{}",
-            status.0,
-            status.1,
-            if snippet.trim().is_empty() {
+            "GET {url}{ADMIN_PATH} answered {}{}",
+            status,
+            if snippet.is_empty() {
                 String::new()
             } else {
-                format!(": {}", snippet.trim())
+                format!(": {snippet}")
             }
         ));
     }
-    let payload = if headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked")
-    }) {
-        dechunk(&payload).ok_or_else(|| format!("{url} sent a malformed chunked body"))?
-    } else {
-        payload
-    };
-    let text = String::from_utf8(payload)
-        .map_err(|_| format!("{url} answered with a body that is not UTF-8 text"))?;
+    let text = body?;
     if !json_is_dump(&text) {
         return Err(format!(
             "{url}{ADMIN_PATH} did not return a config dump (expected JSON with `configs`)"
@@ -456,13 +422,8 @@ pub fn fetch_admin(url: &str, timeout: Duration) -> Result<String, String> {
     Ok(text)
 }
 
-fn describe_io(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "timed out".into(),
-        _ => e.to_string(),
-    }
-}
+/// Dumps of large proxies run to tens of megabytes; anything past this is not a dump.
+const MAX_ADMIN_BODY: u64 = 1 << 30;
 
 /// `http://host:port/prefix` → (host, port, prefix). `https` is refused: the admin endpoint
 /// serves plain HTTP.
@@ -508,51 +469,6 @@ pub fn parse_admin_url(url: &str) -> Result<(String, u16, String), String> {
             .map_err(|_| format!("`{url}`: `{port}` is not a port"))?
     };
     Ok((host, port, path.to_string()))
-}
-
-type Status = (u16, String);
-type Response = (Status, Vec<(String, String)>, Vec<u8>);
-
-fn split_response(raw: &[u8]) -> Option<Response> {
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..end]).ok()?;
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next()?;
-    let mut parts = status_line.splitn(3, ' ');
-    let version = parts.next()?;
-    if !version.starts_with("HTTP/") {
-        return None;
-    }
-    let code: u16 = parts.next()?.parse().ok()?;
-    let reason = parts.next().unwrap_or("").to_string();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect::<Vec<_>>();
-    let mut body = raw[end + 4..].to_vec();
-    if let Some(len) = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse::<usize>().ok())
-    {
-        body.truncate(len);
-    }
-    Some(((code, reason), headers, body))
-}
-
-fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(raw.len());
-    loop {
-        let nl = raw.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&raw[..nl]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        raw = &raw[nl + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(raw.get(..size)?);
-        raw = raw.get(size + 2..)?;
-    }
 }
 
 /// Turns a fetch into the error shape inputs use.
@@ -674,24 +590,5 @@ mod tests {
         assert!(parse_admin_url("https://x:15000").is_err());
         assert!(parse_admin_url("http://x:15000/config_dump?x").is_err());
         assert!(parse_admin_url("http://x:abc").is_err());
-    }
-
-    #[test]
-    fn decodes_chunked_bodies() {
-        assert_eq!(
-            dechunk(b"4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\n\r\n").expect("ok"),
-            b"Wikipedia".to_vec()
-        );
-        assert!(dechunk(b"zz\r\n").is_none());
-    }
-
-    #[test]
-    fn splits_responses() {
-        let (status, headers, body) =
-            split_response(b"HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nabcdef")
-                .expect("ok");
-        assert_eq!(status, (404, "Not Found".to_string()));
-        assert_eq!(headers.len(), 1);
-        assert_eq!(body, b"abc");
     }
 }
