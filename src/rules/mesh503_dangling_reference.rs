@@ -190,6 +190,10 @@ fn partial(present: bool) -> Severity {
 
 struct Checker<'a, 'c> {
     cx: &'c mut Context<'a>,
+    /// Node labels by Node name, for topology labels of Pods.
+    nodes: HashMap<&'a str, BTreeMap<String, String>>,
+    /// WorkloadEntries by namespace.
+    workload_entries: HashMap<&'a str, Vec<ResId>>,
     hosts: HostIndex,
     workloads: Workloads<'a>,
     drs: DrIndex,
@@ -472,6 +476,11 @@ impl<'a> Checker<'a, '_> {
         let candidates: Vec<&(String, String)> = self
             .gateways
             .iter()
+            .take(if self.gateways.len() <= 2000 {
+                usize::MAX
+            } else {
+                0
+            })
             .filter(|(n, name)| {
                 *n == gns && strsim::damerau_levenshtein(name, &gname) <= 2
                     || (*n != gns && *name == gname)
@@ -632,11 +641,7 @@ impl<'a> Checker<'a, '_> {
     /// hosts have no selector or endpoints to check subsets against.
     fn endpoints(&self, found: &[Declared]) -> Option<Endpoints> {
         let store = self.store();
-        let nodes: HashMap<&str, BTreeMap<String, String>> = store
-            .iter()
-            .filter(|(_, r)| r.kind == "Node")
-            .map(|(_, r)| (r.name.as_str(), r.labels.clone()))
-            .collect();
+        let nodes = &self.nodes;
         let mut endpoints: Vec<BTreeMap<String, String>> = Vec::new();
         let mut sources: Vec<String> = Vec::new();
         let mut checkable = false;
@@ -646,18 +651,22 @@ impl<'a> Checker<'a, '_> {
                     checkable = true;
                     sources.push(e.label(store));
                     for w in self.cx.graph.selected_workloads(e.resource) {
-                        endpoints.push(self.endpoint_labels(w, &nodes));
+                        endpoints.push(self.endpoint_labels(w, nodes));
                     }
                 }
                 (DeclKind::ServiceEntry, Some(sel)) if !sel.is_empty() => {
                     checkable = true;
                     sources.push(e.label(store));
                     for w in self.workloads.matching(sel, Some(&e.namespace)) {
-                        endpoints.push(self.endpoint_labels(w, &nodes));
+                        endpoints.push(self.endpoint_labels(w, nodes));
                     }
-                    for (_, r) in store.iter() {
-                        if let Spec::WorkloadEntry(we) = &r.spec
-                            && r.namespace == e.namespace
+                    for &we_id in self
+                        .workload_entries
+                        .get(e.namespace.as_str())
+                        .into_iter()
+                        .flatten()
+                    {
+                        if let Spec::WorkloadEntry(we) = &store.get(we_id).spec
                             && routing::selector_matches(sel, &we.labels)
                         {
                             endpoints.push(we.labels.clone());
@@ -1044,8 +1053,24 @@ impl Rule for DanglingReference {
             declared_namespaces |= matches!(r.spec, Spec::Namespace);
         }
         let (secret_names, secret_namespaces) = secrets(store);
+        let nodes = store
+            .iter()
+            .filter(|(_, r)| r.kind == "Node")
+            .map(|(_, r)| (r.name.as_str(), r.labels.clone()))
+            .collect();
+        let mut workload_entries: HashMap<&str, Vec<ResId>> = HashMap::new();
+        for (id, r) in store.iter() {
+            if matches!(r.spec, Spec::WorkloadEntry(_)) {
+                workload_entries
+                    .entry(r.namespace.as_str())
+                    .or_default()
+                    .push(id);
+            }
+        }
         let mut checker = Checker {
             cx,
+            nodes,
+            workload_entries,
             hosts,
             workloads: Workloads::build(store),
             drs,

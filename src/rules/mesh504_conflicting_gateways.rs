@@ -101,6 +101,30 @@ fn order_key(store: &Store, id: ResId) -> (bool, String, String, String) {
     )
 }
 
+/// A (gateway, server index) pair.
+type ServerRef = (ResId, usize);
+
+/// Gateways of one `(port, bind, host)` key with the same selector, with the two that istiod
+/// processes first.
+struct Bucket {
+    members: Vec<ServerRef>,
+    first: Vec<ServerRef>,
+    /// Servers per gateway, so "everyone but me" is counted without a scan.
+    per_gateway: BTreeMap<ResId, usize>,
+}
+
+impl Bucket {
+    fn others(&self, g: ResId) -> usize {
+        self.members.len() - self.per_gateway.get(&g).copied().unwrap_or(0)
+    }
+}
+
+/// What a server conflicts with on one host: the overlapping buckets and why they overlap.
+struct HostConflict {
+    host: String,
+    buckets: Vec<(usize, String)>,
+}
+
 impl Rule for ConflictingGateways {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -108,14 +132,17 @@ impl Rule for ConflictingGateways {
 
     fn check(&self, cx: &mut Context<'_>) {
         let store = cx.store;
-        // (port, bind, host) → [(gateway, server index)]
-        let mut index: BTreeMap<(i64, String, String), Vec<(ResId, usize)>> = BTreeMap::new();
+        // (port, bind, host) → servers using it
+        let mut index: BTreeMap<(i64, String, String), Vec<ServerRef>> = BTreeMap::new();
         for (id, r) in store.iter() {
             let Spec::Gateway(gw) = &r.spec else { continue };
             for (i, s) in gw.servers.iter().enumerate() {
                 let port = s.port.number.unwrap_or(0);
                 let bind = s.bind.clone().unwrap_or_default();
-                for h in &s.hosts {
+                let mut hosts: Vec<&String> = s.hosts.iter().collect();
+                hosts.sort();
+                hosts.dedup();
+                for h in hosts {
                     index
                         .entry((port, bind.clone(), h.clone()))
                         .or_default()
@@ -123,104 +150,192 @@ impl Rule for ConflictingGateways {
                 }
             }
         }
-        // (gateway, server) → conflicting (gateway, server, hosts, why)
-        type Conflicts =
-            BTreeMap<(ResId, usize), BTreeMap<(ResId, usize), (BTreeSet<String>, String)>>;
-        let mut conflicts: Conflicts = BTreeMap::new();
+        // Selector overlap is decided once per pair of gateways with different selectors.
         let mut overlap_cache: BTreeMap<(ResId, ResId), Option<String>> = BTreeMap::new();
+        let mut buckets: Vec<Bucket> = Vec::new();
+        let mut conflicts: BTreeMap<ServerRef, Vec<HostConflict>> = BTreeMap::new();
         for ((_, _, host), servers) in &index {
-            for (x, &(ga, sa)) in servers.iter().enumerate() {
-                for &(gb, sb) in &servers[x + 1..] {
-                    if ga == gb {
+            let gateways: BTreeSet<ResId> = servers.iter().map(|(g, _)| *g).collect();
+            if gateways.len() < 2 {
+                continue;
+            }
+            // Group by selector: equal selectors always overlap.
+            let mut by_selector: BTreeMap<&BTreeMap<String, String>, Vec<ServerRef>> =
+                BTreeMap::new();
+            for &(g, i) in servers {
+                by_selector
+                    .entry(&gateway(store, g).selector)
+                    .or_default()
+                    .push((g, i));
+            }
+            let local: Vec<usize> = by_selector
+                .into_values()
+                .map(|members| {
+                    let mut per_gateway: BTreeMap<ResId, usize> = BTreeMap::new();
+                    for &(g, _) in &members {
+                        *per_gateway.entry(g).or_default() += 1;
+                    }
+                    // The two gateways istiod processes first (one may be the reader itself).
+                    let mut first: Vec<ServerRef> = Vec::with_capacity(3);
+                    for &m in &members {
+                        first.push(m);
+                        first.sort_by_key(|&(g, _)| order_key(store, g));
+                        first.truncate(2);
+                    }
+                    buckets.push(Bucket {
+                        members,
+                        first,
+                        per_gateway,
+                    });
+                    buckets.len() - 1
+                })
+                .collect();
+            for &a in &local {
+                let mut hits: Vec<(usize, String)> = Vec::new();
+                for &b in &local {
+                    let why = if a == b {
+                        let g = buckets[a].members[0].0;
+                        Some(format!(
+                            "same selector `{}`",
+                            selector_text(&gateway(store, g).selector)
+                        ))
+                    } else {
+                        let (ga, gb) = (buckets[a].members[0].0, buckets[b].members[0].0);
+                        overlap_cache
+                            .entry((ga.min(gb), ga.max(gb)))
+                            .or_insert_with(|| same_workload(cx, ga.min(gb), ga.max(gb)))
+                            .clone()
+                    };
+                    if let Some(why) = why {
+                        hits.push((b, why));
+                    }
+                }
+                for &member in &buckets[a].members {
+                    // A gateway does not conflict with itself.
+                    let others: usize =
+                        hits.iter().map(|(b, _)| buckets[*b].others(member.0)).sum();
+                    if others == 0 {
                         continue;
                     }
-                    let key = (ga.min(gb), ga.max(gb));
-                    let why = overlap_cache
-                        .entry(key)
-                        .or_insert_with(|| same_workload(cx, key.0, key.1))
-                        .clone();
-                    let Some(why) = why else { continue };
-                    for (me, other) in [((ga, sa), (gb, sb)), ((gb, sb), (ga, sa))] {
-                        conflicts
-                            .entry(me)
-                            .or_default()
-                            .entry(other)
-                            .or_insert_with(|| (BTreeSet::new(), why.clone()))
-                            .0
-                            .insert(host.clone());
-                    }
+                    conflicts.entry(member).or_default().push(HostConflict {
+                        host: host.clone(),
+                        buckets: hits.clone(),
+                    });
                 }
             }
         }
-        for ((g, i), others) in conflicts {
-            let r = store.get(g);
-            let server = &gateway(store, g).servers[i];
-            let port = server.port.number.unwrap_or(0);
-            let first_other = others.keys().next().copied();
-            let mut parts = Vec::new();
-            let mut later = Vec::new();
-            for ((og, oi), (hosts, why)) in &others {
-                let o = store.get(*og);
-                let oserver = &gateway(store, *og).servers[*oi];
-                let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
-                parts.push(format!(
-                    "Gateway {}/{} (server {}, {}) on {} ({why}); {}",
-                    o.namespace,
-                    o.name,
-                    oi,
-                    if protocol(oserver).is_empty() {
-                        "no protocol".to_string()
-                    } else {
-                        protocol(oserver)
-                    },
-                    hosts.join(", "),
-                    effect(server, oserver)
-                ));
-                if order_key(store, g) > order_key(store, *og) {
-                    later.push(format!("{}/{}", o.namespace, o.name));
+        for ((g, i), hosts) in conflicts {
+            self.report(cx, &buckets, g, i, &hosts);
+        }
+    }
+}
+
+impl ConflictingGateways {
+    fn report(
+        &self,
+        cx: &mut Context<'_>,
+        buckets: &[Bucket],
+        g: ResId,
+        i: usize,
+        hosts: &[HostConflict],
+    ) {
+        let store = cx.store;
+        let r = store.get(g);
+        let server = &gateway(store, g).servers[i];
+        let port = server.port.number.unwrap_or(0);
+        let name = |id: ResId| {
+            let o = store.get(id);
+            format!("{}/{}", o.namespace, o.name)
+        };
+        let mut parts = Vec::new();
+        let mut first_other: Option<ServerRef> = None;
+        // The Gateway istiod processes first among everything this server conflicts with.
+        let mut oldest: Option<ServerRef> = None;
+        for hc in hosts.iter().take(3) {
+            let mut shown = Vec::new();
+            let mut total = 0;
+            for (b, why) in &hc.buckets {
+                total += buckets[*b].others(g);
+                let room = 3usize.saturating_sub(shown.len());
+                for (og, oi) in buckets[*b]
+                    .members
+                    .iter()
+                    .copied()
+                    .filter(|(og, _)| *og != g)
+                    .take(room)
+                {
+                    let oserver = &gateway(store, og).servers[oi];
+                    shown.push(format!(
+                        "Gateway {} (server {oi}, {}; {why})",
+                        name(og),
+                        if protocol(oserver).is_empty() {
+                            "no protocol".to_string()
+                        } else {
+                            protocol(oserver)
+                        }
+                    ));
+                    first_other.get_or_insert((og, oi));
+                }
+                for &(og, oi) in &buckets[*b].first {
+                    if og != g
+                        && oldest.is_none_or(|(o, _)| order_key(store, og) < order_key(store, o))
+                    {
+                        oldest = Some((og, oi));
+                    }
                 }
             }
-            let basis = if r.creation_timestamp.is_none() {
-                "this Gateway has no creationTimestamp in the input, so the order shown is by name"
+            let more = if total > shown.len() {
+                format!(" and {} more", total - shown.len())
             } else {
-                "ordered by creationTimestamp, then name"
+                String::new()
             };
-            let fate = if later.is_empty() {
-                format!("this Gateway is processed first and keeps the port ({basis})")
+            parts.push(format!("`{}` with {}{more}", hc.host, shown.join(", ")));
+        }
+        if hosts.len() > 3 {
+            parts.push(format!("{} more hosts", hosts.len() - 3));
+        }
+        let effect = first_other
+            .map(|(og, oi)| effect(server, &gateway(store, og).servers[oi]))
+            .unwrap_or_default();
+        let basis = if r.creation_timestamp.is_none() {
+            "this Gateway has no creationTimestamp in the input, so the order shown is by name"
+        } else {
+            "ordered by creationTimestamp, then name"
+        };
+        let fate = match oldest {
+            Some((o, _)) if order_key(store, o) < order_key(store, g) => format!(
+                "this Gateway is processed after {}, so it is the one that loses ({basis})",
+                name(o)
+            ),
+            _ => format!("this Gateway is processed first and keeps the port ({basis})"),
+        };
+        let path = if server.port.number.is_some() {
+            FieldPath::parse("spec.servers")
+                .index(i)
+                .key("port")
+                .key("number")
+        } else {
+            FieldPath::parse("spec.servers").index(i)
+        };
+        let message = format!(
+            "server on port {port} ({}, hosts {}) conflicts on {}; {effect}; {fate}",
+            if protocol(server).is_empty() {
+                "no protocol".to_string()
             } else {
-                format!(
-                    "this Gateway is processed after {}, so it is the one that loses ({basis})",
-                    later.join(", ")
-                )
-            };
-            let path = if server.port.number.is_some() {
-                FieldPath::parse("spec.servers")
-                    .index(i)
-                    .key("port")
-                    .key("number")
-            } else {
-                FieldPath::parse("spec.servers").index(i)
-            };
-            let message = format!(
-                "server on port {port} ({}, hosts {}) conflicts with {}; {fate}",
-                if protocol(server).is_empty() {
-                    "no protocol".to_string()
-                } else {
-                    protocol(server)
-                },
-                server.hosts.join(", "),
-                parts.join("; ")
+                protocol(server)
+            },
+            server.hosts.join(", "),
+            parts.join("; ")
+        );
+        let rep = cx
+            .report(g, path, message)
+            .help("serve each host and port from one Gateway (merge the servers), or use different ports, hosts or gateway workloads");
+        if let Some((og, oi)) = first_other {
+            rep.related(
+                og,
+                FieldPath::parse("spec.servers").index(oi),
+                "conflicting server",
             );
-            let rep = cx
-                .report(g, path, message)
-                .help("serve each host and port from one Gateway (merge the servers), or use different ports, hosts or gateway workloads");
-            if let Some((og, oi)) = first_other {
-                rep.related(
-                    og,
-                    FieldPath::parse("spec.servers").index(oi),
-                    "conflicting server",
-                );
-            }
         }
     }
 }

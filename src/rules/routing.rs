@@ -262,7 +262,13 @@ pub struct HostIndex {
     exact: HashMap<String, Vec<usize>>,
     wildcard: Vec<usize>,
     by_namespace: HashMap<String, Vec<usize>>,
+    /// Kubernetes Services by name (lowercase), across namespaces.
+    services_by_name: HashMap<String, Vec<usize>>,
 }
+
+/// Above this many candidates, "did you mean" suggestions are skipped so that many dangling
+/// references in a huge input stay linear.
+const SUGGEST_LIMIT: usize = 2000;
 
 impl HostIndex {
     pub fn build(store: &Store, mesh: &MeshConfig) -> Self {
@@ -342,6 +348,7 @@ impl HostIndex {
         let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
         let mut wildcard = Vec::new();
         let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut services_by_name: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
             if e.is_wildcard() {
                 wildcard.push(i);
@@ -352,12 +359,21 @@ impl HostIndex {
                     .push(i);
             }
             by_namespace.entry(e.namespace.clone()).or_default().push(i);
+            if e.kind == DeclKind::Service
+                && let Some((name, _)) = k8s_service_of(&e.host)
+            {
+                services_by_name
+                    .entry(name.to_ascii_lowercase())
+                    .or_default()
+                    .push(i);
+            }
         }
         Self {
             entries,
             exact,
             wildcard,
             by_namespace,
+            services_by_name,
         }
     }
 
@@ -430,8 +446,13 @@ impl HostIndex {
             let d = strsim::damerau_levenshtein(&wanted_key, &key(&h.to_ascii_lowercase()));
             (d > 0 && d <= limit).then(|| (d, h.to_string()))
         };
-        let mut best = self.hosts_in(ns).filter_map(|e| score(&e.host)).min();
-        if best.is_none() {
+        let local = self.by_namespace.get(ns).map_or(0, Vec::len);
+        let mut best = if local <= SUGGEST_LIMIT {
+            self.hosts_in(ns).filter_map(|e| score(&e.host)).min()
+        } else {
+            None
+        };
+        if best.is_none() && self.entries.len() <= SUGGEST_LIMIT {
             best = self
                 .entries
                 .iter()
@@ -445,10 +466,11 @@ impl HostIndex {
     /// Kubernetes Services named `name` in any namespace (for "did you mean another namespace").
     pub fn services_named(&self, name: &str) -> Vec<&Declared> {
         let mut out: Vec<&Declared> = self
-            .entries
-            .iter()
-            .filter(|e| e.kind == DeclKind::Service)
-            .filter(|e| k8s_service_of(&e.host).is_some_and(|(n, _)| n.eq_ignore_ascii_case(name)))
+            .services_by_name
+            .get(&name.to_ascii_lowercase())
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.entries[i])
             .collect();
         out.sort_by(|a, b| a.namespace.cmp(&b.namespace));
         out
