@@ -21,6 +21,7 @@ mod mesh505_route_weights;
 mod mesh506_gateway_host;
 mod mesh507_conflicting_mesh_hosts;
 mod mesh508_unreachable_route;
+mod mesh509_gateway_route_subsets;
 mod mesh601_short_hostname;
 mod mesh701_listener_error_state;
 mod mesh702_listener_not_serving;
@@ -86,6 +87,7 @@ pub static RULES: &[&dyn Rule] = &[
     &mesh506_gateway_host::GatewayHostMismatch,
     &mesh507_conflicting_mesh_hosts::ConflictingMeshHosts,
     &mesh508_unreachable_route::UnreachableRoute,
+    &mesh509_gateway_route_subsets::GatewayRouteSkipsSubsets,
     &mesh601_short_hostname::ShortHostname,
     &mesh701_listener_error_state::ListenerErrorState,
     &mesh702_listener_not_serving::ListenerNotServing,
