@@ -107,6 +107,8 @@ impl Rule for ConflictingMeshHosts {
                     }
                 }
             }
+            group.sort_unstable();
+            group.dedup();
             let ids: BTreeSet<ResId> = group.iter().map(|(id, _)| *id).collect();
             if ids.len() < 2 {
                 continue;
