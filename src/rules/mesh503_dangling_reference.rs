@@ -295,8 +295,16 @@ impl<'a> Checker<'a, '_> {
         let declared = self.hosts.declaring(&host);
         if let Some(first) = declared.first() {
             let owner = first.label(self.store());
+            let by = if first.is_wildcard() && !first.host.eq_ignore_ascii_case(&host) {
+                format!(
+                    "is only covered by wildcard host `{}` of {owner}",
+                    first.host
+                )
+            } else {
+                format!("is declared by {owner}")
+            };
             let message = format!(
-                "{what} `{}`{expanded} is declared by {owner}, but its exportTo ({}) hides it from {} where this VirtualService applies, so istiod drops the route there",
+                "{what} `{}`{expanded} {by}, but its exportTo ({}) hides it from {} where this VirtualService applies, so istiod drops the route there",
                 d.host,
                 first.export.describe(),
                 viewers.describe()
