@@ -132,16 +132,22 @@ impl Rule for GatewayHostMismatch {
                     continue;
                 }
                 reported += 1;
-                let excluded: Vec<&str> = gw_hosts
+                let excluded: Vec<String> = gw_hosts
                     .iter()
                     .filter(|h| h.namespace.as_deref().is_some_and(|n| n != ns))
                     .filter(|h| hosts.iter().any(|vh| hosts_match(&h.host, vh)))
-                    .map(|h| h.written.as_str())
+                    .map(|h| {
+                        format!(
+                            "`{}` (namespace {})",
+                            h.written,
+                            h.namespace.as_deref().unwrap_or_default()
+                        )
+                    })
                     .collect();
                 let offered: Vec<&str> = gw_hosts.iter().map(|h| h.written.as_str()).collect();
                 let detail = if !excluded.is_empty() {
                     format!(
-                        "; {} would match, but only for VirtualServices in that namespace, not {ns}",
+                        "; {} would match, but only for VirtualServices in that namespace, not in {ns}",
                         excluded.join(", ")
                     )
                 } else if offered.is_empty() {
