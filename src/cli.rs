@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 use crate::config::{self, LoadedConfig};
 use crate::diagnostic::Severity;
 use crate::engine::{self, Settings};
+use crate::model::istio::MeshConfig;
+use crate::report::graph::GraphFormat;
 use crate::report::{self, ColorChoice, Format};
 use crate::rules::{self, RULES};
 
@@ -32,6 +34,9 @@ pub enum Command {
     /// Simulate Envoy for one connection in a config dump: listener, filter chain, route,
     /// cluster, endpoints, and why each alternative was passed over.
     Trace(TraceArgs),
+    /// Print the resource graph (Services, workloads, Gateways, routes...) with the resources
+    /// that have findings highlighted.
+    Graph(GraphArgs),
     /// List every rule.
     Rules,
     /// Print a rule's documentation.
@@ -39,6 +44,29 @@ pub enum Command {
         /// Rule code (MESH101) or name (port-name-missing-protocol).
         rule: String,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GraphArgs {
+    /// Files or directories; `-` reads stdin. Defaults to the current directory.
+    pub paths: Vec<String>,
+    #[arg(long, value_enum, default_value = "dot")]
+    pub format: GraphFormat,
+    /// Config file; by default `.meshlint.yaml` is searched upward from the working directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<String>,
+    /// Namespace for resources that do not set one.
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    /// Skip paths matching this glob.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Target Istio version (MAJOR.MINOR); otherwise detected from istiod/proxy images.
+    #[arg(long, value_name = "X.Y")]
+    pub istio_version: Option<String>,
+    /// A MeshConfig YAML file (like `istioctl analyze --meshConfigFile`).
+    #[arg(long, value_name = "FILE")]
+    pub mesh_config: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -158,6 +186,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Check(args) => check(args),
         Command::Listeners(args) => listeners(args),
         Command::Trace(args) => trace(args),
+        Command::Graph(args) => graph(args),
         Command::Rules => {
             let mut out = String::new();
             for r in RULES {
@@ -198,8 +227,8 @@ fn print(s: &str) {
     let _ = stdout.flush();
 }
 
-fn load_config(args: &CheckArgs) -> Result<LoadedConfig, String> {
-    let found = match &args.config {
+fn load_config(flag: Option<&str>) -> Result<LoadedConfig, String> {
+    let found = match flag {
         Some(p) => Some(Path::new(p).to_path_buf()),
         None => std::env::current_dir()
             .ok()
@@ -217,14 +246,26 @@ fn load_config(args: &CheckArgs) -> Result<LoadedConfig, String> {
     }
 }
 
+/// The config file (flag or discovered) and the `--mesh-config` file.
+fn config_and_mesh(
+    config: Option<&str>,
+    mesh: Option<&str>,
+) -> Result<(LoadedConfig, Option<MeshConfig>), String> {
+    Ok((
+        load_config(config)?,
+        mesh.map(config::load_mesh_config).transpose()?,
+    ))
+}
+
 fn check(args: CheckArgs) -> u8 {
-    let loaded = match load_config(&args) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
+    let (loaded, mesh_config) =
+        match config_and_mesh(args.config.as_deref(), args.mesh_config.as_deref()) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        };
     let threshold = args
         .failure_threshold
         .or(loaded.config.failure_threshold)
@@ -233,14 +274,6 @@ fn check(args: CheckArgs) -> u8 {
         vec![".".to_string()]
     } else {
         args.paths.clone()
-    };
-    let mesh_config = match args.mesh_config.as_deref().map(config::load_mesh_config) {
-        Some(Ok(m)) => Some(m),
-        Some(Err(e)) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-        None => None,
     };
     let settings = Settings {
         istio_version: args.istio_version.clone(),
@@ -264,13 +297,17 @@ fn check(args: CheckArgs) -> u8 {
 }
 
 fn listeners(args: ListenersArgs) -> u8 {
-    let mesh_config = match args.mesh_config.as_deref().map(config::load_mesh_config) {
-        Some(Ok(m)) => Some(m),
-        Some(Err(e)) => {
+    let mesh_config = match args
+        .mesh_config
+        .as_deref()
+        .map(config::load_mesh_config)
+        .transpose()
+    {
+        Ok(m) => m,
+        Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
-        None => None,
     };
     let settings = Settings {
         istio_version: args.istio_version.clone(),
@@ -431,4 +468,41 @@ fn trace(args: TraceArgs) -> u8 {
         }
     }
     0
+}
+
+fn graph(args: GraphArgs) -> u8 {
+    let (loaded, mesh_config) =
+        match config_and_mesh(args.config.as_deref(), args.mesh_config.as_deref()) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        };
+    let paths = if args.paths.is_empty() {
+        vec![".".to_string()]
+    } else {
+        args.paths.clone()
+    };
+    let settings = Settings {
+        istio_version: args.istio_version.clone(),
+        mesh_config,
+        exclude: args.exclude.clone(),
+        namespace: args.namespace.clone(),
+        config: loaded,
+        ..Settings::default()
+    };
+    match engine::check(&paths, &settings) {
+        Ok(outcome) => {
+            for e in &outcome.errors {
+                eprintln!("error: {}:{}:{}: {}", e.file, e.line, e.column, e.message);
+            }
+            print(&report::graph::render(&outcome.graph, args.format));
+            if outcome.errors.is_empty() { 0 } else { 2 }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
 }

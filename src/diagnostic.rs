@@ -89,7 +89,7 @@ pub struct Location {
     pub pointer: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ResourceRef {
     pub kind: String,
     pub namespace: String,

@@ -1,6 +1,6 @@
 //! The `check` pipeline: load → model → graph → rules → suppressions → resolved findings.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use globset::{Glob, GlobMatcher};
 
@@ -11,6 +11,7 @@ use crate::load::{self, FieldPath, InputError, Sources};
 use crate::mesh::version;
 use crate::model::istio::MeshConfig;
 use crate::model::{ModelOptions, Store};
+use crate::report::graph::{GraphNode, GraphView};
 use crate::rules::{self, Context, RULES, RuleMeta, RuleSettings, UNUSED_SUPPRESSION};
 
 /// Annotation listing rules (codes or names, comma-separated, or `*`) to ignore on a resource.
@@ -38,6 +39,8 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     pub errors: Vec<InputError>,
     pub resources: usize,
+    /// The resource graph, with each resource's findings, for `meshlint graph`.
+    pub graph: GraphView,
 }
 
 /// Resolves `--select`/`--ignore` style keys (codes, names, code prefixes, `ALL`) to rules.
@@ -201,12 +204,49 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
     findings.dedup();
     let mut errors = std::mem::take(&mut sources.errors);
     errors.sort();
+    let graph = graph_view(&store, &graph, &findings);
     Ok(Outcome {
         resources: store.resources.len() + dump_resources,
         sources,
         findings,
         errors,
+        graph,
     })
+}
+
+/// The resources that are linked or have findings, their edges, and their worst findings.
+fn graph_view(store: &Store, graph: &MeshGraph, findings: &[Finding]) -> GraphView {
+    let edges = graph.edges();
+    let mut by_ref: HashMap<ResourceRef, (Option<Severity>, BTreeSet<&'static str>)> =
+        HashMap::new();
+    for f in findings {
+        let e = by_ref.entry(f.resource.clone()).or_default();
+        e.0 = e.0.max(Some(f.severity));
+        e.1.insert(f.code);
+    }
+    let linked: BTreeSet<usize> = edges.iter().flat_map(|&(a, b, _)| [a, b]).collect();
+    let mut index = HashMap::new();
+    let mut view = GraphView::default();
+    for (id, _) in store.iter() {
+        let r = resource_ref(store, id);
+        let found = by_ref.get(&r);
+        if !linked.contains(&id) && found.is_none() {
+            continue;
+        }
+        index.insert(id, view.nodes.len());
+        view.nodes.push(GraphNode {
+            resource: r,
+            worst: found.and_then(|f| f.0),
+            codes: found
+                .map(|f| f.1.iter().copied().collect())
+                .unwrap_or_default(),
+        });
+    }
+    view.edges = edges
+        .into_iter()
+        .filter_map(|(a, b, e)| Some((*index.get(&a)?, *index.get(&b)?, e.as_str())))
+        .collect();
+    view
 }
 
 /// Version, mesh config and platform facts: flags first, then the config file, then the input.

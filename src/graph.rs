@@ -23,6 +23,21 @@ pub enum Edge {
     RoutesTo,
     /// DestinationRule → Service or ServiceEntry declaring its host.
     Configures,
+    /// ExternalName Service → the Service or ServiceEntry its `externalName` names.
+    Aliases,
+}
+
+impl Edge {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Edge::Selects => "selects",
+            Edge::AppliesTo => "applies-to",
+            Edge::Binds => "binds",
+            Edge::RoutesTo => "routes-to",
+            Edge::Configures => "configures",
+            Edge::Aliases => "aliases",
+        }
+    }
 }
 
 pub struct MeshGraph {
@@ -144,6 +159,14 @@ impl MeshGraph {
                         edges.push((id, e.resource, Edge::Configures));
                     }
                 }
+                Spec::Service(svc) if svc.spec.is_external_name() => {
+                    let target = svc.spec.external_name.as_deref().unwrap_or_default();
+                    for e in hosts.declaring(target.trim_end_matches('.')) {
+                        if e.resource != id {
+                            edges.push((id, e.resource, Edge::Aliases));
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -173,6 +196,23 @@ impl MeshGraph {
             .map(|e| self.graph[e.source()])
             .collect();
         out.sort_unstable();
+        out
+    }
+
+    /// What an ExternalName Service's `externalName` resolves to in the input.
+    pub fn alias_targets(&self, service: ResId) -> Vec<ResId> {
+        self.targets(service, Edge::Aliases)
+    }
+
+    /// Every edge as `(from, to, kind)`, sorted.
+    pub fn edges(&self) -> Vec<(ResId, ResId, Edge)> {
+        let mut out: Vec<(ResId, ResId, Edge)> = self
+            .graph
+            .edge_references()
+            .map(|e| (self.graph[e.source()], self.graph[e.target()], *e.weight()))
+            .collect();
+        out.sort_by_key(|&(a, b, e)| (a, b, e.as_str()));
+        out.dedup();
         out
     }
 

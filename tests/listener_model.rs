@@ -204,3 +204,33 @@ fn listeners_table_marks_the_catch_all_and_the_shadowing() {
             .all(|(_, ns, ..)| ns != "payments" && ns != "monitoring" && ns != "istio-system")
     );
 }
+
+#[test]
+fn graph_links_the_alias_and_marks_findings() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/demo");
+    let outcome = check(&[path.to_string_lossy().into_owned()], &Settings::default()).expect("ok");
+    let g = &outcome.graph;
+    let node = |kind: &str, ns: &str, name: &str| {
+        g.nodes
+            .iter()
+            .position(|n| {
+                n.resource.kind == kind && n.resource.namespace == ns && n.resource.name == name
+            })
+            .unwrap_or_else(|| panic!("no {kind} {ns}/{name}"))
+    };
+    let alias = node("Service", "app", "app-ext");
+    let target = node("Service", "manager", "idle");
+    assert!(
+        g.edges.contains(&(alias, target, "aliases")),
+        "{:?}",
+        g.edges
+    );
+    assert_eq!(g.nodes[alias].worst, Some(Severity::Error));
+    assert_eq!(g.nodes[alias].codes, vec!["MESH301"]);
+    let sts = node("StatefulSet", "manager", "manager");
+    assert!(
+        g.edges
+            .contains(&(node("Service", "manager", "manager"), sts, "selects"))
+    );
+    assert_eq!(g.nodes[sts].worst, None);
+}

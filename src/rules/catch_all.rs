@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::mesh::owners::{Owner, OwnerKind};
 use crate::mesh::table::ListenerTable;
-use crate::model::{ResId, Spec, Store};
+use crate::model::{ResId, Store};
 
 /// Indexes of the scopes in which owner `i` sits on a wildcard TCP chain.
 pub fn scopes_with(table: &ListenerTable, i: usize) -> Vec<usize> {
@@ -28,38 +28,22 @@ pub fn scope_list(store: &Store, table: &ListenerTable, scopes: &[usize]) -> Str
     labels.join(", ")
 }
 
-/// Workloads an ExternalName target resolves to (`svc.ns.svc.cluster.local` → Service → pods).
-fn target_workloads(
-    store: &Store,
-    graph: &crate::graph::MeshGraph,
-    owner: &Owner,
-) -> BTreeSet<ResId> {
-    let Some(target) = owner.target.as_deref() else {
-        return BTreeSet::new();
-    };
-    let mut parts = target.trim_end_matches('.').split('.');
-    let (Some(name), Some(ns)) = (parts.next(), parts.next()) else {
-        return BTreeSet::new();
-    };
-    store
-        .iter()
-        .filter(|(_, r)| r.name == name && r.namespace == ns && matches!(r.spec, Spec::Service(_)))
-        .flat_map(|(id, _)| graph.selected_workloads(id))
+/// Workloads behind what an ExternalName Service aliases (its target Service's pods).
+fn target_workloads(graph: &crate::graph::MeshGraph, owner: &Owner) -> BTreeSet<ResId> {
+    graph
+        .alias_targets(owner.resource)
+        .into_iter()
+        .flat_map(|t| graph.selected_workloads(t))
         .collect()
 }
 
 /// Workloads whose pods serve `port` and whose own scope gets the catch-all: their peers and
 /// same-namespace clients reach them by pod IP, which the wildcard listener now captures.
 /// The catch-all's own backends (an ExternalName's target) are left out.
-pub fn victims(
-    store: &Store,
-    graph: &crate::graph::MeshGraph,
-    table: &ListenerTable,
-    i: usize,
-) -> Vec<ResId> {
+pub fn victims(graph: &crate::graph::MeshGraph, table: &ListenerTable, i: usize) -> Vec<ResId> {
     let owner = &table.owners[i];
     let exclude = if owner.kind == OwnerKind::ExternalName {
-        target_workloads(store, graph, owner)
+        target_workloads(graph, owner)
     } else {
         BTreeSet::new()
     };

@@ -48,7 +48,7 @@ impl Rule for ExternalNameCatchAll {
             if scopes.is_empty() {
                 continue;
             }
-            let hit = victims(store, cx.graph, &table, i);
+            let hit = victims(cx.graph, &table, i);
             let target = owner.target.as_deref().unwrap_or("?");
             let traffic = if hit.is_empty() {
                 format!(

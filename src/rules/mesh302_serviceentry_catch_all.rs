@@ -70,7 +70,7 @@ impl Rule for ServiceEntryCatchAll {
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let hit = victims(store, cx.graph, &table, i);
+            let hit = victims(cx.graph, &table, i);
             let proto = if owner.proto == Proto::Auto {
                 "no protocol (sniffed, so its TCP part is forwarded by port)".to_string()
             } else {
