@@ -17,8 +17,8 @@ pub struct ParseError {
 
 /// Limits that refuse alias bombs and absurd nesting instead of expanding them.
 const MAX_DEPTH: usize = 128;
-const MAX_DOCUMENTS: usize = 100_000;
-const MAX_NODES: usize = 5_000_000;
+const MAX_DOCUMENTS: usize = 1_000_000;
+const MAX_NODES: usize = 50_000_000;
 const MAX_ALIAS_REPLAY: usize = 100_000;
 
 fn options() -> serde_saphyr::Options {

@@ -31,13 +31,11 @@ pub fn detect(store: &Store) -> Option<((u32, u32), String)> {
             if !repo.contains("istio") || !ISTIO_IMAGES.contains(&name) {
                 continue;
             }
-            if let Some(v) = parse(tag)
-                && best.as_ref().is_none_or(|(b, _)| v < *b)
-            {
-                best = Some((
-                    v,
-                    format!("image `{image}` in {} {}/{}", r.kind, r.namespace, r.name),
-                ));
+            let Some(v) = parse(tag) else { continue };
+            let source = format!("image `{image}` in {} {}/{}", r.kind, r.namespace, r.name);
+            // Ties are broken by the text, so the choice never depends on input order.
+            if best.as_ref().is_none_or(|(b, bs)| (v, &source) < (*b, bs)) {
+                best = Some((v, source));
             }
         }
     }
@@ -61,7 +59,7 @@ fn from_revision_labels(store: &Store) -> Option<((u32, u32), String)> {
                 format!("label `istio.io/rev: {rev}` on {} {}", r.kind, r.name),
             ))
         })
-        .min_by(|a, b| a.0.cmp(&b.0))
+        .min()
 }
 
 /// A boolean env var of istiod's `discovery` container (e.g. `ENABLE_EXTERNAL_NAME_ALIAS`),

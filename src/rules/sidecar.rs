@@ -177,6 +177,31 @@ fn truthy(v: Option<&String>) -> Option<bool> {
     }
 }
 
+/// Whether `res` is an Istio gateway: its `istio-proxy` is the workload itself (a router, not a
+/// sidecar), so its ports are the proxy's own and it gets no sidecar listeners.
+pub fn is_istio_gateway(res: &Resource) -> bool {
+    let Some(w) = res.workload() else {
+        return false;
+    };
+    let labelled = w
+        .pod_labels
+        .get("istio")
+        .is_some_and(|v| v.ends_with("gateway"))
+        || w.pod_labels.contains_key("gateway.istio.io/managed")
+            && w.pod_labels
+                .get("gateway.istio.io/managed")
+                .map(String::as_str)
+                != Some("istio.io-mesh-controller");
+    let template = w
+        .pod_annotations
+        .get("inject.istio.io/templates")
+        .is_some_and(|t| t.split(',').any(|t| t.trim() == "gateway"));
+    let proxy_only = w.all_containers().any(|(_, c)| c.name == "istio-proxy")
+        && w.all_containers()
+            .all(|(_, c)| Platform::Istio.owns_container(&c.name));
+    labelled || template || proxy_only
+}
+
 /// Why `res` gets an Istio sidecar, given its namespace's labels when the Namespace is in the
 /// input; `None` when it does not (or it cannot be told).
 pub fn istio_reason(
@@ -184,6 +209,9 @@ pub fn istio_reason(
     res: &Resource,
 ) -> Option<String> {
     let w = res.workload()?;
+    if is_istio_gateway(res) {
+        return None;
+    }
     let label = w.pod_labels.get("sidecar.istio.io/inject");
     let annotation = w.pod_annotations.get("sidecar.istio.io/inject");
     // The label overrides the annotation when both are set.
@@ -264,6 +292,9 @@ pub fn injections(cx: &Context<'_>, workload: ResId) -> Vec<Injection> {
     }
     let mut out = Vec::new();
     for platform in ALL {
+        if platform == Platform::Istio && is_istio_gateway(res) {
+            continue;
+        }
         let present = w.all_containers().find(|(_, c)| platform.is_proxy(&c.name));
         let reason = match present {
             Some((_, c)) => Some(format!("the pod already runs the `{}` container", c.name)),
