@@ -138,3 +138,20 @@ fn doc_examples_produce_exactly_the_documented_findings() {
         }
     }
 }
+
+#[test]
+fn readme_lists_every_rule_as_registered() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    for rule in RULES {
+        let m = rule.meta();
+        let row = format!(
+            "| {} | {} | {} | {} |",
+            m.code,
+            m.name,
+            m.severity.as_str(),
+            m.summary
+        );
+        assert!(readme.contains(&row), "README.md has no row starting `{row}`");
+    }
+}
