@@ -152,6 +152,9 @@ fn readme_lists_every_rule_as_registered() {
             m.severity.as_str(),
             m.summary
         );
-        assert!(readme.contains(&row), "README.md has no row starting `{row}`");
+        assert!(
+            readme.contains(&row),
+            "README.md has no row starting `{row}`"
+        );
     }
 }
