@@ -653,7 +653,7 @@ fn stdin_dumps_are_detected_by_content() {
     assert_eq!(v["findings"][0]["location"]["file"], "<stdin>");
 }
 
-/// Timing on a big dump: `python3 testdata/dumps/gen-big-dump.py TEMPLATE /tmp/big.json 50`, then
+/// Timing on a big dump: `python3 scripts/gen-big-dump.py TEMPLATE /tmp/big.json 50`, then
 /// `MESHLINT_BIG_DUMP=/tmp/big.json cargo test --release --test dumps -- --ignored --nocapture`.
 #[test]
 #[ignore = "needs a generated big dump (MESHLINT_BIG_DUMP)"]
