@@ -188,7 +188,16 @@ pub fn rows(store: &Store, table: &ListenerTable, scope: &ScopeListeners) -> Vec
             .iter()
             .filter(|&&i| table.owners[i].proto.is_tcp_like())
             .count();
-        let conflict = if address == "0.0.0.0" && tcp_owners > 1 {
+        let proxy_own = PROXY_LISTENERS.iter().find(|(p, _)| *p == port);
+        let conflict = if let (Some((_, own)), "0.0.0.0") = (proxy_own, address.as_str()) {
+            Some(if kind == "HTTP" {
+                format!("istiod skips it: port {port} is the proxy's own {own}")
+            } else {
+                format!(
+                    "same address as the proxy's own {own}: Envoy rejects whichever comes second"
+                )
+            })
+        } else if address == "0.0.0.0" && tcp_owners > 1 {
             Some(format!(
                 "{} TCP owners: only the first gets the match-all chain (MESH401)",
                 tcp_owners
@@ -216,5 +225,24 @@ pub fn rows(store: &Store, table: &ListenerTable, scope: &ScopeListeners) -> Vec
             conflict,
         });
     }
+    // The sidecar's own listeners, which every scope has.
+    for (port, what) in PROXY_LISTENERS {
+        out.push(Row {
+            address: "0.0.0.0".into(),
+            port: *port,
+            kind: "proxy".into(),
+            owners: vec![format!("istio-proxy ({what})")],
+            conflict: None,
+        });
+    }
+    out.sort_by(|a, b| (a.port, a.kind == "proxy").cmp(&(b.port, b.kind == "proxy")));
     out
 }
+
+/// The listeners every Istio sidecar has of its own, bound on all addresses.
+const PROXY_LISTENERS: &[(i64, &str)] = &[
+    (15001, "virtualOutbound"),
+    (15006, "virtualInbound"),
+    (15021, "health listener"),
+    (15090, "Prometheus listener"),
+];
