@@ -234,3 +234,28 @@ fn graph_links_the_alias_and_marks_findings() {
     );
     assert_eq!(g.nodes[sts].worst, None);
 }
+
+#[test]
+fn listeners_mark_services_on_the_proxys_own_ports() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/listeners/reserved-port-catch-all.yaml");
+    let view =
+        meshlint::engine::listeners(&[path.to_string_lossy().into_owned()], &Settings::default())
+            .expect("ok");
+    let (_, _, _, rows) = &view.scopes[0];
+    let conflict = |port: i64, kind: &str| {
+        rows.iter()
+            .find(|r| r.port == port && r.kind == kind)
+            .and_then(|r| r.conflict.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        conflict(15006, "TCP").contains("virtualInbound: Envoy rejects"),
+        "{rows:?}"
+    );
+    assert!(
+        conflict(15021, "HTTP").contains("istiod skips it"),
+        "{rows:?}"
+    );
+    assert!(rows.iter().any(|r| r.port == 15001 && r.kind == "proxy"));
+}
