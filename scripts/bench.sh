@@ -10,6 +10,7 @@ bin=target/release/meshlint
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 python3 scripts/synthetic-mesh.py "$services" "$namespaces" > "$tmp/mesh.yaml"
+python3 scripts/synthetic-mesh.py "$services" "$namespaces" --routing > "$tmp/routing.yaml"
 echo "synthetic mesh: $services services in $namespaces namespaces, $(du -h "$tmp/mesh.yaml" | cut -f1)"
 run() {
   for _ in 1 2 3; do
@@ -17,6 +18,8 @@ run() {
   done
 }
 run "$tmp/mesh.yaml"
+echo "with a VirtualService and DestinationRule per Service, a Gateway per namespace:"
+run "$tmp/routing.yaml"
 if [ -d ../shared/compat/istio-analyze/testdata ]; then
   echo "istio-analyze testdata:"
   run ../shared/compat/istio-analyze/testdata

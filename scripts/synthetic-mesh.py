@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Writes a synthetic mesh to stdout: N namespaces-worth of Services, Deployments and a few
-TCP ServiceEntries without addresses, for timing `meshlint check` on large inputs.
+"""Writes a synthetic mesh to stdout: Services and Deployments spread over namespaces, a few
+TCP ServiceEntries without addresses, and with --routing a VirtualService and DestinationRule
+per Service plus an ingress Gateway per namespace, for timing `meshlint check` on large inputs.
 
-Usage: synthetic-mesh.py SERVICES [NAMESPACES] > mesh.yaml
+Usage: synthetic-mesh.py SERVICES [NAMESPACES] [--routing] > mesh.yaml
 """
 import sys
 
-services = int(sys.argv[1])
-namespaces = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+args = [a for a in sys.argv[1:] if not a.startswith("--")]
+routing = "--routing" in sys.argv
+services = int(args[0])
+namespaces = int(args[1]) if len(args) > 1 else 100
 out = sys.stdout
 for n in range(namespaces):
     out.write(f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns{n}\n  labels: {{istio-injection: enabled}}\n---\n")
@@ -23,6 +26,32 @@ for i in range(services):
         f"    spec:\n      containers:\n      - name: app\n        image: app:1\n        ports:\n"
         f"        - containerPort: {port}\n        - containerPort: 9000\n---\n"
     )
+if routing:
+    out.write(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: istio-ingressgateway\n  namespace: istio-system\n"
+        "spec:\n  template:\n    metadata:\n      labels: {istio: ingressgateway}\n"
+        "    spec:\n      containers:\n      - {name: istio-proxy, image: docker.io/istio/proxyv2:1.22.0}\n---\n"
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: istio-ingressgateway\n  namespace: istio-system\n"
+        "spec:\n  selector: {istio: ingressgateway}\n  ports:\n  - {name: http2, port: 80, targetPort: 8080}\n---\n"
+    )
+    for n in range(namespaces):
+        out.write(
+            f"apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: gw\n  namespace: ns{n}\n"
+            f"spec:\n  selector: {{istio: ingressgateway}}\n  servers:\n  - port: {{number: 80, name: http, protocol: HTTP}}\n"
+            f"    hosts: [\"ns{n}.example.com\"]\n---\n"
+        )
+    for i in range(services):
+        ns = f"ns{i % namespaces}"
+        port = 8000 + i % 50
+        out.write(
+            f"apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: vs{i}\n  namespace: {ns}\n"
+            f"spec:\n  hosts: [\"ns{i % namespaces}.example.com\"]\n  gateways: [gw]\n  http:\n"
+            f"  - match: [{{uri: {{prefix: /svc{i}}}}}]\n    route:\n"
+            f"    - destination: {{host: svc{i}, subset: v1, port: {{number: {port}}}}}\n      weight: 90\n"
+            f"    - destination: {{host: svc{i}, subset: v2, port: {{number: {port}}}}}\n      weight: 10\n---\n"
+            f"apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: dr{i}\n  namespace: {ns}\n"
+            f"spec:\n  host: svc{i}\n  subsets:\n  - {{name: v1, labels: {{app: app{i}}}}}\n  - {{name: v2, labels: {{app: app{i}}}}}\n---\n"
+        )
 for j in range(20):
     out.write(
         f"apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: ext{j}\n  namespace: ns{j}\n"
