@@ -113,8 +113,16 @@ pub struct AdminArgs {
     #[arg(long, value_name = "URL")]
     pub admin: Option<String>,
     /// Seconds to wait for the admin endpoint.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = seconds)]
     pub admin_timeout: f64,
+}
+
+/// A positive, finite number of seconds.
+fn seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a positive number of seconds")),
+    }
 }
 
 impl AdminArgs {
@@ -158,16 +166,21 @@ pub struct TraceArgs {
 pub struct ListenersArgs {
     /// Files or directories; `-` reads stdin.
     pub paths: Vec<String>,
-    /// Only scopes of this namespace.
+    /// Only scopes of this namespace (also the namespace of resources that do not set one).
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,
+    /// Config file; by default `.meshlint.yaml` is searched upward from the working directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<String>,
     /// Only the scope of the Sidecar or namespace that applies to this workload.
     #[arg(long)]
     pub workload: Option<String>,
     #[arg(long, value_enum, default_value = "human")]
     pub format: ListFormat,
+    /// Target Istio version (MAJOR.MINOR); otherwise detected from istiod/proxy images.
     #[arg(long, value_name = "X.Y")]
     pub istio_version: Option<String>,
+    /// A MeshConfig YAML file (like `istioctl analyze --meshConfigFile`).
     #[arg(long, value_name = "FILE")]
     pub mesh_config: Option<String>,
     #[command(flatten)]
@@ -297,21 +310,21 @@ fn check(args: CheckArgs) -> u8 {
 }
 
 fn listeners(args: ListenersArgs) -> u8 {
-    let mesh_config = match args
-        .mesh_config
-        .as_deref()
-        .map(config::load_mesh_config)
-        .transpose()
-    {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
+    let (loaded, mesh_config) =
+        match config_and_mesh(args.config.as_deref(), args.mesh_config.as_deref()) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        };
+    // `-n` picks the scopes to print and is also the namespace of resources without one, so
+    // `... | meshlint listeners - -n payments` shows them.
     let settings = Settings {
         istio_version: args.istio_version.clone(),
         mesh_config,
+        namespace: args.namespace.clone(),
+        config: loaded,
         ..Settings::default()
     };
     let paths = if args.paths.is_empty() && args.admin.admin.is_none() {

@@ -80,25 +80,39 @@ pub fn resolve_rules(keys: &[String]) -> Result<Vec<&'static RuleMeta>, String> 
 pub fn enabled_rules(settings: &Settings) -> Result<BTreeSet<&'static str>, String> {
     let cfg = &settings.config.config;
     for (i, e) in cfg.ignore.iter().enumerate() {
-        if let IgnoreEntry::Finding(s) = e
-            && rules::find(&s.rule).is_none()
-        {
+        let IgnoreEntry::Finding(s) = e else { continue };
+        let at = |field: &str| {
             let (line, column) = settings
                 .config
-                .position(&FieldPath::parse("ignore").index(i).key("rule"));
+                .position(&FieldPath::parse("ignore").index(i).key(field));
+            format!(
+                "{}:{line}:{column}",
+                settings.config.path.clone().unwrap_or_default()
+            )
+        };
+        if rules::find(&s.rule).is_none() {
             return Err(format!(
-                "{}:{line}:{column}: unknown rule `{}` in ignore entry",
-                settings.config.path.clone().unwrap_or_default(),
+                "{}: unknown rule `{}` in ignore entry",
+                at("rule"),
                 s.rule
             ));
         }
+        for (field, pattern) in [("resource", &s.resource), ("file", &s.file)] {
+            if let Some(p) = pattern
+                && let Err(e) = Glob::new(p)
+            {
+                return Err(format!("{}: invalid glob `{p}`: {e}", at(field)));
+            }
+        }
     }
-    let select = if !settings.select.is_empty() {
+    // `--select ""` (an empty variable in a script) selects nothing, so it means "all".
+    let given = |keys: &[String]| keys.iter().any(|k| !k.trim().is_empty());
+    let select = if given(&settings.select) {
         &settings.select
     } else {
         &cfg.select
     };
-    let mut enabled: BTreeSet<&'static str> = if select.is_empty() {
+    let mut enabled: BTreeSet<&'static str> = if !given(select) {
         RULES.iter().map(|r| r.meta().code).collect()
     } else {
         resolve_rules(select)?.iter().map(|m| m.code).collect()
@@ -143,9 +157,7 @@ pub fn check_with(
     fetched: Fetched,
     settings: &Settings,
 ) -> Result<Outcome, String> {
-    let mut exclude = settings.exclude.clone();
-    exclude.extend(settings.config.config.exclude.iter().cloned());
-    let mut sources = load::load(paths, &load::Discovery { exclude });
+    let mut sources = load::load(paths, &discovery(settings));
     add_fetched(&mut sources, fetched);
     check_sources(sources, settings)
 }
@@ -154,17 +166,7 @@ pub fn check_with(
 pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcome, String> {
     let enabled = enabled_rules(settings)?;
     let severity = severity_overrides(&settings.config)?;
-    let namespace = settings
-        .namespace
-        .clone()
-        .or_else(|| settings.config.config.namespace.clone())
-        .unwrap_or_else(|| "default".into());
-    let store = Store::build(
-        &mut sources,
-        &ModelOptions {
-            default_namespace: namespace,
-        },
-    );
+    let store = Store::build(&mut sources, &model_options(settings));
     let graph = MeshGraph::build(&store);
     let rule_settings = rule_settings(settings, &store)?;
     let mut cx = Context::new(&store, &graph, &rule_settings);
@@ -247,6 +249,24 @@ fn graph_view(store: &Store, graph: &MeshGraph, findings: &[Finding]) -> GraphVi
         .filter_map(|(a, b, e)| Some((*index.get(&a)?, *index.get(&b)?, e.as_str())))
         .collect();
     view
+}
+
+/// Exclude globs from the flags and the config file.
+fn discovery(settings: &Settings) -> load::Discovery {
+    let mut exclude = settings.exclude.clone();
+    exclude.extend(settings.config.config.exclude.iter().cloned());
+    load::Discovery { exclude }
+}
+
+/// The default namespace: the flag, then the config file, then `default`.
+fn model_options(settings: &Settings) -> ModelOptions {
+    ModelOptions {
+        default_namespace: settings
+            .namespace
+            .clone()
+            .or_else(|| settings.config.config.namespace.clone())
+            .unwrap_or_else(|| "default".into()),
+    }
 }
 
 /// Version, mesh config and platform facts: flags first, then the config file, then the input.
@@ -358,7 +378,8 @@ fn apply_suppressions(
                     }
                 };
                 // Entries for rules that did not run cannot be judged unused.
-                let judged = codes.iter().all(|c| enabled.contains(c)) && key != "*";
+                let everything = key == "*" || key.eq_ignore_ascii_case("all");
+                let judged = codes.iter().all(|c| enabled.contains(c)) && !everything;
                 annotation_rules.push(AnnotationRule {
                     resource: id,
                     codes,
@@ -582,9 +603,9 @@ pub fn listeners_with(
     fetched: Fetched,
     settings: &Settings,
 ) -> Result<ListenerView, String> {
-    let mut sources = load::load(paths, &load::Discovery::default());
+    let mut sources = load::load(paths, &discovery(settings));
     add_fetched(&mut sources, fetched);
-    let store = Store::build(&mut sources, &ModelOptions::default());
+    let store = Store::build(&mut sources, &model_options(settings));
     let rs = rule_settings(settings, &store)?;
     let table = crate::mesh::table::ListenerTable::build(&store, &rs);
     let scopes = table

@@ -104,8 +104,10 @@ pub fn discover(paths: &[String], opts: &Discovery) -> (Vec<String>, Vec<InputEr
             continue;
         }
         let mut found: Vec<PathBuf> = Vec::new();
+        // Symlinked manifests are followed; the walker detects loops.
         let walker = ignore::WalkBuilder::new(path)
             .require_git(false)
+            .follow_links(true)
             .sort_by_file_path(|a, b| a.cmp(b))
             .build();
         for entry in walker {

@@ -162,7 +162,7 @@ impl Node {
     }
 
     /// Converts to a JSON value for typed decoding. Non-string keys are stringified, as
-    /// Kubernetes' YAML-to-JSON conversion does.
+    /// Kubernetes' YAML-to-JSON conversion does, and null fields are left out.
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match &self.value {
@@ -172,9 +172,12 @@ impl Node {
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
             Value::Str(s) => J::String(s.clone()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            // A null field is an unset field, as the Kubernetes API reads it (`env:` with
+            // nothing under it, common in Helm output).
             Value::Map(entries) => J::Object(
                 entries
                     .iter()
+                    .filter(|(_, v)| v.value != Value::Null)
                     .map(|(k, v)| (k.scalar_text(), v.to_json()))
                     .collect(),
             ),
@@ -198,6 +201,20 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn null_fields_are_unset_in_json() {
+        let pos = Pos::default();
+        let key = |k: &str| Node::new(Value::Str(k.into()), pos);
+        let node = Node::new(
+            Value::Map(vec![
+                (key("env"), Node::new(Value::Null, pos)),
+                (key("name"), Node::new(Value::Str("web".into()), pos)),
+            ]),
+            pos,
+        );
+        assert_eq!(node.to_json(), serde_json::json!({"name": "web"}));
+    }
 
     #[test]
     fn parses_and_prints_paths() {

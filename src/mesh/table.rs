@@ -235,7 +235,7 @@ pub fn rows(store: &Store, table: &ListenerTable, scope: &ScopeListeners) -> Vec
             conflict: None,
         });
     }
-    out.sort_by(|a, b| (a.port, a.kind == "proxy").cmp(&(b.port, b.kind == "proxy")));
+    out.sort_by_key(|r| (r.port, r.kind == "proxy"));
     out
 }
 

@@ -98,37 +98,83 @@ fn label(loc: &Location, text: Option<String>) -> LabeledSpan {
     LabeledSpan::new(text, loc.offset, loc.len.max(1))
 }
 
+/// Lines longer than this (minified JSON, say) are not shown as a code frame: the renderer
+/// cannot draw them, and they would not help.
+const MAX_FRAME_LINE: usize = 2_000;
+
+/// Whether the line holding `loc` can be shown as a code frame.
+fn framable(outcome: &Outcome, loc: &Location) -> bool {
+    outcome
+        .sources
+        .files
+        .iter()
+        .find(|f| f.path == loc.file)
+        .is_some_and(|f| {
+            let start = f.text[..loc.offset.min(f.text.len())]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            let end = f.text[start..]
+                .find('\n')
+                .map_or(f.text.len(), |i| start + i);
+            end - start <= MAX_FRAME_LINE && loc.line > 0
+        })
+}
+
+fn position(loc: &Location) -> String {
+    format!("{}:{}:{}", loc.file, loc.line, loc.column)
+}
+
 fn frame<'a>(outcome: &Outcome, f: &'a Finding) -> Frame<'a> {
+    let own = framable(outcome, &f.location);
     // The primary label heads the snippet with the finding's own file:line:column.
-    let mut labels = vec![LabeledSpan::new_primary_with_span(
-        None,
-        (f.location.offset, f.location.len.max(1)),
-    )];
+    let mut labels = Vec::new();
+    if own {
+        labels.push(LabeledSpan::new_primary_with_span(
+            None,
+            (f.location.offset, f.location.len.max(1)),
+        ));
+    }
     let mut related = Vec::new();
     for r in &f.related {
-        if r.location.file == f.location.file {
+        let shown = framable(outcome, &r.location);
+        if own && shown && r.location.file == f.location.file {
             labels.push(label(&r.location, Some(r.message.clone())));
         } else {
             related.push(Frame {
                 code: "related location".into(),
                 severity: miette::Severity::Advice,
-                message: r.message.clone(),
+                message: if shown {
+                    r.message.clone()
+                } else {
+                    format!("{}: {}", position(&r.location), r.message)
+                },
                 help: None,
-                source: source_for(outcome, &r.location.file),
-                labels: vec![LabeledSpan::new_primary_with_span(
-                    None,
-                    (r.location.offset, r.location.len.max(1)),
-                )],
+                source: shown
+                    .then(|| source_for(outcome, &r.location.file))
+                    .flatten(),
+                labels: if shown {
+                    vec![LabeledSpan::new_primary_with_span(
+                        None,
+                        (r.location.offset, r.location.len.max(1)),
+                    )]
+                } else {
+                    Vec::new()
+                },
                 related: Vec::new(),
             });
         }
     }
+    let message = if own {
+        format!("{}: {}", f.resource, f.message)
+    } else {
+        format!("{}: {}: {}", position(&f.location), f.resource, f.message)
+    };
     Frame {
         code: format!("{} {}", f.code, f.name),
         severity: miette_severity(f.severity),
-        message: format!("{}: {}", f.resource, f.message),
+        message,
         help: f.help.as_deref(),
-        source: source_for(outcome, &f.location.file),
+        source: own.then(|| source_for(outcome, &f.location.file)).flatten(),
         labels,
         related,
     }

@@ -35,10 +35,16 @@ impl Rule for ContainerPortCollision {
             let mut seen: HashMap<(i64, String, String), (FieldPath, String)> = HashMap::new();
             for (cpath, container) in w.running_containers() {
                 for (i, port) in container.ports.iter().enumerate() {
+                    // hostIP only matters for a port published on the host.
+                    let host_ip = if port.host_port.is_some() {
+                        port.host_ip.clone().unwrap_or_default()
+                    } else {
+                        String::new()
+                    };
                     let key = (
                         port.container_port,
                         port.l4_protocol().to_ascii_uppercase(),
-                        port.host_ip.clone().unwrap_or_default(),
+                        host_ip,
                     );
                     let path = cpath.clone().key("ports").index(i).key("containerPort");
                     match seen.get(&key) {
@@ -47,17 +53,21 @@ impl Rule for ContainerPortCollision {
                         }
                         Some((first_path, first_name)) => {
                             let (first_path, first_name) = (first_path.clone(), first_name.clone());
-                            let who = if *first_name == container.name {
-                                format!("container `{}` declares it twice", container.name)
-                            } else {
-                                format!(
-                                    "containers `{first_name}` and `{}` both declare it",
-                                    container.name
-                                )
-                            };
+                            if first_name == container.name {
+                                // One listener declared twice: strategic merge patches key
+                                // container ports by port and protocol.
+                                let message = format!(
+                                    "container `{}` declares port {}/{} twice; `kubectl apply` merges container ports by port and protocol, so one entry (and its name) is lost or the patch fails, and Services or probes naming the other stop matching",
+                                    container.name, key.0, key.1
+                                );
+                                cx.report(id, path, message)
+                                    .help("keep one `ports` entry per port and protocol")
+                                    .related(id, first_path, "first declared here");
+                                continue;
+                            }
                             let message = format!(
-                                "port {}/{} collides: {who}, but containers share the pod's network namespace, so only one can bind it",
-                                key.0, key.1
+                                "port {}/{} collides: containers `{first_name}` and `{}` both declare it, but containers share the pod's network namespace, so only one can bind it",
+                                key.0, key.1, container.name
                             );
                             cx.report(id, path, message)
                                 .help("give each container its own port, or remove the duplicate `ports` entry if it is the same listener")

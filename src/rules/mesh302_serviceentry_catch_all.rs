@@ -16,6 +16,22 @@ use super::{Context, Rule, RuleMeta};
 
 pub struct ServiceEntryCatchAll;
 
+/// How many other owners a finding names: ports shared by thousands of entries would
+/// otherwise make every message list all of them.
+const MAX_LISTED: usize = 5;
+
+fn capped(names: &[String]) -> String {
+    if names.len() <= MAX_LISTED {
+        names.join(", ")
+    } else {
+        format!(
+            "{} and {} more",
+            names[..MAX_LISTED].join(", "),
+            names.len() - MAX_LISTED
+        )
+    }
+}
+
 static META: RuleMeta = RuleMeta {
     code: "MESH302",
     name: "serviceentry-catch-all",
@@ -86,7 +102,7 @@ impl Rule for ServiceEntryCatchAll {
             }
             let busy = !others.is_empty() || !hit.is_empty();
             if !others.is_empty() {
-                message.push_str(&format!("; the port is also used by {}", others.join(", ")));
+                message.push_str(&format!("; the port is also used by {}", capped(&others)));
             }
             if !hit.is_empty() {
                 message.push_str(&format!(
@@ -113,7 +129,7 @@ impl Rule for ServiceEntryCatchAll {
                 .help(
                     "add `addresses` (a VIP or CIDR) so the listener binds that address instead of 0.0.0.0, declare the port TLS/HTTPS if the traffic is TLS so SNI routes it, or enable DNS auto-allocation (`ISTIO_META_DNS_CAPTURE` and `ISTIO_META_DNS_AUTO_ALLOCATE` in proxyMetadata)",
                 );
-            for &j in &other_ids {
+            for &j in other_ids.iter().take(MAX_LISTED) {
                 let o = &table.owners[j];
                 reported = reported.related(
                     o.resource,
