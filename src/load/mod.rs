@@ -234,7 +234,15 @@ impl Sources {
                     file: name.clone(),
                     line: e.line,
                     column: e.column,
-                    message: format!("invalid YAML: {}", e.message),
+                    message: format!(
+                        "invalid YAML: {}{}",
+                        e.message,
+                        if text.contains("{{") {
+                            " (this looks like an unrendered Helm template: check the output of `helm template` instead)"
+                        } else {
+                            ""
+                        }
+                    ),
                 });
                 // Kept so later stages can still show the file, but it contributes no documents.
                 self.files.push(SourceFile { path: name, text });
@@ -244,8 +252,8 @@ impl Sources {
 }
 
 /// Documents that are not Kubernetes resources and are skipped rather than reported:
-/// kustomize's own files always, and, in files found by walking a directory, documents with
-/// neither `apiVersion` nor `kind` (Helm values, Chart.yaml, CI configuration).
+/// kustomize's own files always, and, in files found by walking a directory, documents without
+/// `kind` or without `metadata` (Helm values, Chart.yaml, kind cluster configs, CI files).
 fn not_a_resource(root: &Node, walked: bool) -> bool {
     if !root.is_map() {
         return false;
@@ -254,7 +262,7 @@ fn not_a_resource(root: &Node, walked: bool) -> bool {
     if api.is_some_and(|a| a.starts_with("kustomize.config.k8s.io/")) {
         return true;
     }
-    walked && api.is_none() && root.get("kind").is_none()
+    walked && (root.get("kind").is_none() || root.get("metadata").is_none())
 }
 
 /// Parses a standalone YAML text (a config file or an embedded mesh config).
@@ -307,6 +315,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let values = dir.path().join("values.yaml");
         std::fs::write(&values, "replicaCount: 2\nimage: {tag: v1}\n").expect("write");
+        std::fs::write(
+            dir.path().join("Chart.yaml"),
+            "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        )
+        .expect("write");
         std::fs::write(
             dir.path().join("kustomization.yaml"),
             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n",
