@@ -253,7 +253,8 @@ impl Sources {
 
 /// Documents that are not Kubernetes resources and are skipped rather than reported:
 /// kustomize's own files always, and, in files found by walking a directory, documents without
-/// `kind` or without `metadata` (Helm values, Chart.yaml, kind cluster configs, CI files).
+/// `metadata` or without both `apiVersion` and `kind` (Helm values, Chart.yaml, kind cluster
+/// configs, CI files). A document with `metadata` but no `kind` is still a broken resource.
 fn not_a_resource(root: &Node, walked: bool) -> bool {
     if !root.is_map() {
         return false;
@@ -262,7 +263,7 @@ fn not_a_resource(root: &Node, walked: bool) -> bool {
     if api.is_some_and(|a| a.starts_with("kustomize.config.k8s.io/")) {
         return true;
     }
-    walked && (root.get("kind").is_none() || root.get("metadata").is_none())
+    walked && (root.get("metadata").is_none() || (api.is_none() && root.get("kind").is_none()))
 }
 
 /// Parses a standalone YAML text (a config file or an embedded mesh config).
