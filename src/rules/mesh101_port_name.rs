@@ -57,6 +57,38 @@ fn is_control_plane(labels: &std::collections::BTreeMap<String, String>) -> bool
         })
 }
 
+/// False only when the input shows another mesh (Linkerd, Consul Connect, Dapr injection) and
+/// nothing of Istio; inputs with no mesh markers at all are checked.
+fn mesh_is_istio(store: &crate::model::Store) -> bool {
+    const ISTIO: &[&str] = &["istio-injection", "istio.io/rev", "sidecar.istio.io/inject"];
+    const OTHER: &[&str] = &[
+        "linkerd.io/inject",
+        "consul.hashicorp.com/connect-inject",
+        "dapr.io/enabled",
+    ];
+    let marked = |keys: &[&str], r: &crate::model::Resource| {
+        let pod = r.workload();
+        keys.iter().any(|k| {
+            r.labels.contains_key(*k)
+                || r.annotations.contains_key(*k)
+                || pod.is_some_and(|w| {
+                    w.pod_labels.contains_key(*k) || w.pod_annotations.contains_key(*k)
+                })
+        })
+    };
+    let mut other = false;
+    for r in &store.resources {
+        let istio_proxy = r
+            .workload()
+            .is_some_and(|w| w.all_containers().any(|(_, c)| c.name == "istio-proxy"));
+        if r.api_version.contains("istio.io/") || istio_proxy || marked(ISTIO, r) {
+            return true;
+        }
+        other |= marked(OTHER, r);
+    }
+    !other
+}
+
 /// Whether istio can determine the protocol of `port` (mirrors `ConvertProtocol`).
 pub fn protocol_known(port: &ServicePort) -> bool {
     if port.protocol.as_deref() == Some("UDP") {
@@ -103,6 +135,11 @@ impl Rule for PortNameMissingProtocol {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
+        // Port naming is Istio's convention: a Linkerd-, Consul- or Dapr-only input is not held
+        // to it.
+        if !mesh_is_istio(cx.store) {
+            return;
+        }
         for (id, res) in cx.store.iter() {
             let Spec::Service(svc) = &res.spec else {
                 continue;
