@@ -89,6 +89,8 @@ pub struct PodSpec {
     pub containers: Vec<Container>,
     pub init_containers: Vec<Container>,
     pub host_network: bool,
+    pub node_selector: BTreeMap<String, String>,
+    pub affinity: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -187,9 +187,39 @@ impl Rule for HostPortCollision {
     }
 }
 
+/// How two workloads' node placement relates.
+enum Placement {
+    /// Their `nodeSelector`s require different values for one label: never on one node.
+    Disjoint,
+    /// A `nodeSelector` or affinity narrows where one runs: they may or may not meet.
+    Constrained,
+    /// Nothing keeps them apart.
+    Anywhere,
+}
+
+fn placement(a: &Owner<'_>, b: &Owner<'_>) -> Placement {
+    let (Some(pa), Some(pb)) = (a.res.workload(), b.res.workload()) else {
+        return Placement::Anywhere;
+    };
+    let (sa, sb) = (&pa.pod.node_selector, &pb.pod.node_selector);
+    if sa.iter().any(|(k, v)| sb.get(k).is_some_and(|w| w != v)) {
+        return Placement::Disjoint;
+    }
+    if !sa.is_empty() || !sb.is_empty() || pa.pod.affinity.is_some() || pb.pod.affinity.is_some() {
+        Placement::Constrained
+    } else {
+        Placement::Anywhere
+    }
+}
+
 fn report_pair(cx: &mut Context<'_>, owners: &[Owner<'_>], first: &HostPort, e: &HostPort) {
     let (a, b) = (&owners[first.owner], &owners[e.owner]);
     let port = e.shown();
+    let constrained = match placement(a, b) {
+        Placement::Disjoint => return,
+        Placement::Constrained => true,
+        Placement::Anywhere => false,
+    };
     let (severity, message) = if b.is_daemonset() {
         (
             Severity::Error,
@@ -215,6 +245,15 @@ fn report_pair(cx: &mut Context<'_>, owners: &[Owner<'_>], first: &HostPort, e: 
                 a.label(),
             ),
         )
+    };
+    // With nodeSelector or affinity the two may never meet: say so, and warn only.
+    let (severity, message) = if constrained {
+        (
+            Severity::Warning,
+            format!("{message} (where their nodeSelector or affinity lets them share a node)"),
+        )
+    } else {
+        (severity, message)
     };
     cx.report(b.id, e.path.clone(), message)
         .severity(severity)
