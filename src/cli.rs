@@ -233,6 +233,15 @@ pub fn run(cli: Cli) -> u8 {
     }
 }
 
+/// `file:line:column: message`, or `file: message` when the position is unknown.
+fn input_error(e: &crate::load::InputError) -> String {
+    if e.line > 0 {
+        format!("{}:{}:{}: {}", e.file, e.line, e.column, e.message)
+    } else {
+        format!("{}: {}", e.file, e.message)
+    }
+}
+
 fn print(s: &str) {
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`meshlint ... | head`) is not an error worth reporting.
@@ -391,7 +400,7 @@ fn listeners(args: ListenersArgs) -> u8 {
         out.push('\n');
     }
     for e in &view.errors {
-        eprintln!("error: {}:{}:{}: {}", e.file, e.line, e.column, e.message);
+        eprintln!("error: {}", input_error(e));
     }
     print(&out);
     if view.errors.is_empty() { 0 } else { 2 }
@@ -447,12 +456,20 @@ fn trace(args: TraceArgs) -> u8 {
         );
     }
     if let Some(e) = sources.errors.first() {
-        let at = if e.line > 0 {
-            format!("{}:{}:{}", e.file, e.line, e.column)
-        } else {
-            e.file.clone()
-        };
-        eprintln!("error: {at}: {}", e.message);
+        eprintln!("error: {}", input_error(e));
+        return 2;
+    }
+    if sources.dumps.len() > 1 {
+        let names: Vec<&str> = sources
+            .dumps
+            .iter()
+            .map(|d| sources.files[d.file].path.as_str())
+            .collect();
+        eprintln!(
+            "error: {input} holds {} config dumps ({}); trace one proxy's dump at a time",
+            names.len(),
+            names.join(", ")
+        );
         return 2;
     }
     let Some(ld) = sources.dumps.first() else {
@@ -508,7 +525,7 @@ fn graph(args: GraphArgs) -> u8 {
     match engine::check(&paths, &settings) {
         Ok(outcome) => {
             for e in &outcome.errors {
-                eprintln!("error: {}:{}:{}: {}", e.file, e.line, e.column, e.message);
+                eprintln!("error: {}", input_error(e));
             }
             print(&report::graph::render(&outcome.graph, args.format));
             if outcome.errors.is_empty() { 0 } else { 2 }
