@@ -64,6 +64,10 @@ fn to_parse_error(e: serde_saphyr::Error) -> ParseError {
         .split(" at line ")
         .next()
         .unwrap_or("invalid YAML")
+        // Advice about the crate's own options means nothing to a user of meshlint.
+        .split(", set DuplicateKeyPolicy")
+        .next()
+        .unwrap_or("invalid YAML")
         .trim()
         .to_string();
     ParseError {

@@ -94,10 +94,14 @@ impl Rule for ServiceEntryCatchAll {
             };
             let hosts = se.hosts.join(", ");
             let mut message = format!(
-                "port {} has {proto} and the entry has no `addresses`, so sidecars get a listener 0.0.0.0:{} whose TCP chain sends traffic to any IP on port {} to {}",
+                "port {} has {proto} and the entry has no `addresses`, so sidecars that import it get a listener 0.0.0.0:{} whose TCP chain sends traffic to any IP on port {} to {}",
                 owner.port, owner.port, owner.port, hosts
             );
-            if !scopes.is_empty() {
+            if scopes.is_empty() {
+                message.push_str(
+                    " (no proxy scope in the input imports it, because of exportTo or Sidecar egress; any proxy that does gets the listener)",
+                );
+            } else {
                 message.push_str(&format!(" (in {})", scope_list(store, &table, &scopes)));
             }
             let busy = !others.is_empty() || !hit.is_empty();
