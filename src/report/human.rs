@@ -4,7 +4,8 @@ use std::fmt::{self, Write};
 
 use clap::ValueEnum;
 use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError,
+    MietteSpanContents, SourceCode, SourceSpan, SpanContents,
 };
 
 use crate::diagnostic::{Finding, Location, Severity};
@@ -35,7 +36,7 @@ struct Frame<'a> {
     severity: miette::Severity,
     message: String,
     help: Option<&'a str>,
-    source: Option<NamedSource<String>>,
+    source: Option<Source>,
     labels: Vec<LabeledSpan>,
     related: Vec<Frame<'a>>,
 }
@@ -84,13 +85,45 @@ fn miette_severity(s: Severity) -> miette::Severity {
     }
 }
 
-fn source_for(outcome: &Outcome, file: &str) -> Option<NamedSource<String>> {
+/// A file's text for code frames. The frame header's column counts characters, as the other
+/// formats do (miette's own `str` source counts bytes).
+struct Source {
+    name: String,
+    text: String,
+}
+
+impl SourceCode for Source {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self.text.as_str().read_span(span, before, after)?;
+        let start = inner.span().offset();
+        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let column = self.text[line_start..start].chars().count();
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            column,
+            inner.line_count(),
+        )))
+    }
+}
+
+fn source_for(outcome: &Outcome, file: &str) -> Option<Source> {
     outcome
         .sources
         .files
         .iter()
         .find(|f| f.path == file)
-        .map(|f| NamedSource::new(&f.path, f.text.clone()).with_language("yaml"))
+        .map(|f| Source {
+            name: f.path.clone(),
+            text: f.text.clone(),
+        })
 }
 
 /// A label at a location; a zero-length span still marks the start of the field.
@@ -197,7 +230,7 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
     for e in &outcome.errors {
         let source = source_for(outcome, &e.file).filter(|_| e.line > 0);
         let labels = match &source {
-            Some(src) => offset_of(src.inner(), e.line, e.column)
+            Some(src) => offset_of(&src.text, e.line, e.column)
                 .map(|o| vec![LabeledSpan::new(None, o, 1)])
                 .unwrap_or_default(),
             None => Vec::new(),
