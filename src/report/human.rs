@@ -135,6 +135,9 @@ fn label(loc: &Location, text: Option<String>) -> LabeledSpan {
 /// cannot draw them, and they would not help.
 const MAX_FRAME_LINE: usize = 2_000;
 
+/// Related spans within this many lines of the finding are drawn in its frame.
+const NEAR_LINES: u32 = 8;
+
 /// Whether the line holding `loc` can be shown as a code frame.
 fn framable(outcome: &Outcome, loc: &Location) -> bool {
     outcome
@@ -170,7 +173,11 @@ fn frame<'a>(outcome: &Outcome, f: &'a Finding) -> Frame<'a> {
     let mut related = Vec::new();
     for r in &f.related {
         let shown = framable(outcome, &r.location);
-        if own && shown && r.location.file == f.location.file {
+        // Nearby related spans share the finding's frame; distant ones get their own, so the
+        // first header is always the finding's position.
+        let near = r.location.file == f.location.file
+            && r.location.line.abs_diff(f.location.line) <= NEAR_LINES;
+        if own && shown && near {
             labels.push(label(&r.location, Some(r.message.clone())));
         } else {
             related.push(Frame {
