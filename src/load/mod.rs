@@ -8,6 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
+use rayon::prelude::*;
 
 pub use node::{FieldPath, Node, Pos, Seg, Value};
 
@@ -157,12 +158,24 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
         errors,
         ..Sources::default()
     };
-    for f in files {
+    // Reading and parsing run in parallel; results are added in discovery order, so output
+    // never depends on scheduling.
+    let parsed: Vec<_> = files
+        .into_par_iter()
+        .map(|f| {
+            let read = read_input(&f).map(|text| {
+                let parsed = parse(&text);
+                (text, parsed)
+            });
+            (f, read)
+        })
+        .collect();
+    for (f, read) in parsed {
         // Files found by walking a directory may be any YAML (Helm values, CI configs);
         // only files named on the command line must be Kubernetes resources.
         let walked = !paths.contains(&f);
-        match read_input(&f) {
-            Ok(text) => sources.add(f, text, walked),
+        match read {
+            Ok((text, parsed)) => sources.add_parsed(f, text, parsed, walked),
             Err((line, column, message)) => sources.errors.push(InputError {
                 file: display_name(&f),
                 line,
@@ -172,6 +185,20 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
         }
     }
     sources
+}
+
+/// A file's content, parsed: a JSON config dump is decoded later, everything else is YAML.
+enum Parsed {
+    JsonDump,
+    Yaml(Result<Vec<Node>, yaml::ParseError>),
+}
+
+fn parse(text: &str) -> Parsed {
+    if dump::json_is_dump(text) {
+        Parsed::JsonDump
+    } else {
+        Parsed::Yaml(yaml::parse_stream(text))
+    }
 }
 
 fn display_name(path: &str) -> String {
@@ -209,16 +236,20 @@ fn read_input(path: &str) -> Result<String, (u32, u32, String)> {
 impl Sources {
     /// Parses `text` as the file `path` and appends its documents (or its error).
     pub fn add_text(&mut self, path: String, text: String) {
-        self.add(path, text, false);
+        let parsed = parse(&text);
+        self.add_parsed(path, text, parsed, false);
     }
 
-    fn add(&mut self, path: String, text: String, walked: bool) {
+    fn add_parsed(&mut self, path: String, text: String, parsed: Parsed, walked: bool) {
         let name = display_name(&path);
-        if dump::json_is_dump(&text) {
-            self.add_json_dump(name, text);
-            return;
-        }
-        match yaml::parse_stream(&text) {
+        let result = match parsed {
+            Parsed::JsonDump => {
+                self.add_json_dump(name, text);
+                return;
+            }
+            Parsed::Yaml(result) => result,
+        };
+        match result {
             Ok(docs) => {
                 let id = self.files.len();
                 let docs = self.take_yaml_dumps(id, &name, docs, &text);
