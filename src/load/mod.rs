@@ -294,7 +294,14 @@ fn not_a_resource(root: &Node, walked: bool) -> bool {
     if api.is_some_and(|a| a.starts_with("kustomize.config.k8s.io/")) {
         return true;
     }
-    walked && (root.get("metadata").is_none() || (api.is_none() && root.get("kind").is_none()))
+    let list = root
+        .get("kind")
+        .and_then(Node::as_str)
+        .is_some_and(|k| k.ends_with("List"))
+        && root.get("items").is_some();
+    walked
+        && !list
+        && (root.get("metadata").is_none() || (api.is_none() && root.get("kind").is_none()))
 }
 
 /// Parses a standalone YAML text (a config file or an embedded mesh config).
