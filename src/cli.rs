@@ -84,7 +84,7 @@ pub struct CheckArgs {
     /// Do not run these rules.
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
-    /// Skip paths matching this glob while walking directories.
+    /// Skip files whose path or file name matches this glob (walked or named).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
     /// Config file; by default `.meshlint.yaml` is searched upward from the working directory.
