@@ -175,8 +175,8 @@ fn the_echo_catch_all_names_listener_cluster_and_fallback() {
 }
 
 #[test]
-fn seed_check_reports_the_externalname_catch_all_with_pointer_and_line() {
-    let path = fixture("seed-hazelcast-5701.json");
+fn hazelcast_check_reports_the_externalname_catch_all_with_pointer_and_line() {
+    let path = fixture("hazelcast-5701.json");
     let out = engine::check(std::slice::from_ref(&path), &Settings::default()).expect("runs");
     assert_eq!(out.findings.len(), 1, "{:#?}", out.findings);
     let f = &out.findings[0];
@@ -213,27 +213,27 @@ fn seed_check_reports_the_externalname_catch_all_with_pointer_and_line() {
 }
 
 #[test]
-fn every_shape_of_the_seed_is_read_alike() {
+fn every_shape_of_the_hazelcast_dump_is_read_alike() {
     // JSON, YAML (istioctl -o yaml), and the article's camelCase listener array.
     assert_eq!(
-        findings(&fixture("seed-hazelcast-5701.yaml"))
+        findings(&fixture("hazelcast-5701.yaml"))
             .iter()
             .map(|f| (f.0.as_str(), f.2.as_str()))
             .collect::<Vec<_>>(),
         vec![("MESH301", "0.0.0.0_5701")]
     );
-    let yaml = std::fs::read_to_string(fixture("seed-hazelcast-5701.yaml")).expect("read");
-    let line = findings(&fixture("seed-hazelcast-5701.yaml"))[0].3;
+    let yaml = std::fs::read_to_string(fixture("hazelcast-5701.yaml")).expect("read");
+    let line = findings(&fixture("hazelcast-5701.yaml"))[0].3;
     assert!(
         yaml.lines()
             .nth(line as usize - 1)
             .unwrap()
             .contains("name: 0.0.0.0_5701")
     );
-    let camel = findings(&fixture("seed-listeners-5701.camelcase-array.json"));
+    let camel = findings(&fixture("listeners-5701.camelcase-array.json"));
     assert_eq!(camel.len(), 1, "{camel:?}");
     assert_eq!(camel[0].2, "0.0.0.0_5701");
-    let d = dump_of("seed-listeners-5701.camelcase-array.json");
+    let d = dump_of("listeners-5701.camelcase-array.json");
     assert!(d.camel);
     assert_eq!(d.listeners.len(), 4);
     assert!(d.listeners.iter().all(|l| !l.listener.binds()));
@@ -263,8 +263,8 @@ fn conn(dest: &str) -> Connection {
 }
 
 #[test]
-fn seed_trace_says_what_the_issue_asks() {
-    let d = dump_of("seed-hazelcast-5701.json");
+fn hazelcast_trace_names_listener_chain_cluster_and_fallback() {
+    let d = dump_of("hazelcast-5701.json");
     let t = trace::trace(&d, &conn("10.12.1.6:5701"));
     assert_eq!(t.listener.as_deref(), Some("0.0.0.0_5701"));
     assert_eq!(t.chain, Some(2));
@@ -299,7 +299,7 @@ fn seed_trace_says_what_the_issue_asks() {
 
 #[test]
 fn trace_cli_human_and_json() {
-    let path = fixture("seed-hazelcast-5701.json");
+    let path = fixture("hazelcast-5701.json");
     let (code, out, err) = meshlint(&["trace", &path, "10.12.1.6:5701"]);
     assert_eq!(code, 0, "{err}");
     assert!(
@@ -495,7 +495,7 @@ fn trace_covers_each_matching_step() {
 
 #[test]
 fn listeners_prints_the_dump_table_in_the_predicted_form() {
-    let (code, out, err) = meshlint(&["listeners", &fixture("seed-hazelcast-5701.json")]);
+    let (code, out, err) = meshlint(&["listeners", &fixture("hazelcast-5701.json")]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("config dump"), "{out}");
     assert!(out.contains("  ADDRESS"), "{out}");
@@ -509,7 +509,7 @@ fn listeners_prints_the_dump_table_in_the_predicted_form() {
     );
     let (_, json, _) = meshlint(&[
         "listeners",
-        &fixture("seed-hazelcast-5701.json"),
+        &fixture("hazelcast-5701.json"),
         "--format",
         "json",
     ]);
@@ -580,7 +580,7 @@ fn http(status: &str, body: &[u8], chunked: bool) -> Vec<u8> {
 
 #[test]
 fn admin_fetch_reads_a_live_dump_and_reports_failures_clearly() {
-    let body = std::fs::read(fixture("seed-hazelcast-5701.json")).expect("read");
+    let body = std::fs::read(fixture("hazelcast-5701.json")).expect("read");
     let url = serve(vec![
         http("200 OK", &body, false),
         http("200 OK", &body, true),
@@ -634,7 +634,7 @@ fn admin_fetch_reads_a_live_dump_and_reports_failures_clearly() {
 
 #[test]
 fn stdin_dumps_are_detected_by_content() {
-    let body = std::fs::read(fixture("seed-hazelcast-5701.json")).expect("read");
+    let body = std::fs::read(fixture("hazelcast-5701.json")).expect("read");
     let mut child = Command::new(env!("CARGO_BIN_EXE_meshlint"))
         .args(["check", "-", "--format", "json"])
         .stdin(std::process::Stdio::piped())
@@ -687,7 +687,7 @@ fn big_dump_loads_well_under_a_second() {
 
 #[test]
 fn minified_dumps_get_positions_but_no_giant_code_frame() {
-    let text = std::fs::read_to_string(fixture("seed-hazelcast-5701.json")).expect("read");
+    let text = std::fs::read_to_string(fixture("hazelcast-5701.json")).expect("read");
     let v: serde_json::Value = serde_json::from_str(&text).expect("json");
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("min.json");

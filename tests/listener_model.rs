@@ -106,7 +106,7 @@ fn per_workload_auto_allocation_splits_the_scope() {
 }
 
 #[test]
-fn demo_reproduces_the_seed_cases() {
+fn demo_reproduces_the_hazelcast_and_egress_cases() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/demo");
     let outcome = check(&[path.to_string_lossy().into_owned()], &Settings::default()).expect("ok");
     let mesh301 = outcome

@@ -429,18 +429,18 @@ mod tests {
     use super::*;
     use crate::load::dump::parse_json;
 
-    fn seed() -> Dump {
+    fn hazelcast() -> Dump {
         let text = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/testdata/dumps/seed-hazelcast-5701.json"
+            "/testdata/dumps/hazelcast-5701.json"
         ))
         .expect("fixture");
         parse_json(&text).expect("parses")
     }
 
     #[test]
-    fn finds_the_seed_catch_all_and_its_fallback() {
-        let d = seed();
+    fn finds_the_hazelcast_catch_all_and_its_fallback() {
+        let d = hazelcast();
         let c = catch_alls(&d);
         assert_eq!(c.len(), 1, "{c:?}");
         assert_eq!(d.listeners[c[0].listener].label(), "0.0.0.0_5701");
@@ -455,7 +455,7 @@ mod tests {
 
     #[test]
     fn rows_mark_the_catch_all_and_keep_standard_listeners_quiet() {
-        let d = seed();
+        let d = hazelcast();
         let rows = rows(&d);
         let flagged: Vec<_> = rows.iter().filter(|r| r.conflict.is_some()).collect();
         assert_eq!(flagged.len(), 1, "{rows:#?}");

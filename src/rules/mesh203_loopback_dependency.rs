@@ -635,7 +635,7 @@ mod tests {
         findings.iter().map(|f| f.location.line).collect()
     }
 
-    const SEED: &str = "\
+    const TWO_ON_8080: &str = "\
 apiVersion: v1
 kind: Service
 metadata: {name: b}
@@ -665,9 +665,9 @@ spec:
 ";
 
     #[test]
-    fn seed_two_dependencies_on_one_port_collide_only_in_loopback_mode() {
-        assert!(run(SEED, false).is_empty());
-        let f = run(SEED, true);
+    fn two_dependencies_on_one_port_collide_only_in_loopback_mode() {
+        assert!(run(TWO_ON_8080, false).is_empty());
+        let f = run(TWO_ON_8080, true);
         assert_eq!(lines(&f), vec![26], "{f:#?}");
         let f = &f[0];
         assert_eq!(f.severity, Severity::Error);

@@ -408,7 +408,7 @@ spec:
     }
 
     #[test]
-    fn seed_fixtures() {
+    fn gateway_fixtures() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/rules/MESH501");
         let bad = std::fs::read_to_string(format!("{dir}/bad.yaml")).expect("fixture");
         let f = run(&bad);
@@ -435,7 +435,7 @@ spec:
     /// The README demo's gateway: only port 28674 is reported, by this rule alone among the
     /// gateway and route rules.
     #[test]
-    fn demo_seed_gateway() {
+    fn demo_tcp_gateway() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/demo/gateway.yaml");
         let text = std::fs::read_to_string(path).expect("demo");
         let mut sources = Sources::default();
