@@ -174,23 +174,32 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
         cx.run(*rule);
     }
     let raw = cx.into_findings();
-    let (kept, unused) = apply_suppressions(raw, &store, &sources, &settings.config, &enabled);
-    let mut findings: Vec<Finding> = kept
-        .into_iter()
-        .map(|f| resolve(&f, &store, &sources))
-        .collect();
     // Config dumps: their own checks, on the listeners, clusters and routes they hold.
+    let mut dump_findings = Vec::new();
     let mut dump_resources = 0;
     let mut minified_files = Vec::new();
     for ld in &sources.dumps {
         let d = &ld.dump;
         dump_resources += d.listeners.len() + d.errors.len() + d.clusters.len() + d.routes.len();
         let (found, minified) = rules::mesh7_dump::check(ld, &sources.files[ld.file], &enabled);
-        findings.extend(found);
+        dump_findings.extend(found);
         if minified {
             minified_files.push(ld.file);
         }
     }
+    let Suppressed { raw, dump, unused } = apply_suppressions(
+        raw,
+        dump_findings,
+        &store,
+        &sources,
+        &settings.config,
+        &enabled,
+    );
+    let mut findings: Vec<Finding> = raw
+        .into_iter()
+        .map(|f| resolve(&f, &store, &sources))
+        .collect();
+    findings.extend(dump);
     for id in minified_files {
         sources.files[id].text = rules::mesh7_dump::MINIFIED_FRAME.to_string();
     }
@@ -346,13 +355,21 @@ fn glob(pattern: &Option<String>) -> Option<GlobMatcher> {
 }
 
 /// Drops suppressed findings; returns the rest and MESH001 findings for unused suppressions.
+/// Findings on config dumps have no manifest resource, so only config `ignore:` entries apply.
+struct Suppressed {
+    raw: Vec<RawFinding>,
+    dump: Vec<Finding>,
+    unused: Vec<Finding>,
+}
+
 fn apply_suppressions(
     raw: Vec<RawFinding>,
+    dump: Vec<Finding>,
     store: &Store,
     sources: &Sources,
     config: &LoadedConfig,
     enabled: &BTreeSet<&'static str>,
-) -> (Vec<RawFinding>, Vec<Finding>) {
+) -> Suppressed {
     let mut annotation_rules = Vec::new();
     let mut galley: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut unused = Vec::new();
@@ -437,19 +454,19 @@ fn apply_suppressions(
             suppressed = true;
         }
         let label = resource_ref(store, f.target.resource).to_string();
-        let file = sources.files[res.file].path.trim_start_matches("./");
-        for c in config_rules.iter_mut().filter(|c| c.code == f.code) {
-            let res_ok = c.resource.as_ref().is_none_or(|g| g.is_match(&label));
-            let file_ok = c.file.as_ref().is_none_or(|g| g.is_match(file));
-            if res_ok && file_ok {
-                c.used = true;
-                suppressed = true;
-            }
-        }
+        let file = &sources.files[res.file].path;
+        suppressed |= config_suppresses(&mut config_rules, f.code, &label, file);
         if !suppressed {
             kept.push(f);
         }
     }
+    let dump: Vec<Finding> = dump
+        .into_iter()
+        .filter(|f| {
+            let label = f.resource.to_string();
+            !config_suppresses(&mut config_rules, f.code, &label, &f.location.file)
+        })
+        .collect();
 
     for a in annotation_rules.into_iter().filter(|a| !a.used) {
         if let Some(src) = a.source {
@@ -495,7 +512,26 @@ fn apply_suppressions(
             ),
         ));
     }
-    (kept, unused)
+    Suppressed {
+        raw: kept,
+        dump,
+        unused,
+    }
+}
+
+/// Whether a config `ignore:` entry matches; marks the entries that do as used.
+fn config_suppresses(rules: &mut [ConfigRule<'_>], code: &str, label: &str, file: &str) -> bool {
+    let file = file.trim_start_matches("./");
+    let mut hit = false;
+    for c in rules.iter_mut().filter(|c| c.code == code) {
+        let res_ok = c.resource.as_ref().is_none_or(|g| g.is_match(label));
+        let file_ok = c.file.as_ref().is_none_or(|g| g.is_match(file));
+        if res_ok && file_ok {
+            c.used = true;
+            hit = true;
+        }
+    }
+    hit
 }
 
 fn unused_finding(location: Location, resource: ResourceRef, message: String) -> Finding {

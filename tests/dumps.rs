@@ -703,3 +703,23 @@ fn minified_dumps_get_positions_but_no_giant_code_frame() {
     assert_eq!(loc["line"], 1);
     assert!(loc["column"].as_u64().expect("column") > 1000, "{loc}");
 }
+
+#[test]
+fn config_ignore_entries_apply_to_dump_findings() {
+    let config =
+        |text: &str| meshlint::config::parse(".meshlint.yaml", text).expect("valid config");
+    let run = |cfg| {
+        let settings = Settings {
+            config: cfg,
+            ..Settings::default()
+        };
+        engine::check(&[fixture("hazelcast-5701.json")], &settings).expect("check")
+    };
+    let matching = config("ignore:\n  - rule: MESH301\n    resource: \"Listener 0.0.0.0_5701\"\n");
+    let out = run(matching);
+    assert!(out.findings.is_empty(), "{:?}", out.findings);
+    let other = config("ignore:\n  - rule: MESH301\n    resource: \"Listener 0.0.0.0_443\"\n");
+    let out = run(other);
+    let codes: Vec<_> = out.findings.iter().map(|f| f.code).collect();
+    assert_eq!(codes, vec!["MESH001", "MESH301"], "{:?}", out.findings);
+}
