@@ -581,7 +581,7 @@ pub fn locate(store: &Store, sources: &Sources, target: &Target) -> Location {
 }
 
 /// Line and column just past `len` bytes from `offset`, given the start's line and column.
-fn end_of(text: &str, offset: usize, len: usize, line: u32, column: u32) -> (u32, u32) {
+pub fn end_of(text: &str, offset: usize, len: usize, line: u32, column: u32) -> (u32, u32) {
     let Some(span) = text.get(offset..offset + len) else {
         return (line, column);
     };

@@ -52,8 +52,13 @@ impl<'a> DumpCx<'a> {
             .collect();
         if let Some(root) = self.yaml {
             if let Some(pos) = candidates.iter().find_map(|p| yaml_pos(root, p)) {
-                let (end_line, end_column) =
-                    end_of(&self.file.text, pos.offset, pos.len, pos.line, pos.column);
+                let (end_line, end_column) = crate::engine::end_of(
+                    &self.file.text,
+                    pos.offset,
+                    pos.len,
+                    pos.line,
+                    pos.column,
+                );
                 loc.line = pos.line;
                 loc.column = pos.column;
                 loc.end_line = end_line;
@@ -133,23 +138,6 @@ impl<'a> DumpCx<'a> {
             location: self.locate(pointer, prefer),
         }
     }
-}
-
-fn end_of(text: &str, offset: usize, len: usize, line: u32, column: u32) -> (u32, u32) {
-    let Some(span) = text.get(offset..offset + len) else {
-        return (line, column);
-    };
-    let mut l = line;
-    let mut c = column;
-    for ch in span.chars() {
-        if ch == '\n' {
-            l += 1;
-            c = 1;
-        } else {
-            c += 1;
-        }
-    }
-    (l, c)
 }
 
 /// The text shown instead of a minified dump in code frames (its one line may be megabytes).
