@@ -723,3 +723,19 @@ fn config_ignore_entries_apply_to_dump_findings() {
     let codes: Vec<_> = out.findings.iter().map(|f| f.code).collect();
     assert_eq!(codes, vec!["MESH001", "MESH301"], "{:?}", out.findings);
 }
+
+#[test]
+fn http_and_tcp_on_one_wildcard_listener_is_a_protocol_clash() {
+    let f = findings(&fixture("matching.json"));
+    assert!(
+        f.iter()
+            .any(|(code, _, name, _)| code == "MESH402" && name == "0.0.0.0_8080"),
+        "{f:?}"
+    );
+    // A TCP-only catch-all is no clash.
+    assert!(
+        !f.iter()
+            .any(|(code, _, name, _)| code == "MESH402" && name == "0.0.0.0_6000"),
+        "{f:?}"
+    );
+}

@@ -107,13 +107,6 @@ impl<'a> DumpCx<'a> {
         message: String,
     ) -> &mut Finding {
         let meta: &RuleMeta = find(code).expect("dump rules are registered").meta();
-        let namespace = self
-            .dump
-            .node
-            .as_ref()
-            .map(|n| n.namespace.clone())
-            .unwrap_or_default();
-        let _ = namespace;
         self.findings.push(Finding {
             code: meta.code,
             name: meta.name,
@@ -215,7 +208,33 @@ fn catch_all_findings(cx: &mut DumpCx<'_>) {
     let catch = table::catch_alls(dump);
     for c in &catch {
         catch_all_finding(cx, c);
+        if c.has_http {
+            clash_finding(cx, c);
+        }
     }
+}
+
+/// MESH402 on a dump: one `0.0.0.0:PORT` listener routes HTTP by Host and sends every other
+/// byte to a service cluster, so each connection waits for sniffing.
+fn clash_finding(cx: &mut DumpCx<'_>, c: &CatchAll) {
+    if !cx.enabled("MESH402") {
+        return;
+    }
+    let dump = cx.dump;
+    let l = &dump.listeners[c.listener];
+    let first = &c.clusters[0];
+    let owner = cluster_service(dump, first).unwrap_or_else(|| first.clone());
+    let message = format!(
+        "listener {} serves HTTP (routed by Host) and a TCP chain to {first} on port {}: the proxy sniffs every connection, server-first protocols (MySQL, SMTP, ...) wait for the sniffing timeout, and all non-HTTP traffic on the port goes to {owner}",
+        l.label(),
+        c.port,
+    );
+    let loc = cx.locate(&l.pointer, &["name"]);
+    let label = l.label();
+    let f = cx.report("MESH402", ("Listener", &label), loc, message);
+    f.help = Some(
+        "if the HTTP service's port is really TCP, name it `tcp-…`; otherwise give the TCP owner a VIP (`addresses`, or DNS auto-allocation) so its chain leaves the wildcard listener".into(),
+    );
 }
 
 fn catch_all_finding(cx: &mut DumpCx<'_>, c: &CatchAll) {
