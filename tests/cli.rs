@@ -1885,3 +1885,33 @@ fn absurd_nesting_is_refused() {
         "{e:#}"
     );
 }
+
+#[test]
+fn concise_output_is_one_clickable_line_per_finding() {
+    let json = meshlint(&["check", "testdata/demo", "--format", "json"]).json();
+    let out = meshlint(&["check", "testdata/demo", "--format", "concise"]);
+    out.expect_code(1);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let all = findings(&json);
+    assert_eq!(lines.len(), all.len() + 1, "{}", out.stdout);
+    for (line, f) in lines.iter().zip(all) {
+        let l = &f["location"];
+        let want = format!(
+            "{}:{}:{}: {}[{}] ",
+            str_of(&l["file"], "file"),
+            l["line"],
+            l["column"],
+            str_of(&f["severity"], "severity"),
+            str_of(&f["code"], "code"),
+        );
+        assert!(line.starts_with(&want), "{line} should start with {want}");
+        assert!(line.ends_with(str_of(&f["message"], "message")), "{line}");
+    }
+    let broken = meshlint(&["check", "testdata/cli/broken", "--format", "concise"]);
+    broken.expect_code(2);
+    assert!(
+        broken.stdout.contains(": error[input] invalid YAML"),
+        "{}",
+        broken.stdout
+    );
+}

@@ -264,24 +264,16 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
     let _ = writeln!(
         out,
         "{} ({error} error, {warning} warning, {info} info) in {}, {}{}",
-        plural(total, "finding"),
-        plural(outcome.sources.files.len(), "file"),
-        plural(outcome.resources, "resource"),
+        super::plural(total, "finding"),
+        super::plural(outcome.sources.files.len(), "file"),
+        super::plural(outcome.resources, "resource"),
         if outcome.errors.is_empty() {
             String::new()
         } else {
-            format!("; {}", plural(outcome.errors.len(), "input error"))
+            format!("; {}", super::plural(outcome.errors.len(), "input error"))
         }
     );
     out
-}
-
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }
 
 /// Byte offset of a 1-based line and character column.

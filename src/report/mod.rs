@@ -1,5 +1,6 @@
 //! Emitters: one per `--format`. Each writes the whole report to a string.
 
+mod concise;
 mod github;
 pub mod graph;
 mod human;
@@ -16,6 +17,7 @@ pub use human::ColorChoice;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
+    Concise,
     Json,
     Sarif,
     Github,
@@ -24,9 +26,19 @@ pub enum Format {
 pub fn render(format: Format, outcome: &Outcome, color: bool) -> String {
     match format {
         Format::Human => human::render(outcome, color),
+        Format::Concise => concise::render(outcome),
         Format::Json => json::render(outcome),
         Format::Sarif => sarif::render(outcome),
         Format::Github => github::render(outcome),
+    }
+}
+
+/// `1 file`, `2 files`.
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }
 

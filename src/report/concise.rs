@@ -1,0 +1,34 @@
+//! `--format concise`: one line per finding, `file:line:column: severity[CODE] resource: message`,
+//! which editors, terminals and pre-commit output make clickable.
+
+use std::fmt::Write;
+
+use crate::engine::Outcome;
+
+pub fn render(outcome: &Outcome) -> String {
+    let mut out = String::new();
+    for f in &outcome.findings {
+        let l = &f.location;
+        let _ = writeln!(
+            out,
+            "{}:{}:{}: {}[{}] {}: {}",
+            l.file, l.line, l.column, f.severity, f.code, f.resource, f.message
+        );
+    }
+    for e in &outcome.errors {
+        let at = if e.line > 0 {
+            format!("{}:{}:{}", e.file, e.line, e.column)
+        } else {
+            e.file.clone()
+        };
+        let _ = writeln!(out, "{at}: error[input] {}", e.message);
+    }
+    let (error, warning, info) = super::counts(outcome);
+    let _ = writeln!(
+        out,
+        "{} ({error} error, {warning} warning, {info} info), {}",
+        super::plural(error + warning + info, "finding"),
+        super::plural(outcome.errors.len(), "input error"),
+    );
+    out
+}
