@@ -384,19 +384,9 @@ fn host_ports(owners: &[Owner<'_>]) -> Vec<HostPort> {
 mod tests {
     use super::*;
     use crate::diagnostic::Finding;
-    use crate::engine::{Settings, check_sources};
-    use crate::load::Sources;
 
     fn run(text: &str) -> Vec<Finding> {
-        let mut sources = Sources::default();
-        sources.add_text("t.yaml".into(), text.into());
-        let outcome = check_sources(sources, &Settings::default()).expect("valid settings");
-        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
-        outcome
-            .findings
-            .into_iter()
-            .filter(|f| f.code == "MESH204")
-            .collect()
+        crate::rules::findings_of("MESH204", text)
     }
 
     fn summary(findings: &[Finding]) -> Vec<(String, u32, Severity)> {

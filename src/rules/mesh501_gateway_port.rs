@@ -276,15 +276,7 @@ mod tests {
     use crate::load::Sources;
 
     fn run(text: &str) -> Vec<Finding> {
-        let mut sources = Sources::default();
-        sources.add_text("t.yaml".into(), text.into());
-        let outcome = check_sources(sources, &Settings::default()).expect("valid settings");
-        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
-        outcome
-            .findings
-            .into_iter()
-            .filter(|f| f.code == "MESH501")
-            .collect()
+        crate::rules::findings_of("MESH501", text)
     }
 
     const GATEWAY: &str = "\

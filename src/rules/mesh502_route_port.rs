@@ -487,19 +487,9 @@ fn l4_or_http_match_gateways(res: &Resource, section: &str, i: usize) -> Vec<Vec
 #[cfg(test)]
 mod tests {
     use crate::diagnostic::{Finding, Severity};
-    use crate::engine::{Settings, check_sources};
-    use crate::load::Sources;
 
     fn run(text: &str) -> Vec<Finding> {
-        let mut sources = Sources::default();
-        sources.add_text("t.yaml".into(), text.into());
-        let outcome = check_sources(sources, &Settings::default()).expect("valid settings");
-        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
-        outcome
-            .findings
-            .into_iter()
-            .filter(|f| f.code == "MESH502")
-            .collect()
+        crate::rules::findings_of("MESH502", text)
     }
 
     fn summary(f: &[Finding]) -> Vec<(u32, Severity, Vec<&'static str>)> {

@@ -343,19 +343,9 @@ impl ConflictingGateways {
 #[cfg(test)]
 mod tests {
     use crate::diagnostic::Finding;
-    use crate::engine::{Settings, check_sources};
-    use crate::load::Sources;
 
     fn run(text: &str) -> Vec<Finding> {
-        let mut sources = Sources::default();
-        sources.add_text("t.yaml".into(), text.into());
-        let outcome = check_sources(sources, &Settings::default()).expect("valid settings");
-        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
-        outcome
-            .findings
-            .into_iter()
-            .filter(|f| f.code == "MESH504")
-            .collect()
+        crate::rules::findings_of("MESH504", text)
     }
 
     fn gw(name: &str, created: &str, selector: &str, servers: &str) -> String {

@@ -195,19 +195,9 @@ impl Rule for GatewayHostMismatch {
 #[cfg(test)]
 mod tests {
     use crate::diagnostic::Finding;
-    use crate::engine::{Settings, check_sources};
-    use crate::load::Sources;
 
     fn run(text: &str) -> Vec<Finding> {
-        let mut sources = Sources::default();
-        sources.add_text("t.yaml".into(), text.into());
-        let outcome = check_sources(sources, &Settings::default()).expect("valid settings");
-        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
-        outcome
-            .findings
-            .into_iter()
-            .filter(|f| f.code == "MESH506")
-            .collect()
+        crate::rules::findings_of("MESH506", text)
     }
 
     #[test]

@@ -354,19 +354,9 @@ impl Rule for UnreachableRoute {
 #[cfg(test)]
 mod tests {
     use crate::diagnostic::{Finding, Severity};
-    use crate::engine::{Settings, check_sources};
-    use crate::load::Sources;
 
     fn run(text: &str) -> Vec<Finding> {
-        let mut sources = Sources::default();
-        sources.add_text("t.yaml".into(), text.into());
-        let outcome = check_sources(sources, &Settings::default()).expect("valid settings");
-        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
-        outcome
-            .findings
-            .into_iter()
-            .filter(|f| f.code == "MESH508")
-            .collect()
+        crate::rules::findings_of("MESH508", text)
     }
 
     fn vs(body: &str) -> String {

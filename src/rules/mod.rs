@@ -223,6 +223,21 @@ impl Reported<'_> {
     }
 }
 
+/// Test support: the findings of rule `code` on one YAML text, checked with default settings.
+#[cfg(test)]
+pub(crate) fn findings_of(code: &str, text: &str) -> Vec<crate::diagnostic::Finding> {
+    let mut sources = crate::load::Sources::default();
+    sources.add_text("t.yaml".into(), text.into());
+    let outcome = crate::engine::check_sources(sources, &crate::engine::Settings::default())
+        .expect("valid settings");
+    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+    outcome
+        .findings
+        .into_iter()
+        .filter(|f| f.code == code)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
