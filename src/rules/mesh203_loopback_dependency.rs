@@ -934,14 +934,6 @@ spec:
         assert_eq!(service_of_host("10.0.0.1", "x"), None);
     }
 
-    fn fixture(name: &str) -> String {
-        let path = format!(
-            "{}/testdata/rules/MESH203/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
-
     fn summary(findings: &[Finding]) -> Vec<(String, u32, Severity)> {
         findings
             .iter()
@@ -951,7 +943,7 @@ spec:
 
     #[test]
     fn fixtures_bad() {
-        let f = run(&fixture("bad.yaml"), true);
+        let f = run(&crate::rules::fixture("MESH203", "bad.yaml"), true);
         assert_eq!(
             summary(&f),
             vec![
@@ -963,7 +955,7 @@ spec:
             "{f:#?}"
         );
         // Without loopback mode only the Consul findings remain.
-        let f = run(&fixture("bad.yaml"), false);
+        let f = run(&crate::rules::fixture("MESH203", "bad.yaml"), false);
         assert_eq!(
             summary(&f),
             vec![
@@ -977,7 +969,7 @@ spec:
     #[test]
     fn fixtures_good() {
         for loopback in [true, false] {
-            let f = run(&fixture("good.yaml"), loopback);
+            let f = run(&crate::rules::fixture("MESH203", "good.yaml"), loopback);
             assert!(f.is_empty(), "{f:#?}");
         }
     }

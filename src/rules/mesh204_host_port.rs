@@ -652,17 +652,9 @@ spec: {containers: [{name: a, ports: [{containerPort: 1, hostPort: 9100}]}]}
         assert!(f.iter().all(|f| f.related[0].location.line == 4));
     }
 
-    fn fixture(name: &str) -> String {
-        let path = format!(
-            "{}/testdata/rules/MESH204/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
-
     #[test]
     fn fixtures_bad() {
-        let f = run(&fixture("bad.yaml"));
+        let f = run(&crate::rules::fixture("MESH204", "bad.yaml"));
         assert_eq!(
             summary(&f),
             vec![
@@ -684,7 +676,7 @@ spec: {containers: [{name: a, ports: [{containerPort: 1, hostPort: 9100}]}]}
 
     #[test]
     fn fixtures_good() {
-        let f = run(&fixture("good.yaml"));
+        let f = run(&crate::rules::fixture("MESH204", "good.yaml"));
         assert!(f.is_empty(), "{f:#?}");
     }
 }

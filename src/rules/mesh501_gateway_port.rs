@@ -401,8 +401,7 @@ spec:
 
     #[test]
     fn gateway_fixtures() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/rules/MESH501");
-        let bad = std::fs::read_to_string(format!("{dir}/bad.yaml")).expect("fixture");
+        let bad = crate::rules::fixture("MESH501", "bad.yaml");
         let f = run(&bad);
         let got: Vec<(String, u32, Severity)> = f
             .iter()
@@ -420,7 +419,7 @@ spec:
             ],
             "{f:#?}"
         );
-        let good = std::fs::read_to_string(format!("{dir}/good.yaml")).expect("fixture");
+        let good = crate::rules::fixture("MESH501", "good.yaml");
         assert!(run(&good).is_empty());
     }
 

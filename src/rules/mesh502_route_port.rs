@@ -586,8 +586,7 @@ spec:
 
     #[test]
     fn fixtures() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/rules/MESH502");
-        let bad = std::fs::read_to_string(format!("{dir}/bad.yaml")).expect("fixture");
+        let bad = crate::rules::fixture("MESH502", "bad.yaml");
         let got: Vec<(u32, Severity)> = run(&bad)
             .iter()
             .map(|f| (f.location.line, f.severity))
@@ -598,7 +597,7 @@ spec:
             "{:#?}",
             run(&bad)
         );
-        let good = std::fs::read_to_string(format!("{dir}/good.yaml")).expect("fixture");
+        let good = crate::rules::fixture("MESH502", "good.yaml");
         assert!(run(&good).is_empty(), "{:#?}", run(&good));
     }
 }

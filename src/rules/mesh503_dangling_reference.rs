@@ -1474,8 +1474,7 @@ spec:
 
     #[test]
     fn fixtures() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/rules/MESH503");
-        let bad = std::fs::read_to_string(format!("{dir}/bad.yaml")).expect("fixture");
+        let bad = crate::rules::fixture("MESH503", "bad.yaml");
         let f = run(&bad);
         let got: Vec<(String, u32)> = f
             .iter()
@@ -1490,7 +1489,7 @@ spec:
             ],
             "{f:#?}"
         );
-        let good = std::fs::read_to_string(format!("{dir}/good.yaml")).expect("fixture");
+        let good = crate::rules::fixture("MESH503", "good.yaml");
         assert!(run(&good).is_empty(), "{:#?}", run(&good));
     }
 }

@@ -478,8 +478,7 @@ spec: {containers: [{name: istio-proxy}]}
 
     #[test]
     fn fixtures() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/rules/MESH504");
-        let bad = std::fs::read_to_string(format!("{dir}/bad.yaml")).expect("fixture");
+        let bad = crate::rules::fixture("MESH504", "bad.yaml");
         let f = run(&bad);
         let got: Vec<(String, u32)> = f
             .iter()
@@ -504,7 +503,7 @@ spec: {containers: [{name: istio-proxy}]}
             "{}",
             f[1].message
         );
-        let good = std::fs::read_to_string(format!("{dir}/good.yaml")).expect("fixture");
+        let good = crate::rules::fixture("MESH504", "good.yaml");
         assert!(run(&good).is_empty(), "{:#?}", run(&good));
     }
 }

@@ -250,8 +250,7 @@ spec:
 
     #[test]
     fn fixtures() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/rules/MESH505");
-        let bad = std::fs::read_to_string(format!("{dir}/bad.yaml")).expect("fixture");
+        let bad = crate::rules::fixture("MESH505", "bad.yaml");
         let f = run(&bad, Some("1.22"));
         let got: Vec<(u32, Severity)> = f.iter().map(|f| (f.location.line, f.severity)).collect();
         assert_eq!(
@@ -262,7 +261,7 @@ spec:
         assert!(f[0].message.contains("72.7% / 27.3%"), "{}", f[0].message);
         let f = run(&bad, Some("1.9"));
         assert_eq!(f[0].severity, Severity::Error);
-        let good = std::fs::read_to_string(format!("{dir}/good.yaml")).expect("fixture");
+        let good = crate::rules::fixture("MESH505", "good.yaml");
         assert!(run(&good, None).is_empty());
     }
 }

@@ -280,8 +280,7 @@ spec: {hosts: [reviews], gateways: [g]}
 
     #[test]
     fn fixtures() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/rules/MESH506");
-        let bad = std::fs::read_to_string(format!("{dir}/bad.yaml")).expect("fixture");
+        let bad = crate::rules::fixture("MESH506", "bad.yaml");
         let f = run(&bad);
         let got: Vec<(String, u32, Vec<&str>)> = f
             .iter()
@@ -305,7 +304,7 @@ spec: {hosts: [reviews], gateways: [g]}
             ],
             "{f:#?}"
         );
-        let good = std::fs::read_to_string(format!("{dir}/good.yaml")).expect("fixture");
+        let good = crate::rules::fixture("MESH506", "good.yaml");
         assert!(run(&good).is_empty(), "{:#?}", run(&good));
     }
 }

@@ -239,8 +239,7 @@ spec: {{hosts: {hosts}{extra}}}
 
     #[test]
     fn fixtures() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/rules/MESH507");
-        let bad = std::fs::read_to_string(format!("{dir}/bad.yaml")).expect("fixture");
+        let bad = crate::rules::fixture("MESH507", "bad.yaml");
         let f = run(&bad);
         let got: Vec<(String, u32)> = f
             .iter()
@@ -260,7 +259,7 @@ spec: {{hosts: {hosts}{extra}}}
             "{}",
             f[0].message
         );
-        let good = std::fs::read_to_string(format!("{dir}/good.yaml")).expect("fixture");
+        let good = crate::rules::fixture("MESH507", "good.yaml");
         assert!(run(&good).is_empty(), "{:#?}", run(&good));
     }
 }

@@ -442,8 +442,7 @@ spec:
 
     #[test]
     fn fixtures() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/rules/MESH508");
-        let bad = std::fs::read_to_string(format!("{dir}/bad.yaml")).expect("fixture");
+        let bad = crate::rules::fixture("MESH508", "bad.yaml");
         let f = run(&bad);
         assert_eq!(
             summary(&f),
@@ -453,7 +452,7 @@ spec:
             ],
             "{f:#?}"
         );
-        let good = std::fs::read_to_string(format!("{dir}/good.yaml")).expect("fixture");
+        let good = crate::rules::fixture("MESH508", "good.yaml");
         assert!(run(&good).is_empty(), "{:#?}", run(&good));
     }
 }

@@ -160,15 +160,14 @@ spec:
 
     #[test]
     fn fixtures() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/rules/MESH509");
-        let bad = std::fs::read_to_string(format!("{dir}/bad.yaml")).expect("fixture");
+        let bad = crate::rules::fixture("MESH509", "bad.yaml");
         let f = run(&bad);
         let got: Vec<(u32, Vec<&str>)> = f
             .iter()
             .map(|f| (f.location.line, f.istio_codes.clone()))
             .collect();
         assert_eq!(got, vec![(18, vec![])], "{f:#?}");
-        let good = std::fs::read_to_string(format!("{dir}/good.yaml")).expect("fixture");
+        let good = crate::rules::fixture("MESH509", "good.yaml");
         assert!(run(&good).is_empty(), "{:#?}", run(&good));
     }
 }

@@ -350,8 +350,7 @@ spec:
 
     #[test]
     fn fixtures() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/rules/MESH601");
-        let bad = std::fs::read_to_string(format!("{dir}/bad.yaml")).expect("fixture");
+        let bad = crate::rules::fixture("MESH601", "bad.yaml");
         let f = run(&bad);
         let got: Vec<(String, u32)> = f
             .iter()
@@ -379,7 +378,7 @@ spec:
             "{}",
             f[1].message
         );
-        let good = std::fs::read_to_string(format!("{dir}/good.yaml")).expect("fixture");
+        let good = crate::rules::fixture("MESH601", "good.yaml");
         assert!(run(&good).is_empty(), "{:#?}", run(&good));
     }
 }

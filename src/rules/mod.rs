@@ -223,6 +223,16 @@ impl Reported<'_> {
     }
 }
 
+/// Test support: the text of `testdata/rules/<code>/<name>`.
+#[cfg(test)]
+pub(crate) fn fixture(code: &str, name: &str) -> String {
+    let path = format!(
+        "{}/testdata/rules/{code}/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// Test support: the findings of rule `code` on one YAML text, checked with default settings.
 #[cfg(test)]
 pub(crate) fn findings_of(code: &str, text: &str) -> Vec<crate::diagnostic::Finding> {
