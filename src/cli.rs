@@ -8,7 +8,6 @@ use clap::{Parser, Subcommand};
 use crate::config::{self, LoadedConfig};
 use crate::diagnostic::Severity;
 use crate::engine::{self, Settings};
-use crate::model::istio::MeshConfig;
 use crate::report::graph::GraphFormat;
 use crate::report::{self, ColorChoice, Format};
 use crate::rules::{self, RULES};
@@ -52,21 +51,14 @@ pub struct GraphArgs {
     pub paths: Vec<String>,
     #[arg(long, value_enum, default_value = "dot")]
     pub format: GraphFormat,
-    /// Config file; by default `.meshlint.yaml` is searched upward from the working directory.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<String>,
     /// Namespace for resources that do not set one.
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,
     /// Skip paths matching this glob.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
-    /// Target Istio version (MAJOR.MINOR); otherwise detected from istiod/proxy images.
-    #[arg(long, value_name = "X.Y")]
-    pub istio_version: Option<String>,
-    /// A MeshConfig YAML file (like `istioctl analyze --meshConfigFile`).
-    #[arg(long, value_name = "FILE")]
-    pub mesh_config: Option<String>,
+    #[command(flatten)]
+    pub mesh: MeshArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -87,22 +79,46 @@ pub struct CheckArgs {
     /// Skip files whose path or file name matches this glob (walked or named).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
-    /// Config file; by default `.meshlint.yaml` is searched upward from the working directory.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<String>,
     /// Namespace for resources that do not set one.
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,
+    #[command(flatten)]
+    pub mesh: MeshArgs,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+}
+
+/// The config file and the mesh facts every command that models the mesh takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MeshArgs {
+    /// Config file; by default `.meshlint.yaml` is searched upward from the working directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<String>,
     /// Target Istio version (MAJOR.MINOR); otherwise detected from istiod/proxy images.
     #[arg(long, value_name = "X.Y")]
     pub istio_version: Option<String>,
     /// A MeshConfig YAML file (like `istioctl analyze --meshConfigFile`).
     #[arg(long, value_name = "FILE")]
     pub mesh_config: Option<String>,
-    #[arg(long, value_enum, default_value = "auto")]
-    pub color: ColorChoice,
-    #[command(flatten)]
-    pub admin: AdminArgs,
+}
+
+impl MeshArgs {
+    /// Settings from the config file (flag or discovered), `--mesh-config` and the version.
+    fn settings(&self, namespace: Option<String>) -> Result<Settings, String> {
+        Ok(Settings {
+            istio_version: self.istio_version.clone(),
+            mesh_config: self
+                .mesh_config
+                .as_deref()
+                .map(config::load_mesh_config)
+                .transpose()?,
+            namespace,
+            config: load_config(self.config.as_deref())?,
+            ..Settings::default()
+        })
+    }
 }
 
 /// Reading a live config dump from Envoy's admin endpoint.
@@ -169,20 +185,13 @@ pub struct ListenersArgs {
     /// Only scopes of this namespace (also the namespace of resources that do not set one).
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,
-    /// Config file; by default `.meshlint.yaml` is searched upward from the working directory.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<String>,
     /// Only the scope of the Sidecar or namespace that applies to this workload.
     #[arg(long)]
     pub workload: Option<String>,
     #[arg(long, value_enum, default_value = "human")]
     pub format: ListFormat,
-    /// Target Istio version (MAJOR.MINOR); otherwise detected from istiod/proxy images.
-    #[arg(long, value_name = "X.Y")]
-    pub istio_version: Option<String>,
-    /// A MeshConfig YAML file (like `istioctl analyze --meshConfigFile`).
-    #[arg(long, value_name = "FILE")]
-    pub mesh_config: Option<String>,
+    #[command(flatten)]
+    pub mesh: MeshArgs,
     #[command(flatten)]
     pub admin: AdminArgs,
 }
@@ -268,44 +277,26 @@ fn load_config(flag: Option<&str>) -> Result<LoadedConfig, String> {
     }
 }
 
-/// The config file (flag or discovered) and the `--mesh-config` file.
-fn config_and_mesh(
-    config: Option<&str>,
-    mesh: Option<&str>,
-) -> Result<(LoadedConfig, Option<MeshConfig>), String> {
-    Ok((
-        load_config(config)?,
-        mesh.map(config::load_mesh_config).transpose()?,
-    ))
-}
-
 fn check(args: CheckArgs) -> u8 {
-    let (loaded, mesh_config) =
-        match config_and_mesh(args.config.as_deref(), args.mesh_config.as_deref()) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
-        };
+    let mut settings = match args.mesh.settings(args.namespace.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
     let threshold = args
         .failure_threshold
-        .or(loaded.config.failure_threshold)
+        .or(settings.config.config.failure_threshold)
         .unwrap_or(Severity::Warning);
     let paths = if args.paths.is_empty() && args.admin.admin.is_none() {
         vec![".".to_string()]
     } else {
         args.paths.clone()
     };
-    let settings = Settings {
-        istio_version: args.istio_version.clone(),
-        mesh_config,
-        select: args.select.clone(),
-        ignore: args.ignore.clone(),
-        exclude: args.exclude.clone(),
-        namespace: args.namespace.clone(),
-        config: loaded,
-    };
+    settings.select = args.select.clone();
+    settings.ignore = args.ignore.clone();
+    settings.exclude = args.exclude.clone();
     let outcome = match engine::check_with(&paths, args.admin.fetch(), &settings) {
         Ok(o) => o,
         Err(e) => {
@@ -319,22 +310,14 @@ fn check(args: CheckArgs) -> u8 {
 }
 
 fn listeners(args: ListenersArgs) -> u8 {
-    let (loaded, mesh_config) =
-        match config_and_mesh(args.config.as_deref(), args.mesh_config.as_deref()) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
-        };
     // `-n` picks the scopes to print and is also the namespace of resources without one, so
     // `... | meshlint listeners - -n payments` shows them.
-    let settings = Settings {
-        istio_version: args.istio_version.clone(),
-        mesh_config,
-        namespace: args.namespace.clone(),
-        config: loaded,
-        ..Settings::default()
+    let settings = match args.mesh.settings(args.namespace.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
     };
     let paths = if args.paths.is_empty() && args.admin.admin.is_none() {
         vec![".".to_string()]
@@ -501,27 +484,19 @@ fn trace(args: TraceArgs) -> u8 {
 }
 
 fn graph(args: GraphArgs) -> u8 {
-    let (loaded, mesh_config) =
-        match config_and_mesh(args.config.as_deref(), args.mesh_config.as_deref()) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
-        };
+    let mut settings = match args.mesh.settings(args.namespace.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
     let paths = if args.paths.is_empty() {
         vec![".".to_string()]
     } else {
         args.paths.clone()
     };
-    let settings = Settings {
-        istio_version: args.istio_version.clone(),
-        mesh_config,
-        exclude: args.exclude.clone(),
-        namespace: args.namespace.clone(),
-        config: loaded,
-        ..Settings::default()
-    };
+    settings.exclude = args.exclude.clone();
     match engine::check(&paths, &settings) {
         Ok(outcome) => {
             for e in &outcome.errors {
