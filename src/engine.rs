@@ -177,15 +177,14 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
     // Config dumps: their own checks, on the listeners, clusters and routes they hold.
     let mut dump_findings = Vec::new();
     let mut dump_resources = 0;
-    let mut minified_files = Vec::new();
     for ld in &sources.dumps {
         let d = &ld.dump;
         dump_resources += d.listeners.len() + d.errors.len() + d.clusters.len() + d.routes.len();
-        let (found, minified) = rules::mesh7_dump::check(ld, &sources.files[ld.file], &enabled);
-        dump_findings.extend(found);
-        if minified {
-            minified_files.push(ld.file);
-        }
+        dump_findings.extend(rules::mesh7_dump::check(
+            ld,
+            &sources.files[ld.file],
+            &enabled,
+        ));
     }
     let Suppressed { raw, dump, unused } = apply_suppressions(
         raw,
@@ -200,9 +199,6 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
         .map(|f| resolve(&f, &store, &sources))
         .collect();
     findings.extend(dump);
-    for id in minified_files {
-        sources.files[id].text = rules::mesh7_dump::MINIFIED_FRAME.to_string();
-    }
     if enabled.contains(UNUSED_SUPPRESSION.code) {
         findings.extend(unused);
     }

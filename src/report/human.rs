@@ -206,8 +206,15 @@ fn frame<'a>(outcome: &Outcome, f: &'a Finding) -> Frame<'a> {
     }
     let message = if own {
         format!("{}: {}", f.resource, f.message)
+    } else if f.location.line == 0 {
+        format!("{}: {}: {}", f.location.file, f.resource, f.message)
     } else {
-        format!("{}: {}: {}", position(&f.location), f.resource, f.message)
+        format!(
+            "{}: {}: {} (no code frame: the line is too long, as in minified JSON)",
+            position(&f.location),
+            f.resource,
+            f.message
+        )
     };
     Frame {
         code: format!("{} {}", f.code, f.name),

@@ -18,9 +18,6 @@ use crate::model::envoy::{Dump, parse_cluster_name};
 
 use super::{RuleMeta, find};
 
-/// Lines longer than this are not shown as a code frame (minified JSON).
-const MAX_FRAME_LINE: usize = 2000;
-
 /// What the dump checks report through.
 pub struct DumpCx<'a> {
     pub dump: &'a Dump,
@@ -29,8 +26,6 @@ pub struct DumpCx<'a> {
     locator: RefCell<JsonLocator<'a>>,
     enabled: &'a BTreeSet<&'static str>,
     findings: Vec<Finding>,
-    /// A finding sits on a line too long to show (minified JSON).
-    long_lines: std::cell::Cell<bool>,
 }
 
 impl<'a> DumpCx<'a> {
@@ -85,16 +80,8 @@ impl<'a> DumpCx<'a> {
         loc.column = column;
         loc.end_line = end_line;
         loc.end_column = end_column;
-        let line_start = self.file.text[..offset].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = self.file.text[offset..]
-            .find('\n')
-            .map_or(self.file.text.len(), |i| offset + i);
-        if line_end - line_start <= MAX_FRAME_LINE {
-            loc.offset = offset;
-            loc.len = len;
-        } else {
-            self.long_lines.set(true);
-        }
+        loc.offset = offset;
+        loc.len = len;
         loc
     }
 
@@ -133,17 +120,8 @@ impl<'a> DumpCx<'a> {
     }
 }
 
-/// The text shown instead of a minified dump in code frames (its one line may be megabytes).
-pub const MINIFIED_FRAME: &str =
-    "(minified JSON: no code frame; see the line, column and JSON pointer of the finding)";
-
-/// Runs every enabled dump check on one loaded dump. The flag says whether a finding points into
-/// a line too long for a code frame (the caller then shows [`MINIFIED_FRAME`] instead).
-pub fn check(
-    ld: &LoadedDump,
-    file: &SourceFile,
-    enabled: &BTreeSet<&'static str>,
-) -> (Vec<Finding>, bool) {
+/// Runs every enabled dump check on one loaded dump.
+pub fn check(ld: &LoadedDump, file: &SourceFile, enabled: &BTreeSet<&'static str>) -> Vec<Finding> {
     let mut cx = DumpCx {
         dump: &ld.dump,
         file,
@@ -151,7 +129,6 @@ pub fn check(
         locator: RefCell::new(JsonLocator::new(&file.text)),
         enabled,
         findings: Vec::new(),
-        long_lines: std::cell::Cell::new(false),
     };
     super::mesh701_listener_error_state::check(&mut cx);
     super::mesh702_listener_not_serving::check(&mut cx);
@@ -166,8 +143,7 @@ pub fn check(
             f.message.push_str(&format!(" [{p}]"));
         }
     }
-    let long = cx.long_lines.get();
-    (cx.findings, long)
+    cx.findings
 }
 
 /// The service kind behind a catch-all cluster: which code describes it.
