@@ -226,7 +226,7 @@ impl Store {
 }
 
 /// Reads a map of strings, stringifying scalar values as Kubernetes clients would show them.
-fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
+pub fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     if let Some(Node {
         value: Value::Map(entries),

@@ -14,7 +14,7 @@ use crate::model::{ResId, Resource, Spec, Store};
 
 use super::routing::{
     self, DeclKind, Declared, Export, HostIndex, Viewers, Workloads, fqdn, is_short,
-    k8s_service_of, label, raw, raw_string_map, raw_strings, selector_text,
+    k8s_service_of, label, raw, raw_strings, selector_text,
 };
 use super::{Context, Rule, RuleMeta};
 
@@ -877,7 +877,7 @@ impl<'a> Checker<'a, '_> {
     }
 
     fn telemetry(&mut self, id: ResId, res: &'a Resource) {
-        let sel = raw_string_map(raw(res, "spec.selector.matchLabels"));
+        let sel = crate::model::string_map(raw(res, "spec.selector.matchLabels"));
         if sel.is_empty() {
             return;
         }

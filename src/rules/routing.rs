@@ -562,23 +562,6 @@ pub fn raw<'a>(res: &'a Resource, path: &str) -> Option<&'a Node> {
     }
 }
 
-/// A string map of the raw document (labels, matchLabels).
-pub fn raw_string_map(node: Option<&Node>) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    if let Some(Node {
-        value: Value::Map(entries),
-        ..
-    }) = node
-    {
-        for (k, v) in entries {
-            if !matches!(v.value, Value::Seq(_) | Value::Map(_)) {
-                out.insert(k.scalar_text(), v.scalar_text());
-            }
-        }
-    }
-    out
-}
-
 /// Strings of a raw sequence, with their indexes.
 pub fn raw_strings(node: Option<&Node>) -> Vec<(usize, String)> {
     match node {
