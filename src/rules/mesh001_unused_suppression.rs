@@ -6,7 +6,7 @@
 
 use crate::diagnostic::Severity;
 
-use super::{Context, Rule, RuleMeta};
+use super::{Rule, RuleMeta};
 
 pub struct UnusedSuppression;
 
@@ -23,6 +23,4 @@ impl Rule for UnusedSuppression {
     fn meta(&self) -> &'static RuleMeta {
         &UNUSED_SUPPRESSION
     }
-
-    fn check(&self, _cx: &mut Context<'_>) {}
 }

@@ -3,7 +3,7 @@
 use crate::diagnostic::Severity;
 
 use super::mesh7_dump::DumpCx;
-use super::{Context, Rule, RuleMeta};
+use super::{Rule, RuleMeta};
 
 pub struct ListenerErrorState;
 
@@ -20,9 +20,6 @@ impl Rule for ListenerErrorState {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
-
-    /// A dump rule: it runs on config dumps through [`check`], not on manifests.
-    fn check(&self, _cx: &mut Context<'_>) {}
 }
 
 pub(super) fn check(cx: &mut DumpCx<'_>) {

@@ -4,7 +4,7 @@ use crate::diagnostic::Severity;
 use crate::model::envoy::ListenerState;
 
 use super::mesh7_dump::DumpCx;
-use super::{Context, Rule, RuleMeta};
+use super::{Rule, RuleMeta};
 
 pub struct ListenerNotServing;
 
@@ -21,9 +21,6 @@ impl Rule for ListenerNotServing {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
-
-    /// A dump rule: it runs on config dumps, not on manifests.
-    fn check(&self, _cx: &mut Context<'_>) {}
 }
 
 pub(super) fn check(cx: &mut DumpCx<'_>) {

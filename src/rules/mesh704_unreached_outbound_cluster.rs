@@ -7,7 +7,7 @@ use crate::mesh::dump::unreached_clusters;
 use crate::mesh::trace::chain_label;
 
 use super::mesh7_dump::DumpCx;
-use super::{Context, Rule, RuleMeta};
+use super::{Rule, RuleMeta};
 
 pub struct UnreachedOutboundCluster;
 
@@ -24,9 +24,6 @@ impl Rule for UnreachedOutboundCluster {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
-
-    /// A dump rule: it runs on config dumps, not on manifests.
-    fn check(&self, _cx: &mut Context<'_>) {}
 }
 
 pub(super) fn check(cx: &mut DumpCx<'_>) {

@@ -4,7 +4,7 @@
 
 use crate::diagnostic::Severity;
 
-use super::{Context, Rule, RuleMeta};
+use super::{Rule, RuleMeta};
 
 pub struct TcpCatchAllListener;
 
@@ -21,7 +21,4 @@ impl Rule for TcpCatchAllListener {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
-
-    /// A dump rule: it runs on config dumps, not on manifests.
-    fn check(&self, _cx: &mut Context<'_>) {}
 }
