@@ -129,6 +129,13 @@ impl Node {
         }
     }
 
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
     pub fn is_map(&self) -> bool {
         matches!(self.value, Value::Map(_))
     }

@@ -94,11 +94,7 @@ fn gateway_ports(store: &Store) -> GatewayPorts {
                 }
             }
             _ if routing::is_k8s_gateway(r) => {
-                if let Some(Node {
-                    value: Value::Seq(listeners),
-                    ..
-                }) = raw(r, "spec.listeners")
-                {
+                if let Some(listeners) = raw(r, "spec.listeners").and_then(Node::as_seq) {
                     for (i, l) in listeners.iter().enumerate() {
                         let Some(n) = l.get("port").and_then(|p| match &p.value {
                             Value::Int(n) => Some(*n),
@@ -137,10 +133,7 @@ fn gateway_ports(store: &Store) -> GatewayPorts {
 
 /// The raw `match` list of `spec.<section>[i]`.
 fn l4_matches(res: &Resource, section: &str, i: usize) -> Vec<(usize, Option<i64>, Vec<String>)> {
-    let Some(Node {
-        value: Value::Seq(matches),
-        ..
-    }) = raw(res, &format!("spec.{section}[{i}].match"))
+    let Some(matches) = raw(res, &format!("spec.{section}[{i}].match")).and_then(Node::as_seq)
     else {
         return Vec::new();
     };
@@ -466,10 +459,7 @@ fn rule_gateways(
 }
 
 fn l4_or_http_match_gateways(res: &Resource, section: &str, i: usize) -> Vec<Vec<String>> {
-    let Some(Node {
-        value: Value::Seq(matches),
-        ..
-    }) = raw(res, &format!("spec.{section}[{i}].match"))
+    let Some(matches) = raw(res, &format!("spec.{section}[{i}].match")).and_then(Node::as_seq)
     else {
         return Vec::new();
     };

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::diagnostic::Severity;
-use crate::load::{FieldPath, Node, Value};
+use crate::load::{FieldPath, Node};
 use crate::model::istio::DestinationRule;
 use crate::model::{ResId, Resource, Spec, Store};
 
@@ -244,19 +244,11 @@ impl<'a> Checker<'a, '_> {
         // Per-match gateways narrow a rule to some of the bound gateways; istio does not check
         // them, so these findings carry no istio code.
         for section in ["http", "tcp", "tls"] {
-            let Some(Node {
-                value: Value::Seq(rules),
-                ..
-            }) = raw(res, &format!("spec.{section}"))
-            else {
+            let Some(rules) = raw(res, &format!("spec.{section}")).and_then(Node::as_seq) else {
                 continue;
             };
             for (i, rule) in rules.iter().enumerate() {
-                let Some(Node {
-                    value: Value::Seq(matches),
-                    ..
-                }) = rule.get("match")
-                else {
+                let Some(matches) = rule.get("match").and_then(Node::as_seq) else {
                     continue;
                 };
                 for (j, m) in matches.iter().enumerate() {
@@ -898,19 +890,11 @@ impl<'a> Checker<'a, '_> {
         known: &BTreeSet<&str>,
         declared: bool,
     ) {
-        let Some(Node {
-            value: Value::Seq(rules),
-            ..
-        }) = raw(res, "spec.rules")
-        else {
+        let Some(rules) = raw(res, "spec.rules").and_then(Node::as_seq) else {
             return;
         };
         for (i, rule) in rules.iter().enumerate() {
-            let Some(Node {
-                value: Value::Seq(froms),
-                ..
-            }) = rule.get("from")
-            else {
+            let Some(froms) = rule.get("from").and_then(Node::as_seq) else {
                 continue;
             };
             for (j, from) in froms.iter().enumerate() {

@@ -58,19 +58,11 @@ impl Rule for RouteWeights {
             }
             let spec = res.node.get("spec");
             for section in ["http", "tcp", "tls"] {
-                let Some(Node {
-                    value: Value::Seq(rules),
-                    ..
-                }) = spec.and_then(|s| s.get(section))
-                else {
+                let Some(rules) = spec.and_then(|s| s.get(section)).and_then(Node::as_seq) else {
                     continue;
                 };
                 for (i, rule) in rules.iter().enumerate() {
-                    let Some(Node {
-                        value: Value::Seq(route),
-                        ..
-                    }) = rule.get("route")
-                    else {
+                    let Some(route) = rule.get("route").and_then(Node::as_seq) else {
                         continue;
                     };
                     let base = FieldPath::parse("spec").key(section).index(i).key("route");

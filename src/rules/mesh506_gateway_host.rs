@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::diagnostic::Severity;
-use crate::load::{FieldPath, Node, Value};
+use crate::load::{FieldPath, Node};
 use crate::model::{ResId, Resource, Spec, Store};
 
 use super::routing::{self, fqdn, hosts_match, raw};
@@ -53,11 +53,7 @@ fn gateway_hosts(res: &Resource) -> Vec<GwHost> {
             }
         }
         _ => {
-            if let Some(Node {
-                value: Value::Seq(listeners),
-                ..
-            }) = raw(res, "spec.listeners")
-            {
+            if let Some(listeners) = raw(res, "spec.listeners").and_then(Node::as_seq) {
                 for l in listeners {
                     let host = l
                         .get("hostname")

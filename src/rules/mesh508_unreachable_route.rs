@@ -209,10 +209,11 @@ impl Rule for UnreachableRoute {
                 continue;
             }
             for section in ["http", "tcp", "tls"] {
-                let Some(Node {
-                    value: Value::Seq(rules),
-                    ..
-                }) = res.node.get("spec").and_then(|s| s.get(section))
+                let Some(rules) = res
+                    .node
+                    .get("spec")
+                    .and_then(|s| s.get(section))
+                    .and_then(Node::as_seq)
                 else {
                     continue;
                 };

@@ -648,19 +648,11 @@ pub fn route_destinations(res: &Resource) -> Vec<RouteDest> {
     let mut out = Vec::new();
     let spec = res.node.get("spec");
     for section in ["tcp", "tls", "http"] {
-        let Some(Node {
-            value: Value::Seq(rules),
-            ..
-        }) = spec.and_then(|s| s.get(section))
-        else {
+        let Some(rules) = spec.and_then(|s| s.get(section)).and_then(Node::as_seq) else {
             continue;
         };
         for (i, rule) in rules.iter().enumerate() {
-            if let Some(Node {
-                value: Value::Seq(routes),
-                ..
-            }) = rule.get("route")
-            {
+            if let Some(routes) = rule.get("route").and_then(Node::as_seq) {
                 for (j, rd) in routes.iter().enumerate() {
                     let path = FieldPath::parse("spec")
                         .key(section)
@@ -689,11 +681,7 @@ pub fn route_destinations(res: &Resource) -> Vec<RouteDest> {
         }
     }
     let http = spec.and_then(|s| s.get("http"));
-    if let Some(Node {
-        value: Value::Seq(rules),
-        ..
-    }) = http
-    {
+    if let Some(rules) = http.and_then(Node::as_seq) {
         for (i, rule) in rules.iter().enumerate() {
             let base = FieldPath::parse("spec.http").index(i);
             if let Some(m) = rule.get("mirror").filter(|m| m.is_map()) {
@@ -710,11 +698,7 @@ pub fn route_destinations(res: &Resource) -> Vec<RouteDest> {
                     present,
                 });
             }
-            if let Some(Node {
-                value: Value::Seq(mirrors),
-                ..
-            }) = rule.get("mirrors")
-            {
+            if let Some(mirrors) = rule.get("mirrors").and_then(Node::as_seq) {
                 for (j, m) in mirrors.iter().enumerate() {
                     let (present, host, subset, port) = dest_from(m.get("destination"));
                     let path = base.clone().key("mirrors").index(j);
