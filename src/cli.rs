@@ -149,7 +149,7 @@ impl AdminArgs {
             .map(|url| {
                 let timeout =
                     std::time::Duration::from_secs_f64(self.admin_timeout.clamp(0.05, 3600.0));
-                (url.clone(), crate::load::dump::fetch_admin(url, timeout))
+                (url.clone(), crate::envoy::admin::fetch_admin(url, timeout))
             })
             .collect()
     }
@@ -243,7 +243,7 @@ pub fn run(cli: Cli) -> u8 {
 }
 
 /// `file:line:column: message`, or `file: message` when the position is unknown.
-fn input_error(e: &crate::load::InputError) -> String {
+fn input_error(e: &crate::source::InputError) -> String {
     if e.line > 0 {
         format!("{}:{}:{}: {}", e.file, e.line, e.column, e.message)
     } else {
@@ -406,7 +406,7 @@ fn trace(args: TraceArgs) -> u8 {
             return 2;
         }
     };
-    let (ip, port) = match crate::mesh::trace::parse_destination(&dest) {
+    let (ip, port) = match crate::envoy::trace::parse_destination(&dest) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
@@ -421,7 +421,7 @@ fn trace(args: TraceArgs) -> u8 {
         }
         None => None,
     };
-    let mut sources = crate::load::Sources::default();
+    let mut sources = crate::source::Sources::default();
     if args.admin.admin.is_some() {
         for (name, got) in args.admin.fetch() {
             match got {
@@ -433,18 +433,18 @@ fn trace(args: TraceArgs) -> u8 {
             }
         }
     } else {
-        sources = crate::load::load(
+        sources = crate::source::load(
             std::slice::from_ref(&input),
-            &crate::load::Discovery::default(),
+            &crate::source::Discovery::default(),
         );
     }
+    let dumps = crate::envoy::load::take_dumps(&mut sources);
     if let Some(e) = sources.errors.first() {
         eprintln!("error: {}", input_error(e));
         return 2;
     }
-    if sources.dumps.len() > 1 {
-        let names: Vec<&str> = sources
-            .dumps
+    if dumps.len() > 1 {
+        let names: Vec<&str> = dumps
             .iter()
             .map(|d| sources.files[d.file].path.as_str())
             .collect();
@@ -455,13 +455,13 @@ fn trace(args: TraceArgs) -> u8 {
         );
         return 2;
     }
-    let Some(ld) = sources.dumps.first() else {
+    let Some(ld) = dumps.first() else {
         eprintln!(
             "error: {input}: not an Envoy config dump (expected `istioctl proxy-config all -o json`, Envoy /config_dump, or `istioctl proxy-config listener -o json` output)"
         );
         return 2;
     };
-    let conn = crate::mesh::trace::Connection {
+    let conn = crate::envoy::trace::Connection {
         dest: ip,
         port,
         sni: args.sni.clone(),
@@ -469,9 +469,9 @@ fn trace(args: TraceArgs) -> u8 {
         alpn: args.alpn.clone(),
         source,
     };
-    let t = crate::mesh::trace::trace(&ld.dump, &conn);
+    let t = crate::envoy::trace::trace(&ld.dump, &conn);
     match args.format {
-        ListFormat::Human => print(&crate::mesh::trace::render(&t)),
+        ListFormat::Human => print(&crate::envoy::trace::render(&t)),
         ListFormat::Json => {
             let mut out =
                 serde_json::to_string_pretty(&serde_json::json!({"version": 1, "trace": t}))

@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::diagnostic::Severity;
-use crate::load::{self, FieldPath, Node};
 use crate::model::istio::MeshConfig;
+use crate::source::{self, FieldPath, Node};
 
 pub const FILE_NAME: &str = ".meshlint.yaml";
 
@@ -139,7 +139,7 @@ pub fn parse(shown: &str, text: &str) -> Result<LoadedConfig, ConfigError> {
         column,
         message,
     };
-    let docs = load::parse_yaml(text).map_err(|e| err(e.line, e.column, e.message))?;
+    let docs = source::parse_yaml(text).map_err(|e| err(e.line, e.column, e.message))?;
     let Some(root) = docs.into_iter().next() else {
         return Ok(LoadedConfig {
             path: Some(shown.to_string()),
@@ -166,7 +166,7 @@ pub fn parse(shown: &str, text: &str) -> Result<LoadedConfig, ConfigError> {
 pub fn load_mesh_config(path: &str) -> Result<MeshConfig, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("{path}: cannot read mesh config: {e}"))?;
-    let docs = load::parse_yaml(&text)
+    let docs = source::parse_yaml(&text)
         .map_err(|e| format!("{path}:{}:{}: {}", e.line, e.column, e.message))?;
     match docs.first() {
         None => Ok(MeshConfig::default()),

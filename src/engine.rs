@@ -7,12 +7,12 @@ use globset::{Glob, GlobMatcher};
 use crate::config::{IgnoreEntry, LoadedConfig, Suppression};
 use crate::diagnostic::{Finding, Location, RawFinding, Related, ResourceRef, Severity, Target};
 use crate::graph::MeshGraph;
-use crate::load::{self, FieldPath, InputError, Sources};
 use crate::mesh::version;
 use crate::model::istio::MeshConfig;
 use crate::model::{ModelOptions, Store};
 use crate::report::graph::{GraphNode, GraphView};
 use crate::rules::{self, Context, RULES, RuleMeta, RuleSettings, UNUSED_SUPPRESSION};
+use crate::source::{self, FieldPath, InputError, Sources};
 
 /// Annotation listing rules (codes or names, comma-separated, or `*`) to ignore on a resource.
 pub const IGNORE_ANNOTATION: &str = "meshlint.io/ignore";
@@ -157,7 +157,7 @@ pub fn check_with(
     fetched: Fetched,
     settings: &Settings,
 ) -> Result<Outcome, String> {
-    let mut sources = load::load(paths, &discovery(settings));
+    let mut sources = source::load(paths, &discovery(settings));
     add_fetched(&mut sources, fetched);
     check_sources(sources, settings)
 }
@@ -166,6 +166,7 @@ pub fn check_with(
 pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcome, String> {
     let enabled = enabled_rules(settings)?;
     let severity = severity_overrides(&settings.config)?;
+    let dumps = crate::envoy::load::take_dumps(&mut sources);
     let store = Store::build(&mut sources, &model_options(settings));
     let graph = MeshGraph::build(&store);
     let rule_settings = rule_settings(settings, &store)?;
@@ -177,7 +178,7 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
     // Config dumps: their own checks, on the listeners, clusters and routes they hold.
     let mut dump_findings = Vec::new();
     let mut dump_resources = 0;
-    for ld in &sources.dumps {
+    for ld in &dumps {
         let d = &ld.dump;
         dump_resources += d.listeners.len() + d.errors.len() + d.clusters.len() + d.routes.len();
         dump_findings.extend(rules::mesh7_dump::check(
@@ -257,10 +258,10 @@ fn graph_view(store: &Store, graph: &MeshGraph, findings: &[Finding]) -> GraphVi
 }
 
 /// Exclude globs from the flags and the config file.
-fn discovery(settings: &Settings) -> load::Discovery {
+fn discovery(settings: &Settings) -> source::Discovery {
     let mut exclude = settings.exclude.clone();
     exclude.extend(settings.config.config.exclude.iter().cloned());
-    load::Discovery { exclude }
+    source::Discovery { exclude }
 }
 
 /// The default namespace: the flag, then the config file, then `default`.
@@ -563,7 +564,8 @@ pub fn locate(store: &Store, sources: &Sources, target: &Target) -> Location {
     let file = &sources.files[res.file];
     let (node, _) = res.node.lookup(&target.path);
     let pos = node.pos;
-    let (end_line, end_column) = end_of(&file.text, pos.offset, pos.len, pos.line, pos.column);
+    let (end_line, end_column) =
+        crate::source::pointer::end_of(&file.text, pos.offset, pos.len, pos.line, pos.column);
     Location {
         file: file.path.clone(),
         line: pos.line,
@@ -574,24 +576,6 @@ pub fn locate(store: &Store, sources: &Sources, target: &Target) -> Location {
         len: pos.len,
         pointer: None,
     }
-}
-
-/// Line and column just past `len` bytes from `offset`, given the start's line and column.
-pub fn end_of(text: &str, offset: usize, len: usize, line: u32, column: u32) -> (u32, u32) {
-    let Some(span) = text.get(offset..offset + len) else {
-        return (line, column);
-    };
-    let mut l = line;
-    let mut c = column;
-    for ch in span.chars() {
-        if ch == '\n' {
-            l += 1;
-            c = 1;
-        } else {
-            c += 1;
-        }
-    }
-    (l, c)
 }
 
 fn resolve(f: &RawFinding, store: &Store, sources: &Sources) -> Finding {
@@ -620,7 +604,12 @@ fn resolve(f: &RawFinding, store: &Store, sources: &Sources) -> Finding {
 
 /// The predicted listeners of every scope: (label, namespace, workload names, rows).
 pub struct ListenerView {
-    pub scopes: Vec<(String, String, Vec<String>, Vec<crate::mesh::table::Row>)>,
+    pub scopes: Vec<(
+        String,
+        String,
+        Vec<String>,
+        Vec<crate::model::listener::Row>,
+    )>,
     pub errors: Vec<InputError>,
 }
 
@@ -635,8 +624,9 @@ pub fn listeners_with(
     fetched: Fetched,
     settings: &Settings,
 ) -> Result<ListenerView, String> {
-    let mut sources = load::load(paths, &discovery(settings));
+    let mut sources = source::load(paths, &discovery(settings));
     add_fetched(&mut sources, fetched);
+    let dumps = crate::envoy::load::take_dumps(&mut sources);
     let store = Store::build(&mut sources, &model_options(settings));
     let rs = rule_settings(settings, &store)?;
     let table = crate::mesh::table::ListenerTable::build(&store, &rs);
@@ -657,17 +647,17 @@ pub fn listeners_with(
         })
         .collect::<Vec<_>>();
     let mut scopes = scopes;
-    for ld in &sources.dumps {
+    for ld in &dumps {
         let node = ld.dump.node.clone().unwrap_or_default();
         scopes.push((
-            crate::mesh::dump::scope_label(&ld.dump, &sources.files[ld.file].path),
+            crate::envoy::table::scope_label(&ld.dump, &sources.files[ld.file].path),
             node.namespace.clone(),
             if node.pod.is_empty() {
                 Vec::new()
             } else {
                 vec![node.pod.clone()]
             },
-            crate::mesh::dump::rows(&ld.dump),
+            crate::envoy::table::rows(&ld.dump),
         ));
     }
     let mut errors = sources.errors;

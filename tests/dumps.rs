@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use meshlint::load::{self, Discovery};
+use meshlint::source::{self, Discovery};
 
 fn corpus_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/config-dumps");
@@ -27,10 +27,10 @@ fn corpus_files() -> Vec<PathBuf> {
 #[test]
 fn every_corpus_dump_loads() {
     for f in corpus_files() {
-        let s = load::load(&[f.to_string_lossy().into_owned()], &Discovery::default());
-        assert!(s.errors.is_empty(), "{}: {:?}", f.display(), s.errors);
-        assert_eq!(s.dumps.len(), 1, "{}", f.display());
-        let d = &s.dumps[0].dump;
+        let (errors, dumps) = load_dumps(&f.to_string_lossy());
+        assert!(errors.is_empty(), "{}: {:?}", f.display(), errors);
+        assert_eq!(dumps.len(), 1, "{}", f.display());
+        let d = &dumps[0].dump;
         eprintln!(
             "{}: {} — {} listeners, {} errors, {} clusters, {} routes, {} endpoints, node {:?}",
             f.file_name().unwrap().to_string_lossy(),
@@ -55,8 +55,9 @@ use std::net::TcpListener;
 use std::process::Command;
 
 use meshlint::engine::{self, Settings};
-use meshlint::mesh::trace::{self, Connection};
-use meshlint::model::envoy::Dump;
+use meshlint::envoy::load::{LoadedDump, take_dumps};
+use meshlint::envoy::model::Dump;
+use meshlint::envoy::trace::{self, Connection};
 
 fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -67,9 +68,16 @@ fn fixture(name: &str) -> String {
 }
 
 fn dump_of(name: &str) -> Dump {
-    let s = load::load(&[fixture(name)], &Discovery::default());
-    assert!(s.errors.is_empty(), "{name}: {:?}", s.errors);
-    s.dumps.into_iter().next().expect("a dump").dump
+    let (errors, dumps) = load_dumps(&fixture(name));
+    assert!(errors.is_empty(), "{name}: {:?}", errors);
+    dumps.into_iter().next().expect("a dump").dump
+}
+
+/// The input errors and the config dumps of one file.
+fn load_dumps(path: &str) -> (Vec<source::InputError>, Vec<LoadedDump>) {
+    let mut s = source::load(&[path.to_string()], &Discovery::default());
+    let dumps = take_dumps(&mut s);
+    (s.errors, dumps)
 }
 
 /// `(code, severity, resource name, line)` of every finding.
@@ -664,10 +672,10 @@ fn big_dump_loads_well_under_a_second() {
     };
     let size = std::fs::metadata(&path).expect("exists").len();
     let start = std::time::Instant::now();
-    let s = load::load(std::slice::from_ref(&path), &Discovery::default());
+    let (errors, dumps) = load_dumps(&path);
     let loaded = start.elapsed();
-    assert!(s.errors.is_empty(), "{:?}", s.errors);
-    let d = &s.dumps[0].dump;
+    assert!(errors.is_empty(), "{:?}", errors);
+    let d = &dumps[0].dump;
     let start = std::time::Instant::now();
     let out = engine::check(std::slice::from_ref(&path), &Settings::default()).expect("runs");
     let checked = start.elapsed();

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use meshlint::engine::{Settings, check_sources};
-use meshlint::load::Sources;
+use meshlint::source::Sources;
 use proptest::prelude::*;
 
 fn check_text(text: &str) {

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use meshlint::engine::{Settings, check_sources};
-use meshlint::load::Sources;
 use meshlint::rules::RULES;
+use meshlint::source::Sources;
 use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
 
 fn front_matter(doc: &str) -> BTreeMap<String, String> {

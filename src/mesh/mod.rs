@@ -1,8 +1,6 @@
 //! The listener model: which outbound listeners istiod gives each sidecar.
 
-pub mod dump;
 pub mod owners;
 pub mod scope;
 pub mod table;
-pub mod trace;
 pub mod version;

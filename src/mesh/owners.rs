@@ -2,10 +2,10 @@
 
 use std::cmp::Ordering;
 
-use crate::load::FieldPath;
 use crate::model::{ResId, Resource, Spec, Store};
 use crate::rules::RuleSettings;
 use crate::rules::mesh101_port_name::name_protocol;
+use crate::source::FieldPath;
 
 /// The protocol family that decides a listener's shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -145,7 +145,7 @@ pub fn auto_allocation(settings: &RuleSettings) -> bool {
 /// Whether a ServiceEntry already carries allocated addresses in its status.
 fn status_allocated(res: &Resource) -> bool {
     let (node, found) = res.node.lookup(&FieldPath::parse("status.addresses"));
-    found && matches!(&node.value, crate::load::Value::Seq(items) if !items.is_empty())
+    found && matches!(&node.value, crate::source::Value::Seq(items) if !items.is_empty())
 }
 
 /// Every owner in the input, in input order.

@@ -159,7 +159,7 @@ fn dns_auto_allocation(store: &Store, w: ResId) -> bool {
     else {
         return false;
     };
-    let Some(doc) = crate::load::parse_yaml(text)
+    let Some(doc) = crate::source::parse_yaml(text)
         .ok()
         .and_then(|d| d.into_iter().next())
     else {

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::model::listener::Row;
 use crate::model::{ResId, Store};
 use crate::rules::RuleSettings;
 
@@ -134,19 +135,6 @@ impl ListenerTable {
             scope_of,
         }
     }
-}
-
-/// One row of `meshlint listeners`: a listener a scope's sidecars get, and its owners.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Row {
-    pub address: String,
-    pub port: i64,
-    /// `HTTP`, `TCP`, `TLS (SNI)`, `HTTP+TCP (sniffed)`.
-    pub kind: String,
-    /// Owners in istiod's order, as `host (Kind ns/name)`.
-    pub owners: Vec<String>,
-    /// Why this listener is a problem, when it is.
-    pub conflict: Option<String>,
 }
 
 /// Every outbound listener the sidecars of `scope` get (all owners, not only wildcards).

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::load::FieldPath;
+use crate::source::FieldPath;
 
 /// `IntOrString` as Kubernetes defines it: `"8080"` stays a (named-port) string.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]

@@ -1,14 +1,14 @@
 //! Typed resources built from positioned documents.
 
-pub mod envoy;
 pub mod istio;
 pub mod k8s;
+pub mod listener;
 
 use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 
-use crate::load::{FieldPath, FileId, InputError, Node, Seg, Sources, Value};
+use crate::source::{FieldPath, FileId, InputError, Node, Seg, Sources, Value};
 
 /// Index of a resource in [`Store::resources`].
 pub type ResId = usize;
@@ -301,7 +301,7 @@ fn mesh_config(root: &Node) -> Result<Option<istio::MeshConfig>, DecodeError> {
     let Some(text) = root.lookup(&path).0.as_str() else {
         return Ok(None);
     };
-    let docs = crate::load::parse_yaml(text).map_err(|e| {
+    let docs = crate::source::parse_yaml(text).map_err(|e| {
         (
             path.clone(),
             format!("mesh config is not valid YAML: {}", e.message),

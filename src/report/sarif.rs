@@ -34,7 +34,7 @@ fn source_root() -> Option<PathBuf> {
 /// A URI for `file`: relative to the repository root (stable across runs and machines) when
 /// the file is inside it, otherwise an absolute `file://` URI.
 fn uri(file: &str, root: Option<&Path>) -> (String, bool) {
-    if file == crate::load::STDIN_NAME {
+    if file == crate::source::STDIN_NAME {
         return ("stdin".into(), false);
     }
     let encode = |s: &str| s.replace('%', "%25").replace(' ', "%20");

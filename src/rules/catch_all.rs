@@ -81,7 +81,7 @@ pub fn describe(store: &Store, owner: &Owner) -> String {
 }
 
 /// The field of an owner's port entry that holds its number.
-pub fn port_field(owner: &Owner) -> crate::load::FieldPath {
+pub fn port_field(owner: &Owner) -> crate::source::FieldPath {
     let field = if owner.kind == OwnerKind::ServiceEntry {
         "number"
     } else {
@@ -91,9 +91,9 @@ pub fn port_field(owner: &Owner) -> crate::load::FieldPath {
 }
 
 /// Where a workload declares `port`, or its pod spec when it does not.
-pub fn container_port_path(res: &crate::model::Resource, port: i64) -> crate::load::FieldPath {
+pub fn container_port_path(res: &crate::model::Resource, port: i64) -> crate::source::FieldPath {
     let Some(w) = res.workload() else {
-        return crate::load::FieldPath::root();
+        return crate::source::FieldPath::root();
     };
     w.running_containers()
         .find_map(|(path, c)| {

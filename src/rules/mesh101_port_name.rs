@@ -6,9 +6,9 @@
 //! 27017 default to TCP. ExternalName Services also flag a port named exactly `tcp` (IST0150).
 
 use crate::diagnostic::Severity;
-use crate::load::FieldPath;
 use crate::model::Spec;
 use crate::model::k8s::ServicePort;
+use crate::source::FieldPath;
 
 use super::sidecar::SYSTEM_NAMESPACES;
 use super::{Context, Rule, RuleMeta};

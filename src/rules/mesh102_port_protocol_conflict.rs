@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::Severity;
-use crate::load::FieldPath;
 use crate::model::k8s::Workload;
 use crate::model::{ResId, Resource};
+use crate::source::FieldPath;
 
 use super::{Context, Rule, RuleMeta};
 

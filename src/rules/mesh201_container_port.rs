@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use crate::diagnostic::Severity;
-use crate::load::FieldPath;
+use crate::source::FieldPath;
 
 use super::{Context, Rule, RuleMeta};
 

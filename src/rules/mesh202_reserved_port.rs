@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 
 use crate::diagnostic::Severity;
-use crate::load::FieldPath;
 use crate::model::k8s::IntOrString;
 use crate::model::{ResId, Spec};
+use crate::source::FieldPath;
 
 use super::sidecar::{Injection, injections};
 use super::{Context, Rule, RuleMeta};

@@ -9,9 +9,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::diagnostic::Severity;
-use crate::load::FieldPath;
 use crate::model::k8s::Workload;
 use crate::model::{ResId, Store};
+use crate::source::FieldPath;
 
 use super::sidecar::Platform;
 use super::{Context, Rule, RuleMeta};
@@ -605,7 +605,7 @@ mod tests {
     use crate::config::{Config, LoadedConfig, MeshSettings};
     use crate::diagnostic::Finding;
     use crate::engine::{Settings, check_sources};
-    use crate::load::Sources;
+    use crate::source::Sources;
 
     fn run(text: &str, loopback: bool) -> Vec<Finding> {
         let mut sources = Sources::default();

@@ -9,8 +9,8 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::Severity;
-use crate::load::{FieldPath, Node, Value};
 use crate::model::{ResId, Resource, Store};
+use crate::source::{FieldPath, Node, Value};
 
 use super::{Context, Rule, RuleMeta};
 

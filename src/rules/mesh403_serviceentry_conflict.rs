@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::Severity;
-use crate::load::FieldPath;
 use crate::model::{ResId, Spec};
+use crate::source::FieldPath;
 
 use super::{Context, Rule, RuleMeta};
 

@@ -10,10 +10,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::Severity;
-use crate::load::FieldPath;
 use crate::mesh::version::istiod_flag;
 use crate::model::k8s::IntOrString;
 use crate::model::{ResId, Spec, Store};
+use crate::source::FieldPath;
 
 use super::routing::{label, selector_text};
 use super::{Context, Rule, RuleMeta};
@@ -273,7 +273,7 @@ impl Rule for GatewayPortNotExposed {
 mod tests {
     use crate::diagnostic::{Finding, Severity};
     use crate::engine::{Settings, check_sources};
-    use crate::load::Sources;
+    use crate::source::Sources;
 
     fn run(text: &str) -> Vec<Finding> {
         crate::rules::findings_of("MESH501", text)

@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::Severity;
-use crate::load::{FieldPath, Node, Value};
 use crate::model::istio::Server;
 use crate::model::{ResId, Resource, Spec, Store};
+use crate::source::{FieldPath, Node, Value};
 
 use super::routing::{self, HostIndex, Viewers, fqdn, label, raw};
 use super::{Context, Rule, RuleMeta};

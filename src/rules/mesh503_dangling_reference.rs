@@ -8,9 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::diagnostic::Severity;
-use crate::load::{FieldPath, Node};
 use crate::model::istio::DestinationRule;
 use crate::model::{ResId, Resource, Spec, Store};
+use crate::source::{FieldPath, Node};
 
 use super::routing::{
     self, DeclKind, Declared, Export, HostIndex, Viewers, Workloads, fqdn, is_short,

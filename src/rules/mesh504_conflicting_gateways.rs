@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::Severity;
-use crate::load::FieldPath;
 use crate::model::istio::{Gateway, Server};
 use crate::model::{ResId, Spec, Store};
+use crate::source::FieldPath;
 
 use super::routing::{label, selector_text};
 use super::{Context, Rule, RuleMeta};

@@ -6,8 +6,8 @@
 //! weighted ones get none.
 
 use crate::diagnostic::Severity;
-use crate::load::{FieldPath, Node, Value};
 use crate::model::Spec;
+use crate::source::{FieldPath, Node, Value};
 
 use super::{Context, Rule, RuleMeta};
 
@@ -179,7 +179,7 @@ impl Rule for RouteWeights {
 mod tests {
     use crate::diagnostic::{Finding, Severity};
     use crate::engine::{Settings, check_sources};
-    use crate::load::Sources;
+    use crate::source::Sources;
 
     fn run(text: &str, version: Option<&str>) -> Vec<Finding> {
         let mut sources = Sources::default();

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use crate::diagnostic::Severity;
-use crate::load::{FieldPath, Node};
 use crate::model::{ResId, Resource, Spec, Store};
+use crate::source::{FieldPath, Node};
 
 use super::routing::{self, fqdn, hosts_match, raw};
 use super::{Context, Rule, RuleMeta};

@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::diagnostic::Severity;
-use crate::load::FieldPath;
 use crate::model::{ResId, Spec};
+use crate::source::FieldPath;
 
 use super::routing::{fqdn, hosts_match};
 use super::{Context, Rule, RuleMeta};

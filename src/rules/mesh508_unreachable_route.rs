@@ -7,8 +7,8 @@
 use serde_json::{Map, Value as J};
 
 use crate::diagnostic::Severity;
-use crate::load::{FieldPath, Node, Value};
 use crate::model::Spec;
+use crate::source::{FieldPath, Node, Value};
 
 use super::routing::hosts_match;
 use super::{Context, Rule, RuleMeta};

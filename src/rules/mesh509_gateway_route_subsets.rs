@@ -112,7 +112,7 @@ impl Rule for GatewayRouteSkipsSubsets {
                 // istio only checks HTTP routes.
                 .istio(if d.section == "http" { &["IST0140"] } else { &[] })
                 .help("route to the same subsets (and weights) here, or bind the sidecar VirtualService to the gateway as well")
-                .related(first, crate::load::FieldPath::parse("spec.http"), "the subset routing for sidecars");
+                .related(first, crate::source::FieldPath::parse("spec.http"), "the subset routing for sidecars");
             }
         }
     }

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use crate::diagnostic::Severity;
-use crate::load::FieldPath;
 use crate::model::{ResId, Resource, Spec};
+use crate::source::FieldPath;
 
 use super::routing::{self, CLUSTER_DOMAIN, HostIndex, Viewers, fqdn, is_short};
 use super::{Context, Rule, RuleMeta};

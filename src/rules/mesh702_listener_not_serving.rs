@@ -1,7 +1,7 @@
 //! MESH702 listener-not-serving: a listener the dump shows warming or draining.
 
 use crate::diagnostic::Severity;
-use crate::model::envoy::ListenerState;
+use crate::envoy::model::ListenerState;
 
 use super::mesh7_dump::DumpCx;
 use super::{Rule, RuleMeta};

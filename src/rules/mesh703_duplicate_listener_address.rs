@@ -1,7 +1,7 @@
 //! MESH703 duplicate-listener-address: two listeners bind one address:port.
 
 use crate::diagnostic::Severity;
-use crate::mesh::dump::duplicate_binds;
+use crate::envoy::table::duplicate_binds;
 
 use super::mesh7_dump::DumpCx;
 use super::{Rule, RuleMeta};

@@ -3,8 +3,8 @@
 //! is MESH401 (the shadowed owner), as for manifests.
 
 use crate::diagnostic::Severity;
-use crate::mesh::dump::unreached_clusters;
-use crate::mesh::trace::chain_label;
+use crate::envoy::table::unreached_clusters;
+use crate::envoy::trace::chain_label;
 
 use super::mesh7_dump::DumpCx;
 use super::{Rule, RuleMeta};
@@ -33,7 +33,7 @@ pub(super) fn check(cx: &mut DumpCx<'_>) {
         let name = c.cluster.name().to_string();
         let (code, message, related) = if let Some(k) = u.shadowed_by {
             let l = &dump.listeners[k];
-            let winner = crate::mesh::dump::catch_alls(dump)
+            let winner = crate::envoy::table::catch_alls(dump)
                 .into_iter()
                 .find(|c| c.listener == k)
                 .map(|c| (c.clusters.join(", "), c.chain));

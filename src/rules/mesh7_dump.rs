@@ -10,11 +10,12 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use crate::diagnostic::{Finding, Location, Related, ResourceRef, Severity};
-use crate::load::SourceFile;
-use crate::load::dump::{JsonLocator, LoadedDump, yaml_pos};
-use crate::mesh::dump::{self as table, CatchAll};
-use crate::mesh::trace::{self, ChainRef, Connection, chain_label, cluster_service};
-use crate::model::envoy::{Dump, parse_cluster_name};
+use crate::envoy::load::LoadedDump;
+use crate::envoy::model::{Dump, parse_cluster_name};
+use crate::envoy::table::{self as table, CatchAll};
+use crate::envoy::trace::{self, ChainRef, Connection, chain_label, cluster_service};
+use crate::source::SourceFile;
+use crate::source::pointer::{JsonLocator, end_of, yaml_pos};
 
 use super::{RuleMeta, find};
 
@@ -22,7 +23,7 @@ use super::{RuleMeta, find};
 pub struct DumpCx<'a> {
     pub dump: &'a Dump,
     file: &'a SourceFile,
-    yaml: Option<&'a crate::load::Node>,
+    yaml: Option<&'a crate::source::Node>,
     locator: RefCell<JsonLocator<'a>>,
     enabled: &'a BTreeSet<&'static str>,
     findings: Vec<Finding>,
@@ -47,13 +48,8 @@ impl<'a> DumpCx<'a> {
             .collect();
         if let Some(root) = self.yaml {
             if let Some(pos) = candidates.iter().find_map(|p| yaml_pos(root, p)) {
-                let (end_line, end_column) = crate::engine::end_of(
-                    &self.file.text,
-                    pos.offset,
-                    pos.len,
-                    pos.line,
-                    pos.column,
-                );
+                let (end_line, end_column) =
+                    end_of(&self.file.text, pos.offset, pos.len, pos.line, pos.column);
                 loc.line = pos.line;
                 loc.column = pos.column;
                 loc.end_line = end_line;

@@ -38,10 +38,10 @@ use std::rc::Rc;
 
 use crate::diagnostic::{RawFinding, RelatedTarget, Severity, Target};
 use crate::graph::MeshGraph;
-use crate::load::FieldPath;
 use crate::mesh::table::ListenerTable;
 use crate::model::istio::MeshConfig;
 use crate::model::{ResId, Spec, Store};
+use crate::source::FieldPath;
 
 pub use mesh001_unused_suppression::UNUSED_SUPPRESSION;
 
@@ -238,7 +238,7 @@ pub(crate) fn fixture(code: &str, name: &str) -> String {
 /// Test support: the findings of rule `code` on one YAML text, checked with default settings.
 #[cfg(test)]
 pub(crate) fn findings_of(code: &str, text: &str) -> Vec<crate::diagnostic::Finding> {
-    let mut sources = crate::load::Sources::default();
+    let mut sources = crate::source::Sources::default();
     sources.add_text("t.yaml".into(), text.into());
     let outcome = crate::engine::check_sources(sources, &crate::engine::Settings::default())
         .expect("valid settings");

@@ -7,10 +7,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::load::{FieldPath, Node, Value};
 use crate::model::istio::MeshConfig;
 use crate::model::k8s::IntOrString;
 use crate::model::{ResId, Resource, Spec, Store};
+use crate::source::{FieldPath, Node, Value};
 
 /// The cluster domain istiod appends to short names.
 pub const CLUSTER_DOMAIN: &str = "svc.cluster.local";

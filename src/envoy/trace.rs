@@ -21,7 +21,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 use serde_json::Value as J;
 
-use crate::model::envoy::{
+use crate::envoy::model::{
     CidrRange, Dump, DumpListener, FilterChain, FilterChainMatch, FilterKind, Listener,
     RouteConfiguration, Terminal, parse_cluster_name,
 };
@@ -773,7 +773,7 @@ pub fn select_chain(
 /// A field of a JSON object under its snake_case or lowerCamelCase name.
 fn jget<'a>(v: &'a J, key: &str) -> Option<&'a J> {
     v.get(key)
-        .or_else(|| v.get(crate::model::envoy::camel_case(key)))
+        .or_else(|| v.get(crate::envoy::model::camel_case(key)))
 }
 
 fn matcher_input(input: &J, conn: &Connection, seen: &Detected) -> Result<String, String> {
@@ -868,7 +868,7 @@ fn eval_matcher(
                     .into_iter()
                     .flatten()
                 {
-                    let cidr: crate::model::envoy::CidrRange =
+                    let cidr: crate::envoy::model::CidrRange =
                         serde_json::from_value(r.clone()).unwrap_or_default();
                     if ip.is_some_and(|ip| cidr.contains(ip))
                         && best.is_none_or(|(l, _)| cidr.len() > l)
@@ -1089,7 +1089,7 @@ pub fn cluster_view(
         };
     };
     let kind = c.cluster.kind();
-    let from_assignment = |cla: &crate::model::envoy::ClusterLoadAssignment| {
+    let from_assignment = |cla: &crate::envoy::model::ClusterLoadAssignment| {
         cla.endpoints()
             .into_iter()
             .map(|(address, health)| EndpointView { address, health })
@@ -1759,7 +1759,7 @@ pub fn render(t: &Trace) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::envoy::{RouteConfiguration, VirtualHost};
+    use crate::envoy::model::{RouteConfiguration, VirtualHost};
 
     #[test]
     fn destinations_parse() {
@@ -1821,7 +1821,7 @@ mod tests {
         let mut c = Connection::tcp("10.0.0.1".parse().unwrap(), 443);
         c.sni = Some("a.example.com".into());
         assert_eq!(detect(&l, &c).transport, "raw_buffer");
-        l.listener_filters.push(crate::model::envoy::Filter {
+        l.listener_filters.push(crate::envoy::model::Filter {
             name: Some("envoy.filters.listener.tls_inspector".into()),
             ..Default::default()
         });

@@ -5,9 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::IpAddr;
 
-use crate::model::envoy::{Dump, DumpListener, ListenerState, Terminal, parse_cluster_name};
+use crate::envoy::model::{Dump, DumpListener, ListenerState, Terminal, parse_cluster_name};
 
-use super::table::Row;
+use crate::model::listener::Row;
+
 use super::trace::{self, ChainRef, Connection, cluster_service, is_special_cluster};
 
 /// An address in TEST-NET-1 / the documentation prefix: a destination no listener names.
@@ -427,7 +428,7 @@ pub fn scope_label(dump: &Dump, file: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::dump::parse_json;
+    use crate::envoy::load::parse_json;
 
     fn hazelcast() -> Dump {
         let text = std::fs::read_to_string(concat!(

@@ -1,7 +1,8 @@
 //! Input discovery and parsing: paths, directories and stdin into positioned documents.
 
-pub mod dump;
 pub mod node;
+pub mod pointer;
+pub mod sniff;
 pub mod yaml;
 
 use std::io::Read;
@@ -43,8 +44,8 @@ pub struct Sources {
     pub files: Vec<SourceFile>,
     pub documents: Vec<Document>,
     pub errors: Vec<InputError>,
-    /// Envoy config dumps, detected by content.
-    pub dumps: Vec<dump::LoadedDump>,
+    /// Files whose text is a JSON config dump, left unparsed for `envoy::load`.
+    pub dump_files: Vec<FileId>,
 }
 
 /// The name under which stdin is reported.
@@ -187,14 +188,14 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
     sources
 }
 
-/// A file's content, parsed: a JSON config dump is decoded later, everything else is YAML.
+/// A file's content, parsed: a JSON config dump is decoded by `envoy::load`, everything else is YAML.
 enum Parsed {
     JsonDump,
     Yaml(Result<Vec<Node>, yaml::ParseError>),
 }
 
 fn parse(text: &str) -> Parsed {
-    if dump::json_is_dump(text) {
+    if sniff::json_is_dump(text) {
         Parsed::JsonDump
     } else {
         Parsed::Yaml(yaml::parse_stream(text))
@@ -244,7 +245,8 @@ impl Sources {
         let name = display_name(&path);
         let result = match parsed {
             Parsed::JsonDump => {
-                self.add_json_dump(name, text);
+                self.dump_files.push(self.files.len());
+                self.files.push(SourceFile { path: name, text });
                 return;
             }
             Parsed::Yaml(result) => result,
@@ -252,7 +254,6 @@ impl Sources {
         match result {
             Ok(docs) => {
                 let id = self.files.len();
-                let docs = self.take_yaml_dumps(id, &name, docs, &text);
                 self.documents.extend(
                     docs.into_iter()
                         .filter(|root| !not_a_resource(root, walked))
@@ -285,9 +286,10 @@ impl Sources {
 /// Documents that are not Kubernetes resources and are skipped rather than reported:
 /// kustomize's own files always, and, in files found by walking a directory, documents without
 /// `metadata` or without both `apiVersion` and `kind` (Helm values, Chart.yaml, kind cluster
-/// configs, CI files). A document with `metadata` but no `kind` is still a broken resource.
+/// configs, CI files). A document with `metadata` but no `kind` is still a broken resource,
+/// and a map with `configs` but no `kind` may be a YAML config dump, kept for `envoy::load`.
 fn not_a_resource(root: &Node, walked: bool) -> bool {
-    if !root.is_map() {
+    if !root.is_map() || (root.get("configs").is_some() && root.get("kind").is_none()) {
         return false;
     }
     let api = root.get("apiVersion").and_then(Node::as_str);

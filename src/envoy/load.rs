@@ -1,0 +1,163 @@
+//! Config dumps: parsing (JSON directly with serde_json, YAML through the positioned loader)
+//! and taking them out of the loaded sources before the manifests are modelled.
+
+use crate::source::{FileId, InputError, Node, Sources, Value, sniff};
+
+use super::model::{Dump, RawDump, resource_kind};
+
+/// A dump read from one input file.
+#[derive(Clone, Debug)]
+pub struct LoadedDump {
+    pub file: FileId,
+    pub dump: Dump,
+    /// The positioned tree, when the dump was YAML.
+    pub yaml: Option<Node>,
+}
+
+/// Field names only lowerCamelCase output has (looked for near the start of the text).
+const CAMEL_MARKERS: &[&str] = &[
+    "socketAddress",
+    "filterChains",
+    "dynamicActive",
+    "dynamicListeners",
+    "staticListeners",
+    "activeState",
+    "clusterName",
+    "lbEndpoints",
+    "staticClusters",
+    "virtualHosts",
+    "portValue",
+];
+
+/// Whether the document spells its keys in lowerCamelCase.
+pub fn is_camel(text: &str) -> bool {
+    let head = match text.char_indices().nth(1 << 20) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    };
+    CAMEL_MARKERS.iter().any(|m| head.contains(m))
+}
+
+/// A parse failure with its position (1-based; 0 when unknown).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DumpError {
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// Parses a JSON config dump.
+pub fn parse_json(text: &str) -> Result<Dump, DumpError> {
+    let camel = is_camel(text);
+    let err = |e: serde_json::Error| DumpError {
+        line: e.line() as u32,
+        column: e.column() as u32,
+        message: format!("invalid config dump JSON: {e}"),
+    };
+    match sniff::first_significant(text) {
+        Some((_, b'[')) => {
+            let items: Vec<serde_json::Value> = serde_json::from_str(text).map_err(err)?;
+            check_array(&items)?;
+            Dump::from_array(items, camel).map_err(|m| DumpError {
+                line: 0,
+                column: 0,
+                message: m,
+            })
+        }
+        _ => {
+            let raw: RawDump = serde_json::from_str(text).map_err(err)?;
+            Ok(Dump::from_raw(raw, camel))
+        }
+    }
+}
+
+fn check_array(items: &[serde_json::Value]) -> Result<(), DumpError> {
+    if let Some(first) = items.first()
+        && resource_kind(first) == "unknown"
+    {
+        return Err(DumpError {
+            line: 0,
+            column: 0,
+            message: "a JSON array that is not a list of Envoy resources".into(),
+        });
+    }
+    Ok(())
+}
+
+/// If a YAML document is a config dump, its model (or why it is not a valid one).
+pub fn from_yaml(root: &Node, text: &str) -> Option<Result<Dump, String>> {
+    match &root.value {
+        Value::Map(_) if root.get("configs").is_some() && root.get("kind").is_none() => {
+            let camel = is_camel(text);
+            Some(
+                serde_json::from_value::<RawDump>(root.to_json())
+                    .map(|raw| Dump::from_raw(raw, camel))
+                    .map_err(|e| format!("invalid config dump: {e}")),
+            )
+        }
+        Value::Seq(items)
+            if items.first().is_some_and(|f| {
+                f.is_map() && f.get("kind").is_none() && resource_kind(&f.to_json()) != "unknown"
+            }) =>
+        {
+            let camel = is_camel(text);
+            let json: Vec<serde_json::Value> = items.iter().map(Node::to_json).collect();
+            Some(Dump::from_array(json, camel))
+        }
+        _ => None,
+    }
+}
+
+/// Takes the config dumps out of `sources`: the files the loader recognised as JSON dumps, and
+/// the YAML documents that are dumps. What remains are the manifests. A dump that does not
+/// decode becomes an input error.
+pub fn take_dumps(sources: &mut Sources) -> Vec<LoadedDump> {
+    let mut dumps = Vec::new();
+    for &file in &sources.dump_files {
+        let f = &sources.files[file];
+        match parse_json(&f.text) {
+            Ok(dump) => dumps.push(LoadedDump {
+                file,
+                dump,
+                yaml: None,
+            }),
+            Err(e) => sources.errors.push(InputError {
+                file: f.path.clone(),
+                line: e.line,
+                column: e.column,
+                message: e.message,
+            }),
+        }
+    }
+    let documents = std::mem::take(&mut sources.documents);
+    for doc in documents {
+        let f = &sources.files[doc.file];
+        match from_yaml(&doc.root, &f.text) {
+            Some(Ok(dump)) => dumps.push(LoadedDump {
+                file: doc.file,
+                dump,
+                yaml: Some(doc.root),
+            }),
+            Some(Err(message)) => sources.errors.push(InputError {
+                file: f.path.clone(),
+                line: doc.root.pos.line,
+                column: doc.root.pos.column,
+                message,
+            }),
+            None => sources.documents.push(doc),
+        }
+    }
+    dumps.sort_by_key(|d| d.file);
+    dumps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn camel_case_is_detected() {
+        assert!(is_camel("{\"socketAddress\": {}}"));
+        assert!(!is_camel("{\"socket_address\": {}}"));
+    }
+}

@@ -1,0 +1,15 @@
+//! A listener as `meshlint listeners` shows it, whether predicted from manifests (`mesh::table`)
+//! or read from a config dump (`envoy::table`).
+
+/// One row of `meshlint listeners`: a listener a scope's sidecars get, and its owners.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Row {
+    pub address: String,
+    pub port: i64,
+    /// `HTTP`, `TCP`, `TLS (SNI)`, `HTTP+TCP (sniffed)`.
+    pub kind: String,
+    /// Owners in istiod's order, as `host (Kind ns/name)`.
+    pub owners: Vec<String>,
+    /// Why this listener is a problem, when it is.
+    pub conflict: Option<String>,
+}
