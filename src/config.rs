@@ -41,12 +41,12 @@ pub struct Config {
     /// Target Istio version, `MAJOR.MINOR`, as a quoted string (`1.20` unquoted is the number 1.2).
     #[serde(deserialize_with = "quoted_version", default)]
     pub istio_version: Option<String>,
-    pub mesh: MeshSettings,
+    pub mesh: MeshSection,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
-pub struct MeshSettings {
+pub struct MeshSection {
     /// The platform maps each dependency onto the same port on 127.0.0.1 (e.g. Rainbond).
     #[serde(alias = "loopbackDependencies")]
     pub loopback_dependencies: bool,

@@ -6,12 +6,13 @@ use globset::{Glob, GlobMatcher};
 
 use crate::config::{IgnoreEntry, LoadedConfig, Suppression};
 use crate::diagnostic::{Finding, Location, RawFinding, Related, ResourceRef, Severity, Target};
-use crate::graph::MeshGraph;
+use crate::mesh::graph::MeshGraph;
+use crate::mesh::settings::MeshSettings;
 use crate::mesh::version;
 use crate::model::istio::MeshConfig;
 use crate::model::{ModelOptions, Store};
 use crate::report::graph::{GraphNode, GraphView};
-use crate::rules::{self, Context, RULES, RuleMeta, RuleSettings, UNUSED_SUPPRESSION};
+use crate::rules::{self, Context, RULES, RuleMeta, UNUSED_SUPPRESSION};
 use crate::source::{self, FieldPath, InputError, Sources};
 
 /// Annotation listing rules (codes or names, comma-separated, or `*`) to ignore on a resource.
@@ -276,7 +277,7 @@ fn model_options(settings: &Settings) -> ModelOptions {
 }
 
 /// Version, mesh config and platform facts: flags first, then the config file, then the input.
-fn rule_settings(settings: &Settings, store: &Store) -> Result<RuleSettings, String> {
+fn rule_settings(settings: &Settings, store: &Store) -> Result<MeshSettings, String> {
     let cfg = &settings.config.config;
     let mesh = match &settings.mesh_config {
         Some(m) => m.clone(),
@@ -302,7 +303,7 @@ fn rule_settings(settings: &Settings, store: &Store) -> Result<RuleSettings, Str
             None => (None, String::new()),
         },
     };
-    Ok(RuleSettings {
+    Ok(MeshSettings {
         istio_version,
         istio_version_source,
         mesh,

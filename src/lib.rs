@@ -5,7 +5,6 @@ pub mod config;
 pub mod diagnostic;
 pub mod engine;
 pub mod envoy;
-pub mod graph;
 pub mod mesh;
 pub mod model;
 pub mod report;

@@ -1,6 +1,14 @@
-//! The listener model: which outbound listeners istiod gives each sidecar.
+//! istiod's view of the manifests: host names and visibility, workloads and selectors, sidecar
+//! injection, port protocols, the resource graph, and the outbound listeners it gives each proxy.
 
+pub mod graph;
+pub mod hosts;
+pub mod injection;
 pub mod owners;
+pub mod protocol;
+pub mod routes;
 pub mod scope;
+pub mod settings;
 pub mod table;
 pub mod version;
+pub mod workloads;

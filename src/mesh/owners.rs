@@ -2,9 +2,9 @@
 
 use std::cmp::Ordering;
 
+use crate::mesh::protocol::name_protocol;
+use crate::mesh::settings::MeshSettings;
 use crate::model::{ResId, Resource, Spec, Store};
-use crate::rules::RuleSettings;
-use crate::rules::mesh101_port_name::name_protocol;
 use crate::source::FieldPath;
 
 /// The protocol family that decides a listener's shape.
@@ -121,7 +121,7 @@ impl Owner {
 }
 
 /// `exportTo` of a resource: the field or annotation, else the mesh default, else everywhere.
-fn export_to(res: &Resource, written: &[String], settings: &RuleSettings) -> Vec<String> {
+fn export_to(res: &Resource, written: &[String], settings: &MeshSettings) -> Vec<String> {
     if !written.is_empty() {
         return written.to_vec();
     }
@@ -135,7 +135,7 @@ fn export_to(res: &Resource, written: &[String], settings: &RuleSettings) -> Vec
 }
 
 /// Whether ServiceEntries without addresses get auto-allocated VIPs mesh-wide.
-pub fn auto_allocation(settings: &RuleSettings) -> bool {
+pub fn auto_allocation(settings: &MeshSettings) -> bool {
     let md = &settings.mesh.default_config.proxy_metadata;
     let on = |k: &str| md.get(k).is_some_and(|v| v == "true");
     on("ISTIO_META_DNS_CAPTURE")
@@ -149,7 +149,7 @@ fn status_allocated(res: &Resource) -> bool {
 }
 
 /// Every owner in the input, in input order.
-pub fn collect(store: &Store, settings: &RuleSettings) -> Vec<Owner> {
+pub fn collect(store: &Store, settings: &MeshSettings) -> Vec<Owner> {
     let mut out = Vec::new();
     for (id, res) in store.iter() {
         match &res.spec {

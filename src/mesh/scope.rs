@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::mesh::injection::{SYSTEM_NAMESPACES, istio_reason};
 use crate::model::istio::Sidecar;
 use crate::model::{ResId, Spec, Store};
-use crate::rules::sidecar::{SYSTEM_NAMESPACES, istio_reason};
 
 use super::owners::Owner;
 

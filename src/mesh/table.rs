@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::mesh::settings::MeshSettings;
 use crate::model::listener::Row;
 use crate::model::{ResId, Store};
-use crate::rules::RuleSettings;
 
 use super::owners::{self, Addr, Owner, OwnerKind, Proto};
 use super::scope::{self, Scope};
@@ -48,7 +48,7 @@ pub struct ListenerTable {
 
 /// Whether ExternalName Services are aliases (no listener): the default from Istio 1.21, and
 /// opt-in with `ENABLE_EXTERNAL_NAME_ALIAS=true` on 1.20; `=false` keeps the old behaviour.
-pub fn external_name_is_alias(settings: &RuleSettings) -> bool {
+pub fn external_name_is_alias(settings: &MeshSettings) -> bool {
     let Some(v) = settings.istio_version else {
         return false;
     };
@@ -61,7 +61,7 @@ pub fn external_name_is_alias(settings: &RuleSettings) -> bool {
 impl ListenerTable {
     /// Predicts the wildcard listeners of every scope. Work is grouped by port: only ports that
     /// have a TCP catch-all owner somewhere are examined for HTTP and TLS owners.
-    pub fn build(store: &Store, settings: &RuleSettings) -> ListenerTable {
+    pub fn build(store: &Store, settings: &MeshSettings) -> ListenerTable {
         let alias = external_name_is_alias(settings);
         let owners: Vec<Owner> = owners::collect(store, settings)
             .into_iter()

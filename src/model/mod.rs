@@ -3,6 +3,7 @@
 pub mod istio;
 pub mod k8s;
 pub mod listener;
+pub mod raw;
 
 use std::collections::BTreeMap;
 

@@ -29,7 +29,7 @@ pub fn scope_list(store: &Store, table: &ListenerTable, scopes: &[usize]) -> Str
 }
 
 /// Workloads behind what an ExternalName Service aliases (its target Service's pods).
-fn target_workloads(graph: &crate::graph::MeshGraph, owner: &Owner) -> BTreeSet<ResId> {
+fn target_workloads(graph: &crate::mesh::graph::MeshGraph, owner: &Owner) -> BTreeSet<ResId> {
     graph
         .alias_targets(owner.resource)
         .into_iter()
@@ -40,7 +40,11 @@ fn target_workloads(graph: &crate::graph::MeshGraph, owner: &Owner) -> BTreeSet<
 /// Workloads whose pods serve `port` and whose own scope gets the catch-all: their peers and
 /// same-namespace clients reach them by pod IP, which the wildcard listener now captures.
 /// The catch-all's own backends (an ExternalName's target) are left out.
-pub fn victims(graph: &crate::graph::MeshGraph, table: &ListenerTable, i: usize) -> Vec<ResId> {
+pub fn victims(
+    graph: &crate::mesh::graph::MeshGraph,
+    table: &ListenerTable,
+    i: usize,
+) -> Vec<ResId> {
     let owner = &table.owners[i];
     let exclude = if owner.kind == OwnerKind::ExternalName {
         target_workloads(graph, owner)

@@ -6,12 +6,13 @@
 //! 27017 default to TCP. ExternalName Services also flag a port named exactly `tcp` (IST0150).
 
 use crate::diagnostic::Severity;
+use crate::mesh::protocol::{PROTOCOLS, protocol_known};
 use crate::model::Spec;
 use crate::model::k8s::ServicePort;
 use crate::source::FieldPath;
 
-use super::sidecar::SYSTEM_NAMESPACES;
 use super::{Context, Rule, RuleMeta};
+use crate::mesh::injection::SYSTEM_NAMESPACES;
 
 pub struct PortNameMissingProtocol;
 
@@ -23,25 +24,6 @@ static META: RuleMeta = RuleMeta {
     istio_codes: &["IST0118", "IST0150"],
     doc: include_str!("../../rules/MESH101-port-name-missing-protocol.md"),
 };
-
-/// Protocol prefixes istio's `protocol.Parse` accepts (lowercased).
-const PROTOCOLS: &[&str] = &[
-    "grpc",
-    "grpc-web",
-    "http",
-    "http_proxy",
-    "http2",
-    "https",
-    "mongo",
-    "mysql",
-    "redis",
-    "tcp",
-    "tls",
-    "udp",
-];
-
-/// Ports istio treats as TCP when the name says nothing.
-const WELL_KNOWN_TCP: &[i64] = &[25, 53, 3306, 27017];
 
 /// Labels that mark istio's own control-plane Services, which the analyzer skips.
 fn is_control_plane(labels: &std::collections::BTreeMap<String, String>) -> bool {
@@ -87,30 +69,6 @@ fn mesh_is_istio(store: &crate::model::Store) -> bool {
         other |= marked(OTHER, r);
     }
     !other
-}
-
-/// Whether istio can determine the protocol of `port` (mirrors `ConvertProtocol`).
-pub fn protocol_known(port: &ServicePort) -> bool {
-    if port.protocol.as_deref() == Some("UDP") {
-        return true;
-    }
-    let name = match &port.app_protocol {
-        Some(app) => match app.as_str() {
-            "kubernetes.io/h2c" | "kubernetes.io/ws" | "kubernetes.io/wss" => return true,
-            other => other,
-        },
-        None => port.name.as_deref().unwrap_or(""),
-    };
-    name_protocol(name).is_some() || WELL_KNOWN_TCP.contains(&port.port)
-}
-
-/// The protocol a port name (or appProtocol) declares, lowercased.
-pub fn name_protocol(name: &str) -> Option<String> {
-    if name.len() >= 8 && name.is_char_boundary(8) && name[..8].eq_ignore_ascii_case("grpc-web") {
-        return Some("grpc-web".into());
-    }
-    let prefix = name.split('-').next().unwrap_or("").to_ascii_lowercase();
-    PROTOCOLS.contains(&prefix.as_str()).then_some(prefix)
 }
 
 /// A known protocol the prefix is probably a typo of (`htpp` → `http`).

@@ -10,8 +10,8 @@ use crate::model::k8s::IntOrString;
 use crate::model::{ResId, Spec};
 use crate::source::FieldPath;
 
-use super::sidecar::{Injection, injections};
 use super::{Context, Rule, RuleMeta};
+use crate::mesh::injection::{Injection, injections};
 
 pub struct SidecarReservedPort;
 
@@ -42,7 +42,7 @@ impl Rule for SidecarReservedPort {
         let mut by_workload: BTreeMap<ResId, Vec<Injection>> = BTreeMap::new();
         for (id, res) in cx.store.iter() {
             if res.workload().is_some() {
-                let inj = injections(cx, id);
+                let inj = injections(res, cx.namespace(&res.namespace).map(|n| cx.store.get(n)));
                 if !inj.is_empty() {
                     by_workload.insert(id, inj);
                 }

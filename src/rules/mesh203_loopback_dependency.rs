@@ -13,8 +13,8 @@ use crate::model::k8s::Workload;
 use crate::model::{ResId, Store};
 use crate::source::FieldPath;
 
-use super::sidecar::Platform;
 use super::{Context, Rule, RuleMeta};
+use crate::mesh::injection::Platform;
 
 pub struct LoopbackDependencyCollision;
 
@@ -602,7 +602,7 @@ fn depends_on(w: &Workload, ns: &str, services: &Services<'_>) -> Vec<Dep> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, LoadedConfig, MeshSettings};
+    use crate::config::{Config, LoadedConfig, MeshSection};
     use crate::diagnostic::Finding;
     use crate::engine::{Settings, check_sources};
     use crate::source::Sources;
@@ -613,7 +613,7 @@ mod tests {
         let settings = Settings {
             config: LoadedConfig {
                 config: Config {
-                    mesh: MeshSettings {
+                    mesh: MeshSection {
                         loopback_dependencies: loopback,
                     },
                     ..Config::default()

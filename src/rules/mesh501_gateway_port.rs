@@ -15,8 +15,9 @@ use crate::model::k8s::IntOrString;
 use crate::model::{ResId, Spec, Store};
 use crate::source::FieldPath;
 
-use super::routing::{label, selector_text};
 use super::{Context, Rule, RuleMeta};
+use crate::mesh::workloads::selector_text;
+use crate::model::raw::label;
 
 pub struct GatewayPortNotExposed;
 

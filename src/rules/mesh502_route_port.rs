@@ -10,8 +10,10 @@ use crate::model::istio::Server;
 use crate::model::{ResId, Resource, Spec, Store};
 use crate::source::{FieldPath, Node, Value};
 
-use super::routing::{self, HostIndex, Viewers, fqdn, label, raw};
 use super::{Context, Rule, RuleMeta};
+use crate::mesh::hosts::{HostIndex, Viewers, fqdn};
+use crate::mesh::routes;
+use crate::model::raw::{self, label, raw};
 
 pub struct RoutePortUnbound;
 
@@ -93,7 +95,7 @@ fn gateway_ports(store: &Store) -> GatewayPorts {
                     }
                 }
             }
-            _ if routing::is_k8s_gateway(r) => {
+            _ if routes::is_k8s_gateway(r) => {
                 if let Some(listeners) = raw(r, "spec.listeners").and_then(Node::as_seq) {
                     for (i, l) in listeners.iter().enumerate() {
                         let Some(n) = l.get("port").and_then(|p| match &p.value {
@@ -146,7 +148,7 @@ fn l4_matches(res: &Resource, section: &str, i: usize) -> Vec<(usize, Option<i64
                 Value::Str(s) => s.parse().ok(),
                 _ => None,
             });
-            let gateways = routing::raw_strings(m.get("gateways"))
+            let gateways = raw::raw_strings(m.get("gateways"))
                 .into_iter()
                 .map(|(_, g)| g)
                 .collect();
@@ -178,7 +180,7 @@ impl Rule for RoutePortUnbound {
                         mesh = true;
                         continue;
                     }
-                    let key = routing::resolve_gateway_ref(g, ns);
+                    let key = routes::resolve_gateway_ref(g, ns);
                     if let Some((gid, _)) = gateways.get(&key) {
                         found.push(*gid);
                     }
@@ -320,7 +322,7 @@ impl RoutePortUnbound {
             return;
         };
         let viewers = Viewers::of(&vs.export_to, ns);
-        for d in routing::route_destinations(res) {
+        for d in routes::route_destinations(res) {
             if d.host.is_empty() {
                 continue;
             }
@@ -449,7 +451,7 @@ fn rule_gateways(
     for g in matches.iter().flatten() {
         if g == "mesh" {
             mesh = true;
-        } else if let Some((gid, _)) = gateways.get(&routing::resolve_gateway_ref(g, ns)) {
+        } else if let Some((gid, _)) = gateways.get(&routes::resolve_gateway_ref(g, ns)) {
             out.push(*gid);
         }
     }
@@ -466,7 +468,7 @@ fn l4_or_http_match_gateways(res: &Resource, section: &str, i: usize) -> Vec<Vec
     matches
         .iter()
         .map(|m| {
-            routing::raw_strings(m.get("gateways"))
+            raw::raw_strings(m.get("gateways"))
                 .into_iter()
                 .map(|(_, g)| g)
                 .collect()

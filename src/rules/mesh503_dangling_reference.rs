@@ -2,8 +2,8 @@
 //! workloads, namespaces and secrets that the input does not have (istio's IST0101 family,
 //! IST0173 and IST0174).
 //!
-//! Every lookup goes through an index built once: hosts (`routing::HostIndex`), workloads by
-//! label (`routing::Workloads`), DestinationRules by host, gateways and secrets by name.
+//! Every lookup goes through an index built once: hosts (`hosts::HostIndex`), workloads by
+//! label (`workloads::Workloads`), DestinationRules by host, gateways and secrets by name.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -12,11 +12,13 @@ use crate::model::istio::DestinationRule;
 use crate::model::{ResId, Resource, Spec, Store};
 use crate::source::{FieldPath, Node};
 
-use super::routing::{
-    self, DeclKind, Declared, Export, HostIndex, Viewers, Workloads, fqdn, is_short,
-    k8s_service_of, label, raw, raw_strings, selector_text,
-};
 use super::{Context, Rule, RuleMeta};
+use crate::mesh::hosts::{
+    self, DeclKind, Declared, Export, HostIndex, Viewers, fqdn, is_short, k8s_service_of,
+};
+use crate::mesh::routes;
+use crate::mesh::workloads::{self, Workloads, selector_text};
+use crate::model::raw::{label, raw, raw_strings};
 
 pub struct DanglingReference;
 
@@ -98,7 +100,7 @@ impl DrIndex {
             .wildcard
             .iter()
             .map(|&i| &self.entries[i])
-            .filter(|e| routing::hosts_match(&e.host, host) && e.host.len() <= host.len() + 1)
+            .filter(|e| hosts::hosts_match(&e.host, host) && e.host.len() <= host.len() + 1)
             .collect();
         wild.sort_by_key(|e| std::cmp::Reverse(e.host.len()));
         out.extend(wild);
@@ -213,7 +215,7 @@ impl<'a> Checker<'a, '_> {
         };
         let ns = res.namespace.as_str();
         let viewers = Viewers::of(&vs.export_to, ns);
-        for d in routing::route_destinations(res) {
+        for d in routes::route_destinations(res) {
             let what = if d.mirror {
                 MIRROR_HOST
             } else {
@@ -272,7 +274,7 @@ impl<'a> Checker<'a, '_> {
         id: ResId,
         ns: &str,
         viewers: &Viewers,
-        d: &routing::RouteDest,
+        d: &routes::RouteDest,
         what: &str,
     ) {
         let host = fqdn(&d.host, ns);
@@ -356,7 +358,7 @@ impl<'a> Checker<'a, '_> {
         id: ResId,
         ns: &str,
         viewers: &Viewers,
-        d: &routing::RouteDest,
+        d: &routes::RouteDest,
         subset: &str,
     ) {
         let host = fqdn(&d.host, ns);
@@ -455,7 +457,7 @@ impl<'a> Checker<'a, '_> {
         if g == "mesh" {
             return;
         }
-        if routing::is_internal_gateway_ref(g) {
+        if routes::is_internal_gateway_ref(g) {
             self.cx
                 .report(
                     id,
@@ -468,7 +470,7 @@ impl<'a> Checker<'a, '_> {
                 .help("bind to the Gateway API Gateway by its own name (`ns/name`), or use an HTTPRoute/TCPRoute attached to it");
             return;
         }
-        let (gns, gname) = routing::resolve_gateway_ref(g, ns);
+        let (gns, gname) = routes::resolve_gateway_ref(g, ns);
         if self.gateways.contains(&(gns.clone(), gname.clone())) {
             return;
         }
@@ -525,7 +527,7 @@ impl<'a> Checker<'a, '_> {
                 .hosts
                 .entries
                 .iter()
-                .filter(|e| routing::hosts_match(&host, &e.host) && viewers.sees(&e.export))
+                .filter(|e| hosts::hosts_match(&host, &e.host) && viewers.sees(&e.export))
                 .collect();
         }
         if found.is_empty() {
@@ -667,7 +669,7 @@ impl<'a> Checker<'a, '_> {
                         .flatten()
                     {
                         if let Spec::WorkloadEntry(we) = &store.get(we_id).spec
-                            && routing::selector_matches(sel, &we.labels)
+                            && workloads::selector_matches(sel, &we.labels)
                         {
                             endpoints.push(we.labels.clone());
                         }
@@ -1033,7 +1035,7 @@ impl Rule for DanglingReference {
         let mut gateways = BTreeSet::new();
         let mut gateway_namespaces = BTreeSet::new();
         for (_, r) in store.iter() {
-            if matches!(r.spec, Spec::Gateway(_)) || routing::is_k8s_gateway(r) {
+            if matches!(r.spec, Spec::Gateway(_)) || routes::is_k8s_gateway(r) {
                 gateways.insert((r.namespace.clone(), r.name.clone()));
                 gateway_namespaces.insert(r.namespace.clone());
             }

@@ -8,8 +8,10 @@ use crate::diagnostic::Severity;
 use crate::model::{ResId, Resource, Spec, Store};
 use crate::source::{FieldPath, Node};
 
-use super::routing::{self, fqdn, hosts_match, raw};
 use super::{Context, Rule, RuleMeta};
+use crate::mesh::hosts::{fqdn, hosts_match};
+use crate::mesh::routes;
+use crate::model::raw::raw;
 
 pub struct GatewayHostMismatch;
 
@@ -81,7 +83,7 @@ impl Rule for GatewayHostMismatch {
         let store: &Store = cx.store;
         let mut gateways: BTreeMap<(String, String), ResId> = BTreeMap::new();
         for (id, r) in store.iter() {
-            if matches!(r.spec, Spec::Gateway(_)) || routing::is_k8s_gateway(r) {
+            if matches!(r.spec, Spec::Gateway(_)) || routes::is_k8s_gateway(r) {
                 gateways.insert((r.namespace.clone(), r.name.clone()), id);
             }
         }
@@ -99,11 +101,11 @@ impl Rule for GatewayHostMismatch {
                     mesh = true;
                     continue;
                 }
-                if routing::is_internal_gateway_ref(g) {
+                if routes::is_internal_gateway_ref(g) {
                     all_exist = false;
                     continue;
                 }
-                match gateways.get(&routing::resolve_gateway_ref(g, ns)) {
+                match gateways.get(&routes::resolve_gateway_ref(g, ns)) {
                     Some(&gid) => bound.push((i, gid)),
                     None => all_exist = false,
                 }
@@ -157,7 +159,7 @@ impl Rule for GatewayHostMismatch {
                     format!(
                         "none of the hosts ({}) is accepted by {} {}/{}{detail}, so istiod leaves this VirtualService out of the gateway's routes",
                         vs.hosts.join(", "),
-                        if routing::is_k8s_gateway(g) { "Gateway API Gateway" } else { "Gateway" },
+                        if routes::is_k8s_gateway(g) { "Gateway API Gateway" } else { "Gateway" },
                         g.namespace,
                         g.name
                     ),

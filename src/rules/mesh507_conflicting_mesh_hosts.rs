@@ -11,8 +11,8 @@ use crate::diagnostic::Severity;
 use crate::model::{ResId, Spec};
 use crate::source::FieldPath;
 
-use super::routing::{fqdn, hosts_match};
 use super::{Context, Rule, RuleMeta};
+use crate::mesh::hosts::{fqdn, hosts_match};
 
 pub struct ConflictingMeshHosts;
 

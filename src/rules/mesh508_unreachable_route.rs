@@ -10,8 +10,8 @@ use crate::diagnostic::Severity;
 use crate::model::Spec;
 use crate::source::{FieldPath, Node, Value};
 
-use super::routing::hosts_match;
 use super::{Context, Rule, RuleMeta};
+use crate::mesh::hosts::hosts_match;
 
 pub struct UnreachableRoute;
 

@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::diagnostic::Severity;
 use crate::model::{ResId, Spec};
 
-use super::routing::{self, fqdn};
 use super::{Context, Rule, RuleMeta};
+use crate::mesh::hosts::fqdn;
+use crate::mesh::routes;
 
 pub struct GatewayRouteSkipsSubsets;
 
@@ -40,7 +41,7 @@ impl Rule for GatewayRouteSkipsSubsets {
                 continue;
             }
             let own: BTreeSet<String> = vs.hosts.iter().map(|h| fqdn(h, &r.namespace)).collect();
-            for d in routing::route_destinations(r) {
+            for d in routes::route_destinations(r) {
                 let (Some(subset), false) = (&d.subset, d.mirror) else {
                     continue;
                 };
@@ -65,7 +66,7 @@ impl Rule for GatewayRouteSkipsSubsets {
             if vs.gateways.iter().all(|g| g == "mesh") {
                 continue;
             }
-            for d in routing::route_destinations(r) {
+            for d in routes::route_destinations(r) {
                 if d.mirror || d.subset.is_some() || d.host.is_empty() {
                     continue;
                 }

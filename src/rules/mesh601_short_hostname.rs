@@ -8,8 +8,9 @@ use crate::diagnostic::Severity;
 use crate::model::{ResId, Resource, Spec};
 use crate::source::FieldPath;
 
-use super::routing::{self, CLUSTER_DOMAIN, HostIndex, Viewers, fqdn, is_short};
 use super::{Context, Rule, RuleMeta};
+use crate::mesh::hosts::{CLUSTER_DOMAIN, HostIndex, Viewers, fqdn, is_short};
+use crate::mesh::routes;
 
 pub struct ShortHostname;
 
@@ -67,7 +68,7 @@ fn occurrences(res: &Resource) -> Vec<Occurrence> {
                     "VirtualService host",
                 );
             }
-            for d in routing::route_destinations(res) {
+            for d in routes::route_destinations(res) {
                 if !d.host.is_empty() {
                     push(
                         d.host_path(),

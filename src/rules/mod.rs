@@ -29,17 +29,15 @@ mod mesh703_duplicate_listener_address;
 mod mesh704_unreached_outbound_cluster;
 mod mesh705_tcp_catch_all_listener;
 pub mod mesh7_dump;
-pub mod routing;
-pub mod sidecar;
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::diagnostic::{RawFinding, RelatedTarget, Severity, Target};
-use crate::graph::MeshGraph;
+use crate::mesh::graph::MeshGraph;
+use crate::mesh::settings::MeshSettings;
 use crate::mesh::table::ListenerTable;
-use crate::model::istio::MeshConfig;
 use crate::model::{ResId, Spec, Store};
 use crate::source::FieldPath;
 
@@ -105,26 +103,11 @@ pub fn find(key: &str) -> Option<&'static dyn Rule> {
     })
 }
 
-/// Run-wide facts rules may depend on, from flags, config and the input.
-#[derive(Clone, Debug, Default)]
-pub struct RuleSettings {
-    /// Target Istio version `(major, minor)`; `None` when neither given nor detected.
-    pub istio_version: Option<(u32, u32)>,
-    /// Where the version came from, for messages ("--istio-version", "image istio/pilot:1.20.3").
-    pub istio_version_source: String,
-    /// The mesh config: `--mesh-config`, else the `istio` ConfigMap in the input, else defaults.
-    pub mesh: MeshConfig,
-    /// The platform maps each dependency onto the same port on 127.0.0.1 (e.g. Rainbond).
-    pub loopback_dependencies: bool,
-    /// istiod's `ENABLE_EXTERNAL_NAME_ALIAS` env var, when the istiod Deployment is in the input.
-    pub external_name_alias: Option<bool>,
-}
-
 /// What rules read: the resources, the graph and lookups shared by several rules.
 pub struct Context<'a> {
     pub store: &'a Store,
     pub graph: &'a MeshGraph,
-    pub settings: &'a RuleSettings,
+    pub settings: &'a MeshSettings,
     namespaces: HashMap<&'a str, ResId>,
     current: Option<&'static RuleMeta>,
     findings: Vec<RawFinding>,
@@ -132,7 +115,7 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    pub fn new(store: &'a Store, graph: &'a MeshGraph, settings: &'a RuleSettings) -> Self {
+    pub fn new(store: &'a Store, graph: &'a MeshGraph, settings: &'a MeshSettings) -> Self {
         let namespaces = store
             .iter()
             .filter(|(_, r)| matches!(r.spec, Spec::Namespace))

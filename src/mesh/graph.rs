@@ -5,9 +5,11 @@ use std::collections::{BTreeMap, HashMap};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
+use crate::mesh::hosts::{self, HostIndex};
+use crate::mesh::routes;
+use crate::mesh::workloads;
 use crate::model::istio::MeshConfig;
 use crate::model::{ResId, Spec, Store};
-use crate::rules::routing::{self, HostIndex};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Edge {
@@ -116,11 +118,11 @@ impl MeshGraph {
 
     /// Gateway placement, gateway bindings, route targets and DestinationRule hosts.
     fn add_routing_edges(&mut self, store: &Store) {
-        let workloads = routing::Workloads::build(store);
+        let workloads = workloads::Workloads::build(store);
         let hosts = HostIndex::build(store, &MeshConfig::default());
         let mut gateways: HashMap<(&str, &str), Vec<ResId>> = HashMap::new();
         for (id, r) in store.iter() {
-            if matches!(r.spec, Spec::Gateway(_)) || routing::is_k8s_gateway(r) {
+            if matches!(r.spec, Spec::Gateway(_)) || routes::is_k8s_gateway(r) {
                 gateways
                     .entry((r.namespace.as_str(), r.name.as_str()))
                     .or_default()
@@ -137,7 +139,7 @@ impl MeshGraph {
                 }
                 Spec::VirtualService(vs) => {
                     for name in &vs.gateways {
-                        let (ns, n) = routing::resolve_gateway_ref(name, &r.namespace);
+                        let (ns, n) = routes::resolve_gateway_ref(name, &r.namespace);
                         for &g in gateways
                             .get(&(ns.as_str(), n.as_str()))
                             .into_iter()
@@ -146,15 +148,15 @@ impl MeshGraph {
                             edges.push((id, g, Edge::Binds));
                         }
                     }
-                    for d in routing::route_destinations(r) {
-                        let host = routing::fqdn(&d.host, &r.namespace);
+                    for d in routes::route_destinations(r) {
+                        let host = hosts::fqdn(&d.host, &r.namespace);
                         for e in hosts.declaring(&host) {
                             edges.push((id, e.resource, Edge::RoutesTo));
                         }
                     }
                 }
                 Spec::DestinationRule(dr) => {
-                    let host = routing::fqdn(&dr.host, &r.namespace);
+                    let host = hosts::fqdn(&dr.host, &r.namespace);
                     for e in hosts.declaring(&host) {
                         edges.push((id, e.resource, Edge::Configures));
                     }

@@ -7,9 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{ResId, Resource};
-
-use super::Context;
+use crate::model::Resource;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Platform {
@@ -254,7 +252,7 @@ pub fn istio_reason(
 }
 
 fn annotation_reason(
-    cx: &Context<'_>,
+    namespace: Option<&Resource>,
     res: &Resource,
     key: &str,
     namespace_level: bool,
@@ -269,8 +267,7 @@ fn annotation_reason(
         return Some(format!("the pod template has `{key}: ingress`"));
     }
     if namespace_level {
-        let ns = cx.namespace(&res.namespace)?;
-        let ann = &cx.store.get(ns).annotations;
+        let ann = &namespace?.annotations;
         if truthy(ann.get(key)) == Some(true) || ann.get(key).is_some_and(|v| v == "ingress") {
             return Some(format!(
                 "namespace `{}` has the `{key}` annotation",
@@ -281,9 +278,9 @@ fn annotation_reason(
     None
 }
 
-/// The sidecars `workload` gets injected (empty when none or when unknown).
-pub fn injections(cx: &Context<'_>, workload: ResId) -> Vec<Injection> {
-    let res = cx.store.get(workload);
+/// The sidecars workload `res` gets injected (empty when none or when unknown), given its
+/// Namespace resource when the input has it.
+pub fn injections(res: &Resource, namespace: Option<&Resource>) -> Vec<Injection> {
     let Some(w) = res.workload() else {
         return Vec::new();
     };
@@ -299,16 +296,12 @@ pub fn injections(cx: &Context<'_>, workload: ResId) -> Vec<Injection> {
         let reason = match present {
             Some((_, c)) => Some(format!("the pod already runs the `{}` container", c.name)),
             None => match platform {
-                Platform::Istio => istio_reason(
-                    cx.namespace(&res.namespace)
-                        .map(|id| &cx.store.get(id).labels),
-                    res,
-                ),
-                Platform::Linkerd => annotation_reason(cx, res, "linkerd.io/inject", true),
+                Platform::Istio => istio_reason(namespace.map(|n| &n.labels), res),
+                Platform::Linkerd => annotation_reason(namespace, res, "linkerd.io/inject", true),
                 Platform::Consul => {
-                    annotation_reason(cx, res, "consul.hashicorp.com/connect-inject", false)
+                    annotation_reason(namespace, res, "consul.hashicorp.com/connect-inject", false)
                 }
-                Platform::Dapr => annotation_reason(cx, res, "dapr.io/enabled", false),
+                Platform::Dapr => annotation_reason(namespace, res, "dapr.io/enabled", false),
             },
         };
         if let Some(reason) = reason {
