@@ -182,7 +182,7 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
     for ld in &dumps {
         let d = &ld.dump;
         dump_resources += d.listeners.len() + d.errors.len() + d.clusters.len() + d.routes.len();
-        dump_findings.extend(rules::mesh7_dump::check(
+        dump_findings.extend(rules::dump::mesh7_dump::check(
             ld,
             &sources.files[ld.file],
             &enabled,

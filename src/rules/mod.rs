@@ -1,34 +1,10 @@
-//! The rule trait, the registry and the context rules report through.
+//! The rule trait, the registry and the context rules report through; one folder per family.
 
-mod catch_all;
-mod mesh001_unused_suppression;
-pub mod mesh101_port_name;
-mod mesh102_port_protocol_conflict;
-mod mesh201_container_port;
-mod mesh202_reserved_port;
-mod mesh203_loopback_dependency;
-mod mesh204_host_port;
-mod mesh301_externalname_catch_all;
-mod mesh302_serviceentry_catch_all;
-mod mesh401_tcp_listener_shadowed;
-mod mesh402_port_protocol_clash;
-mod mesh403_serviceentry_conflict;
-mod mesh501_gateway_port;
-mod mesh502_route_port;
-mod mesh503_dangling_reference;
-mod mesh504_conflicting_gateways;
-mod mesh505_route_weights;
-mod mesh506_gateway_host;
-mod mesh507_conflicting_mesh_hosts;
-mod mesh508_unreachable_route;
-mod mesh509_gateway_route_subsets;
-mod mesh601_short_hostname;
-mod mesh701_listener_error_state;
-mod mesh702_listener_not_serving;
-mod mesh703_duplicate_listener_address;
-mod mesh704_unreached_outbound_cluster;
-mod mesh705_tcp_catch_all_listener;
-pub mod mesh7_dump;
+pub mod dump;
+pub mod listeners;
+pub mod ports;
+pub mod routing;
+pub mod suppression;
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -41,7 +17,7 @@ use crate::mesh::table::ListenerTable;
 use crate::model::{ResId, Spec, Store};
 use crate::source::FieldPath;
 
-pub use mesh001_unused_suppression::UNUSED_SUPPRESSION;
+pub use suppression::mesh001_unused_suppression::UNUSED_SUPPRESSION;
 
 /// What a rule is, as data: shown by `meshlint rules`, SARIF and the docs.
 #[derive(Debug)]
@@ -67,33 +43,33 @@ pub trait Rule: Sync {
 
 /// Every rule, sorted by code.
 pub static RULES: &[&dyn Rule] = &[
-    &mesh001_unused_suppression::UnusedSuppression,
-    &mesh101_port_name::PortNameMissingProtocol,
-    &mesh102_port_protocol_conflict::PortProtocolConflict,
-    &mesh201_container_port::ContainerPortCollision,
-    &mesh202_reserved_port::SidecarReservedPort,
-    &mesh203_loopback_dependency::LoopbackDependencyCollision,
-    &mesh204_host_port::HostPortCollision,
-    &mesh301_externalname_catch_all::ExternalNameCatchAll,
-    &mesh302_serviceentry_catch_all::ServiceEntryCatchAll,
-    &mesh401_tcp_listener_shadowed::TcpListenerShadowed,
-    &mesh402_port_protocol_clash::PortProtocolClash,
-    &mesh403_serviceentry_conflict::ServiceEntryConflict,
-    &mesh501_gateway_port::GatewayPortNotExposed,
-    &mesh502_route_port::RoutePortUnbound,
-    &mesh503_dangling_reference::DanglingReference,
-    &mesh504_conflicting_gateways::ConflictingGateways,
-    &mesh505_route_weights::RouteWeights,
-    &mesh506_gateway_host::GatewayHostMismatch,
-    &mesh507_conflicting_mesh_hosts::ConflictingMeshHosts,
-    &mesh508_unreachable_route::UnreachableRoute,
-    &mesh509_gateway_route_subsets::GatewayRouteSkipsSubsets,
-    &mesh601_short_hostname::ShortHostname,
-    &mesh701_listener_error_state::ListenerErrorState,
-    &mesh702_listener_not_serving::ListenerNotServing,
-    &mesh703_duplicate_listener_address::DuplicateListenerAddress,
-    &mesh704_unreached_outbound_cluster::UnreachedOutboundCluster,
-    &mesh705_tcp_catch_all_listener::TcpCatchAllListener,
+    &suppression::mesh001_unused_suppression::UnusedSuppression,
+    &ports::mesh101_port_name::PortNameMissingProtocol,
+    &ports::mesh102_port_protocol_conflict::PortProtocolConflict,
+    &ports::mesh201_container_port::ContainerPortCollision,
+    &ports::mesh202_reserved_port::SidecarReservedPort,
+    &ports::mesh203_loopback_dependency::LoopbackDependencyCollision,
+    &ports::mesh204_host_port::HostPortCollision,
+    &listeners::mesh301_externalname_catch_all::ExternalNameCatchAll,
+    &listeners::mesh302_serviceentry_catch_all::ServiceEntryCatchAll,
+    &listeners::mesh401_tcp_listener_shadowed::TcpListenerShadowed,
+    &listeners::mesh402_port_protocol_clash::PortProtocolClash,
+    &listeners::mesh403_serviceentry_conflict::ServiceEntryConflict,
+    &routing::mesh501_gateway_port::GatewayPortNotExposed,
+    &routing::mesh502_route_port::RoutePortUnbound,
+    &routing::mesh503_dangling_reference::DanglingReference,
+    &routing::mesh504_conflicting_gateways::ConflictingGateways,
+    &routing::mesh505_route_weights::RouteWeights,
+    &routing::mesh506_gateway_host::GatewayHostMismatch,
+    &routing::mesh507_conflicting_mesh_hosts::ConflictingMeshHosts,
+    &routing::mesh508_unreachable_route::UnreachableRoute,
+    &routing::mesh509_gateway_route_subsets::GatewayRouteSkipsSubsets,
+    &routing::mesh601_short_hostname::ShortHostname,
+    &dump::mesh701_listener_error_state::ListenerErrorState,
+    &dump::mesh702_listener_not_serving::ListenerNotServing,
+    &dump::mesh703_duplicate_listener_address::DuplicateListenerAddress,
+    &dump::mesh704_unreached_outbound_cluster::UnreachedOutboundCluster,
+    &dump::mesh705_tcp_catch_all_listener::TcpCatchAllListener,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

@@ -1,0 +1,69 @@
+//! MESH702 listener-not-serving: a listener the dump shows warming or draining.
+
+use crate::diagnostic::Severity;
+use crate::envoy::model::ListenerState;
+
+use super::mesh7_dump::DumpCx;
+use crate::rules::{Rule, RuleMeta};
+
+pub struct ListenerNotServing;
+
+pub(super) static META: RuleMeta = RuleMeta {
+    code: "MESH702",
+    name: "listener-not-serving",
+    summary: "a listener is warming (not yet taking connections) or draining",
+    severity: Severity::Warning,
+    istio_codes: &[],
+    doc: include_str!("../../../rules/MESH702-listener-not-serving.md"),
+};
+
+impl Rule for ListenerNotServing {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+}
+
+pub(super) fn check(cx: &mut DumpCx<'_>) {
+    if !cx.enabled(META.code) {
+        return;
+    }
+    let dump = cx.dump;
+    for l in &dump.listeners {
+        let active = || {
+            dump.listeners
+                .iter()
+                .any(|o| o.state == ListenerState::Active && o.listener.name() == l.listener.name())
+        };
+        let (message, severity) = match l.state {
+            ListenerState::Warming if active() => (
+                format!(
+                    "a new version of listener {} is warming; the previous version keeps serving until it is ready (normal during an update; if it stays, a route, secret or cluster it waits for never arrived)",
+                    l.label()
+                ),
+                Severity::Info,
+            ),
+            ListenerState::Warming => (
+                format!(
+                    "listener {} ({}) is warming: it is not on the workers yet and takes no connections until its routes, secrets and clusters arrive",
+                    l.label(),
+                    l.listener.address_text()
+                ),
+                Severity::Warning,
+            ),
+            ListenerState::Draining => (
+                format!(
+                    "listener {} ({}) is draining: it is being removed; open connections finish there, new ones are not accepted",
+                    l.label(),
+                    l.listener.address_text()
+                ),
+                Severity::Info,
+            ),
+            _ => continue,
+        };
+        let loc = cx.locate(&l.pointer, &["name"]);
+        let label = l.label();
+        let f = cx.report(META.code, ("Listener", &label), loc, message);
+        f.severity = severity;
+        f.help = Some("take the dump again: a listener that stays warming waits for config that istiod never sent (check `istioctl proxy-status` for a stale or NACKed proxy)".into());
+    }
+}

@@ -1,0 +1,82 @@
+//! MESH401 tcp-listener-shadowed: several TCP owners want the match-all chain of one
+//! `0.0.0.0:PORT` listener; istiod keeps the oldest and silently drops the rest.
+
+use std::collections::BTreeMap;
+
+use crate::diagnostic::Severity;
+
+use super::catch_all::{created, describe, port_field, scope_list};
+use crate::rules::{Context, Rule, RuleMeta};
+
+pub struct TcpListenerShadowed;
+
+static META: RuleMeta = RuleMeta {
+    code: "MESH401",
+    name: "tcp-listener-shadowed",
+    summary: "a TCP catch-all owner loses its 0.0.0.0 listener to an older one and is unreachable",
+    severity: Severity::Error,
+    istio_codes: &[],
+    doc: include_str!("../../../rules/MESH401-tcp-listener-shadowed.md"),
+};
+
+impl Rule for TcpListenerShadowed {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let table = cx.listeners();
+        let store = cx.store;
+        // (loser, winner) → scopes where that happens.
+        let mut shadowed: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+        for (s, sl) in table.scopes.iter().enumerate() {
+            for w in sl.wildcard.values() {
+                if let Some((&winner, losers)) = w.tcp.split_first() {
+                    for &loser in losers {
+                        shadowed.entry((loser, winner)).or_default().push(s);
+                    }
+                }
+            }
+        }
+        for ((loser, winner), scopes) in shadowed {
+            let (l, w) = (&table.owners[loser], &table.owners[winner]);
+            let order = match (&l.created, &w.created) {
+                (Some(_), Some(_)) => format!(
+                    "{} was created first ({}; this one {})",
+                    describe(store, w),
+                    created(w),
+                    created(l)
+                ),
+                (None, Some(_)) => format!(
+                    "{} has a creationTimestamp and this entry has none in the input, so istiod orders it first ({})",
+                    describe(store, w),
+                    created(w)
+                ),
+                _ => format!(
+                    "neither sets creationTimestamp in the input, so the older one in the cluster wins; with equal times istiod orders by name and {} comes first",
+                    describe(store, w)
+                ),
+            };
+            let message = format!(
+                "`{}:{}` is shadowed: listener 0.0.0.0:{} has one match-all TCP chain and istiod gives it to the oldest owner; {order}. Sidecars in {} send all TCP traffic on port {} to {}, so `{}` is unreachable from them",
+                l.host,
+                l.port,
+                l.port,
+                scope_list(store, &table, &scopes),
+                l.port,
+                w.cluster(),
+                l.host,
+            );
+            cx.report(l.resource, port_field(l), message)
+                .help(format!(
+                    "give the entries `addresses` (or enable DNS auto-allocation) so each gets its own listener; if the traffic is TLS declare the port TLS/HTTPS so SNI tells the hosts apart; narrow `exportTo` or Sidecar egress so no proxy sees both; or move one to another port than {}",
+                    l.port
+                ))
+                .related(
+                    w.resource,
+                    port_field(w),
+                    format!("{} owns 0.0.0.0:{} ({})", describe(store, w), w.port, created(w)),
+                );
+        }
+    }
+}

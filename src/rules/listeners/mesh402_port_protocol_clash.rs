@@ -1,0 +1,65 @@
+//! MESH402 port-protocol-clash: HTTP and TCP owners share one `0.0.0.0:PORT` listener.
+
+use std::collections::BTreeMap;
+
+use crate::diagnostic::Severity;
+
+use super::catch_all::{describe, scope_list};
+use crate::rules::{Context, Rule, RuleMeta};
+
+pub struct PortProtocolClash;
+
+static META: RuleMeta = RuleMeta {
+    code: "MESH402",
+    name: "port-protocol-clash",
+    summary: "HTTP and TCP owners share one 0.0.0.0:PORT listener",
+    severity: Severity::Warning,
+    istio_codes: &[],
+    doc: include_str!("../../../rules/MESH402-port-protocol-clash.md"),
+};
+
+impl Rule for PortProtocolClash {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let table = cx.listeners();
+        let store = cx.store;
+        // (http owner, tcp winner) → scopes.
+        let mut clashes: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+        for (s, sl) in table.scopes.iter().enumerate() {
+            for w in sl.wildcard.values() {
+                let Some(&tcp) = w.tcp.first() else { continue };
+                for &http in &w.http {
+                    if table.owners[http].resource != table.owners[tcp].resource {
+                        clashes.entry((http, tcp)).or_default().push(s);
+                    }
+                }
+            }
+        }
+        for ((http, tcp), scopes) in clashes {
+            let (h, t) = (&table.owners[http], &table.owners[tcp]);
+            let message = format!(
+                "HTTP port {} shares listener 0.0.0.0:{} with the TCP catch-all of {} in {}: the sidecar must sniff every connection on port {}; HTTP goes to route \"{}\", everything else to {}, and server-first protocols (MySQL, SMTP, ...) wait for the sniffing timeout",
+                h.port,
+                h.port,
+                describe(store, t),
+                scope_list(store, &table, &scopes),
+                h.port,
+                h.port,
+                t.cluster(),
+            );
+            cx.report(h.resource, h.port_path.clone().key("name"), message)
+                .help(format!(
+                    "if this port is not HTTP, name it `tcp-…`; otherwise give {} `addresses` so its TCP chain leaves the wildcard listener, or move one of them to another port",
+                    describe(store, t)
+                ))
+                .related(
+                    t.resource,
+                    t.port_path.clone(),
+                    format!("TCP catch-all owner of 0.0.0.0:{}", t.port),
+                );
+        }
+    }
+}

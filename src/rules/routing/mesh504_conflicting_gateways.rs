@@ -1,0 +1,510 @@
+//! MESH504 conflicting-gateways: two Gateways configure one gateway workload with servers on
+//! the same port and bind sharing a host (istio's IST0145), without the processing-order
+//! dependence of istio's analyzer.
+//!
+//! Servers are indexed by `(port, bind, host)`; only gateways sharing such a key are compared.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::diagnostic::Severity;
+use crate::model::istio::{Gateway, Server};
+use crate::model::{ResId, Spec, Store};
+use crate::source::FieldPath;
+
+use crate::mesh::workloads::selector_text;
+use crate::model::raw::label;
+use crate::rules::{Context, Rule, RuleMeta};
+
+pub struct ConflictingGateways;
+
+static META: RuleMeta = RuleMeta {
+    code: "MESH504",
+    name: "conflicting-gateways",
+    summary: "two Gateways of one gateway workload serve the same host on the same port",
+    severity: Severity::Error,
+    istio_codes: &["IST0145"],
+    doc: include_str!("../../../rules/MESH504-conflicting-gateways.md"),
+};
+
+fn gateway(store: &Store, id: ResId) -> &Gateway {
+    match &store.get(id).spec {
+        Spec::Gateway(g) => g,
+        _ => unreachable!("only Gateways are indexed"),
+    }
+}
+
+/// Whether two gateways configure the same workload: equal selectors, one contained in the
+/// other, or a workload in the input both select.
+fn same_workload(cx: &Context<'_>, a: ResId, b: ResId) -> Option<String> {
+    let (ga, gb) = (gateway(cx.store, a), gateway(cx.store, b));
+    let contains = |outer: &BTreeMap<String, String>, inner: &BTreeMap<String, String>| {
+        inner.iter().all(|(k, v)| outer.get(k) == Some(v))
+    };
+    if ga.selector == gb.selector {
+        return Some(format!("same selector `{}`", selector_text(&ga.selector)));
+    }
+    let wa: BTreeSet<ResId> = cx.graph.gateway_workloads(a).into_iter().collect();
+    if let Some(w) = cx
+        .graph
+        .gateway_workloads(b)
+        .into_iter()
+        .find(|w| wa.contains(w))
+    {
+        return Some(format!("both select {}", label(cx.store, w)));
+    }
+    let (wide, narrow) = if contains(&gb.selector, &ga.selector) {
+        (&ga.selector, &gb.selector)
+    } else if contains(&ga.selector, &gb.selector) {
+        (&gb.selector, &ga.selector)
+    } else {
+        return None;
+    };
+    Some(format!(
+        "selector `{}` is part of `{}`, so every workload of the narrower one is selected by both",
+        selector_text(wide),
+        selector_text(narrow)
+    ))
+}
+
+fn protocol(s: &Server) -> String {
+    s.port
+        .protocol
+        .clone()
+        .unwrap_or_default()
+        .to_ascii_uppercase()
+}
+
+fn is_http(p: &str) -> bool {
+    matches!(p, "HTTP" | "HTTP2" | "GRPC" | "GRPC-WEB")
+}
+
+/// What istiod does with the later of two conflicting servers.
+fn effect(a: &Server, b: &Server) -> &'static str {
+    let (pa, pb) = (protocol(a), protocol(b));
+    if a.tls.is_some() && b.tls.is_some() {
+        "istiod rejects the later TLS server because of the duplicate host (`skipping server ... duplicate host names`)"
+    } else if is_http(&pa) && is_http(&pb) && a.tls.is_none() && b.tls.is_none() {
+        "both servers share one HTTP route table, which keeps one virtual host per domain, so the VirtualServices bound to one Gateway are ignored for the shared hosts"
+    } else {
+        "istiod keeps only the server it processes first and drops the other (`skipping server ... conflict with existing server`)"
+    }
+}
+
+/// istiod's processing order: creation time (resources without one last), then name, then
+/// namespace.
+fn order_key(store: &Store, id: ResId) -> (bool, String, String, String) {
+    let r = store.get(id);
+    (
+        r.creation_timestamp.is_none(),
+        r.creation_timestamp.clone().unwrap_or_default(),
+        r.name.clone(),
+        r.namespace.clone(),
+    )
+}
+
+/// A (gateway, server index) pair.
+type ServerRef = (ResId, usize);
+
+/// Gateways of one `(port, bind, host)` key with the same selector, with the two that istiod
+/// processes first.
+struct Bucket {
+    members: Vec<ServerRef>,
+    first: Vec<ServerRef>,
+    /// Servers per gateway, so "everyone but me" is counted without a scan.
+    per_gateway: BTreeMap<ResId, usize>,
+}
+
+impl Bucket {
+    fn others(&self, g: ResId) -> usize {
+        self.members.len() - self.per_gateway.get(&g).copied().unwrap_or(0)
+    }
+}
+
+/// What a server conflicts with on one host: the overlapping buckets and why they overlap.
+struct HostConflict {
+    host: String,
+    buckets: Vec<(usize, String)>,
+}
+
+impl Rule for ConflictingGateways {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let store = cx.store;
+        // (port, bind, host) → servers using it
+        let mut index: BTreeMap<(i64, String, String), Vec<ServerRef>> = BTreeMap::new();
+        for (id, r) in store.iter() {
+            let Spec::Gateway(gw) = &r.spec else { continue };
+            for (i, s) in gw.servers.iter().enumerate() {
+                let port = s.port.number.unwrap_or(0);
+                let bind = s.bind.clone().unwrap_or_default();
+                let mut hosts: Vec<&String> = s.hosts.iter().collect();
+                hosts.sort();
+                hosts.dedup();
+                for h in hosts {
+                    index
+                        .entry((port, bind.clone(), h.clone()))
+                        .or_default()
+                        .push((id, i));
+                }
+            }
+        }
+        // Selector overlap is decided once per pair of gateways with different selectors.
+        let mut overlap_cache: BTreeMap<(ResId, ResId), Option<String>> = BTreeMap::new();
+        let mut buckets: Vec<Bucket> = Vec::new();
+        let mut conflicts: BTreeMap<ServerRef, Vec<HostConflict>> = BTreeMap::new();
+        for ((_, _, host), servers) in &index {
+            let gateways: BTreeSet<ResId> = servers.iter().map(|(g, _)| *g).collect();
+            if gateways.len() < 2 {
+                continue;
+            }
+            // Group by selector: equal selectors always overlap.
+            let mut by_selector: BTreeMap<&BTreeMap<String, String>, Vec<ServerRef>> =
+                BTreeMap::new();
+            for &(g, i) in servers {
+                by_selector
+                    .entry(&gateway(store, g).selector)
+                    .or_default()
+                    .push((g, i));
+            }
+            let local: Vec<usize> = by_selector
+                .into_values()
+                .map(|members| {
+                    let mut per_gateway: BTreeMap<ResId, usize> = BTreeMap::new();
+                    for &(g, _) in &members {
+                        *per_gateway.entry(g).or_default() += 1;
+                    }
+                    // The two gateways istiod processes first (one may be the reader itself).
+                    let mut first: Vec<ServerRef> = Vec::with_capacity(3);
+                    for &m in &members {
+                        first.push(m);
+                        first.sort_by_key(|&(g, _)| order_key(store, g));
+                        first.truncate(2);
+                    }
+                    buckets.push(Bucket {
+                        members,
+                        first,
+                        per_gateway,
+                    });
+                    buckets.len() - 1
+                })
+                .collect();
+            for &a in &local {
+                let mut hits: Vec<(usize, String)> = Vec::new();
+                for &b in &local {
+                    let why = if a == b {
+                        let g = buckets[a].members[0].0;
+                        Some(format!(
+                            "same selector `{}`",
+                            selector_text(&gateway(store, g).selector)
+                        ))
+                    } else {
+                        let (ga, gb) = (buckets[a].members[0].0, buckets[b].members[0].0);
+                        overlap_cache
+                            .entry((ga.min(gb), ga.max(gb)))
+                            .or_insert_with(|| same_workload(cx, ga.min(gb), ga.max(gb)))
+                            .clone()
+                    };
+                    if let Some(why) = why {
+                        hits.push((b, why));
+                    }
+                }
+                for &member in &buckets[a].members {
+                    // A gateway does not conflict with itself.
+                    let others: usize =
+                        hits.iter().map(|(b, _)| buckets[*b].others(member.0)).sum();
+                    if others == 0 {
+                        continue;
+                    }
+                    conflicts.entry(member).or_default().push(HostConflict {
+                        host: host.clone(),
+                        buckets: hits.clone(),
+                    });
+                }
+            }
+        }
+        for ((g, i), hosts) in conflicts {
+            self.report(cx, &buckets, g, i, &hosts);
+        }
+    }
+}
+
+impl ConflictingGateways {
+    fn report(
+        &self,
+        cx: &mut Context<'_>,
+        buckets: &[Bucket],
+        g: ResId,
+        i: usize,
+        hosts: &[HostConflict],
+    ) {
+        let store = cx.store;
+        let r = store.get(g);
+        let server = &gateway(store, g).servers[i];
+        let port = server.port.number.unwrap_or(0);
+        let name = |id: ResId| {
+            let o = store.get(id);
+            format!("{}/{}", o.namespace, o.name)
+        };
+        let mut parts = Vec::new();
+        let mut first_other: Option<ServerRef> = None;
+        // The Gateway istiod processes first among everything this server conflicts with.
+        let mut oldest: Option<ServerRef> = None;
+        for hc in hosts.iter().take(3) {
+            let mut shown = Vec::new();
+            let mut total = 0;
+            for (b, why) in &hc.buckets {
+                total += buckets[*b].others(g);
+                let room = 3usize.saturating_sub(shown.len());
+                for (og, oi) in buckets[*b]
+                    .members
+                    .iter()
+                    .copied()
+                    .filter(|(og, _)| *og != g)
+                    .take(room)
+                {
+                    let oserver = &gateway(store, og).servers[oi];
+                    shown.push(format!(
+                        "Gateway {} (server {oi}, {}; {why})",
+                        name(og),
+                        if protocol(oserver).is_empty() {
+                            "no protocol".to_string()
+                        } else {
+                            protocol(oserver)
+                        }
+                    ));
+                    first_other.get_or_insert((og, oi));
+                }
+                for &(og, oi) in &buckets[*b].first {
+                    if og != g
+                        && oldest.is_none_or(|(o, _)| order_key(store, og) < order_key(store, o))
+                    {
+                        oldest = Some((og, oi));
+                    }
+                }
+            }
+            let more = if total > shown.len() {
+                format!(" and {} more", total - shown.len())
+            } else {
+                String::new()
+            };
+            parts.push(format!("`{}` with {}{more}", hc.host, shown.join(", ")));
+        }
+        if hosts.len() > 3 {
+            parts.push(format!("{} more hosts", hosts.len() - 3));
+        }
+        let effect = first_other
+            .map(|(og, oi)| effect(server, &gateway(store, og).servers[oi]))
+            .unwrap_or_default();
+        let basis = if r.creation_timestamp.is_none() {
+            "this Gateway has no creationTimestamp in the input, so the order shown is by name"
+        } else {
+            "ordered by creationTimestamp, then name"
+        };
+        let fate = match oldest {
+            Some((o, _)) if order_key(store, o) < order_key(store, g) => format!(
+                "this Gateway is processed after {}, so it is the one that loses ({basis})",
+                name(o)
+            ),
+            _ => format!("this Gateway is processed first and keeps the port ({basis})"),
+        };
+        let path = if server.port.number.is_some() {
+            FieldPath::parse("spec.servers")
+                .index(i)
+                .key("port")
+                .key("number")
+        } else {
+            FieldPath::parse("spec.servers").index(i)
+        };
+        let message = format!(
+            "server on port {port} ({}, hosts {}) conflicts on {}; {effect}; {fate}",
+            if protocol(server).is_empty() {
+                "no protocol".to_string()
+            } else {
+                protocol(server)
+            },
+            server.hosts.join(", "),
+            parts.join("; ")
+        );
+        let rep = cx
+            .report(g, path, message)
+            .help("serve each host and port from one Gateway (merge the servers), or use different ports, hosts or gateway workloads");
+        if let Some((og, oi)) = first_other {
+            rep.related(
+                og,
+                FieldPath::parse("spec.servers").index(oi),
+                "conflicting server",
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostic::Finding;
+
+    fn run(text: &str) -> Vec<Finding> {
+        crate::rules::findings_of("MESH504", text)
+    }
+
+    fn gw(name: &str, created: &str, selector: &str, servers: &str) -> String {
+        format!(
+            "---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {{name: {name}, namespace: default, creationTimestamp: \"{created}\"}}
+spec:
+  selector: {selector}
+  servers: {servers}
+"
+        )
+    }
+
+    #[test]
+    fn order_independent_and_names_the_loser() {
+        let a = gw(
+            "a",
+            "2024-01-01T00:00:00Z",
+            "{istio: ingressgateway}",
+            "[{port: {number: 443, name: https, protocol: HTTPS}, tls: {mode: SIMPLE}, hosts: [x.com, y.com]}]",
+        );
+        let b = gw(
+            "b",
+            "2024-02-01T00:00:00Z",
+            "{istio: ingressgateway, app: gw}",
+            "[{port: {number: 443, name: https, protocol: HTTPS}, tls: {mode: SIMPLE}, hosts: [y.com]}]",
+        );
+        let c = gw(
+            "c",
+            "2024-03-01T00:00:00Z",
+            "{istio: ingressgateway}",
+            "[{port: {number: 443, name: https, protocol: HTTPS}, tls: {mode: SIMPLE}, hosts: [x.com]}, {port: {number: 443, name: https2, protocol: HTTPS}, bind: 10.0.0.1, tls: {mode: SIMPLE}, hosts: [y.com]}]",
+        );
+        for text in [format!("{a}{b}{c}"), format!("{c}{b}{a}")] {
+            let f = run(&text);
+            let mut got: Vec<String> = f.iter().map(|f| f.resource.to_string()).collect();
+            got.sort();
+            assert_eq!(
+                got,
+                [
+                    "Gateway default/a",
+                    "Gateway default/b",
+                    "Gateway default/c"
+                ],
+                "{f:#?}"
+            );
+            let b = f.iter().find(|f| f.resource.name == "b").expect("b");
+            assert!(
+                b.message.contains("processed after default/a"),
+                "{}",
+                b.message
+            );
+            assert!(b.message.contains("is part of"), "{}", b.message);
+            let a = f.iter().find(|f| f.resource.name == "a").expect("a");
+            assert!(a.message.contains("keeps the port"), "{}", a.message);
+        }
+    }
+
+    #[test]
+    fn different_workloads_binds_and_hosts_do_not_conflict() {
+        let text = [
+            gw(
+                "a",
+                "2024-01-01T00:00:00Z",
+                "{istio: a}",
+                "[{port: {number: 80, name: http, protocol: HTTP}, hosts: [x.com]}]",
+            ),
+            gw(
+                "b",
+                "2024-01-01T00:00:00Z",
+                "{istio: b}",
+                "[{port: {number: 80, name: http, protocol: HTTP}, hosts: [x.com]}]",
+            ),
+            gw(
+                "c",
+                "2024-01-01T00:00:00Z",
+                "{istio: a}",
+                "[{port: {number: 80, name: http, protocol: HTTP}, bind: 1.2.3.4, hosts: [x.com]}]",
+            ),
+            gw(
+                "d",
+                "2024-01-01T00:00:00Z",
+                "{istio: a}",
+                "[{port: {number: 80, name: http, protocol: HTTP}, hosts: ['*/x.com']}]",
+            ),
+        ]
+        .concat();
+        assert!(run(&text).is_empty());
+    }
+
+    #[test]
+    fn a_shared_workload_makes_different_selectors_conflict() {
+        let text = [
+            gw(
+                "a",
+                "2024-01-01T00:00:00Z",
+                "{istio: ingressgateway}",
+                "[{port: {number: 80, name: http, protocol: HTTP}, hosts: [x.com]}]",
+            ),
+            gw(
+                "b",
+                "2024-01-01T00:00:00Z",
+                "{app: edge}",
+                "[{port: {number: 80, name: http, protocol: HTTP}, hosts: [x.com]}]",
+            ),
+            "---
+apiVersion: v1
+kind: Pod
+metadata: {name: edge, namespace: istio-system, labels: {istio: ingressgateway, app: edge}}
+spec: {containers: [{name: istio-proxy}]}
+"
+            .to_string(),
+        ]
+        .concat();
+        let f = run(&text);
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert!(
+            f[0].message.contains("both select Pod istio-system/edge"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].message.contains("one HTTP route table"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn fixtures() {
+        let bad = crate::rules::fixture("MESH504", "bad.yaml");
+        let f = run(&bad);
+        let got: Vec<(String, u32)> = f
+            .iter()
+            .map(|f| (f.resource.to_string(), f.location.line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("Gateway istio-system/platform".into(), 14),
+                ("Gateway shop/shop".into(), 36),
+            ],
+            "{f:#?}"
+        );
+        assert!(
+            f[1].message.contains("rejects the later TLS server"),
+            "{}",
+            f[1].message
+        );
+        assert!(
+            f[1].message
+                .contains("processed after istio-system/platform"),
+            "{}",
+            f[1].message
+        );
+        let good = crate::rules::fixture("MESH504", "good.yaml");
+        assert!(run(&good).is_empty(), "{:#?}", run(&good));
+    }
+}

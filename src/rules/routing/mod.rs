@@ -1,0 +1,12 @@
+//! Routing rules: Gateways, VirtualServices, DestinationRules and the hosts, ports and subsets they name.
+
+pub mod mesh501_gateway_port;
+pub mod mesh502_route_port;
+pub mod mesh503_dangling_reference;
+pub mod mesh504_conflicting_gateways;
+pub mod mesh505_route_weights;
+pub mod mesh506_gateway_host;
+pub mod mesh507_conflicting_mesh_hosts;
+pub mod mesh508_unreachable_route;
+pub mod mesh509_gateway_route_subsets;
+pub mod mesh601_short_hostname;

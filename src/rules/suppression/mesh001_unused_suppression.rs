@@ -1,0 +1,26 @@
+//! MESH001 unused-suppression: an ignore entry that matches no finding.
+//!
+//! Stale suppressions hide the next real problem, so they are reported (as cargo-deny does).
+//! The check needs every other rule's findings, so the engine runs it after suppression
+//! (`engine::apply_suppressions`); this rule only carries the metadata.
+
+use crate::diagnostic::Severity;
+
+use crate::rules::{Rule, RuleMeta};
+
+pub struct UnusedSuppression;
+
+pub static UNUSED_SUPPRESSION: RuleMeta = RuleMeta {
+    code: "MESH001",
+    name: "unused-suppression",
+    summary: "a `meshlint.io/ignore` annotation or config ignore entry suppresses nothing",
+    severity: Severity::Info,
+    istio_codes: &[],
+    doc: include_str!("../../../rules/MESH001-unused-suppression.md"),
+};
+
+impl Rule for UnusedSuppression {
+    fn meta(&self) -> &'static RuleMeta {
+        &UNUSED_SUPPRESSION
+    }
+}
