@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::model::ResId;
-use crate::source::FieldPath;
+use crate::source::{FieldPath, InputError, Sources};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -46,11 +46,33 @@ impl FromStr for Severity {
     }
 }
 
-/// Where a finding points, as a resource and a field path inside it.
+/// What a rule is, as data: shown by `meshlint rules`, SARIF and the docs.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Stable code, never reused.
+    pub code: &'static str,
+    /// Kebab-case name, accepted wherever a code is.
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub severity: Severity,
+    /// The closest `istioctl analyze` codes.
+    pub istio_codes: &'static [&'static str],
+    /// The rule's documentation (`rules/<code>-<name>.md`).
+    pub doc: &'static str,
+}
+
+/// Where a finding points; the engine turns it into a [`Location`].
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Target {
-    pub resource: ResId,
-    pub path: FieldPath,
+pub enum Target {
+    /// A field of a manifest resource (a missing field resolves to its nearest parent).
+    Field { resource: ResId, path: FieldPath },
+    /// An object of config dump `dump` (an index into the run's dumps), by JSON pointer;
+    /// `prefer` names members whose position is shown instead of the object's, first found first.
+    Dump {
+        dump: usize,
+        pointer: String,
+        prefer: &'static [&'static str],
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -62,9 +84,11 @@ pub struct RelatedTarget {
 /// What a rule reports; the engine stamps code and severity and resolves positions.
 #[derive(Clone, Debug)]
 pub struct RawFinding {
-    pub code: &'static str,
+    pub rule: &'static RuleMeta,
     pub severity: Severity,
     pub target: Target,
+    /// For a dump finding, the object it is about: `(kind, name)`, e.g. a Listener.
+    pub dump_object: Option<(&'static str, String)>,
     pub message: String,
     pub help: Option<String>,
     pub related: Vec<RelatedTarget>,
@@ -137,4 +161,30 @@ impl Finding {
             &self.message,
         )
     }
+}
+
+/// The result of a run.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub sources: Sources,
+    pub findings: Vec<Finding>,
+    pub errors: Vec<InputError>,
+    pub resources: usize,
+    /// The resource graph, with each resource's findings, for `meshlint graph`.
+    pub graph: GraphView,
+}
+
+/// A resource in the graph and what the rules found on it.
+#[derive(Clone, Debug)]
+pub struct GraphNode {
+    pub resource: ResourceRef,
+    pub worst: Option<Severity>,
+    pub codes: Vec<&'static str>,
+}
+
+/// Nodes, and edges as `(from, to, kind)` indexes into the nodes.
+#[derive(Clone, Debug, Default)]
+pub struct GraphView {
+    pub nodes: Vec<GraphNode>,
+    pub edges: Vec<(usize, usize, &'static str)>,
 }

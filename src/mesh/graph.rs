@@ -1,14 +1,13 @@
 //! The mesh as a typed graph: resources are nodes, references between them are edges.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
 use crate::mesh::hosts::{self, HostIndex};
 use crate::mesh::routes;
-use crate::mesh::workloads;
-use crate::model::istio::MeshConfig;
+use crate::mesh::workloads::Workloads;
 use crate::model::{ResId, Spec, Store};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,79 +46,30 @@ pub struct MeshGraph {
     index: Vec<NodeIndex>,
 }
 
-/// Workloads by `(namespace, label key, label value)`, so a selector is matched against the
-/// smallest candidate list instead of every workload.
-struct LabelIndex<'a> {
-    postings: HashMap<(&'a str, &'a str, &'a str), Vec<ResId>>,
-}
-
-impl<'a> LabelIndex<'a> {
-    fn new(store: &'a Store) -> Self {
-        let mut postings: HashMap<_, Vec<ResId>> = HashMap::new();
-        for (id, r) in store.iter() {
-            if let Some(w) = r.workload() {
-                for (k, v) in &w.pod_labels {
-                    postings
-                        .entry((r.namespace.as_str(), k.as_str(), v.as_str()))
-                        .or_default()
-                        .push(id);
-                }
-            }
-        }
-        Self { postings }
-    }
-
-    /// Workloads in `ns` whose pod labels contain every pair of `selector`.
-    fn select(&self, store: &Store, ns: &str, selector: &BTreeMap<String, String>) -> Vec<ResId> {
-        let mut lists = Vec::with_capacity(selector.len());
-        for (k, v) in selector {
-            match self.postings.get(&(ns, k.as_str(), v.as_str())) {
-                Some(list) => lists.push(list),
-                None => return Vec::new(),
-            }
-        }
-        let Some(smallest) = lists.iter().min_by_key(|l| l.len()) else {
-            // An empty selector selects nothing for a Service.
-            return Vec::new();
-        };
-        smallest
-            .iter()
-            .copied()
-            .filter(|&id| {
-                store
-                    .get(id)
-                    .workload()
-                    .is_some_and(|w| selector.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v)))
-            })
-            .collect()
-    }
-}
-
 impl MeshGraph {
-    pub fn build(store: &Store) -> Self {
+    /// The graph of `store`, with selectors and hosts looked up in the run's shared indexes.
+    pub fn build(store: &Store, hosts: &HostIndex, workloads: &Workloads<'_>) -> Self {
         let mut graph = DiGraph::with_capacity(store.resources.len(), store.resources.len());
         let index: Vec<NodeIndex> = (0..store.resources.len())
             .map(|id| graph.add_node(id))
             .collect();
-        let labels = LabelIndex::new(store);
         for (id, r) in store.iter() {
             if let Spec::Service(svc) = &r.spec
                 && let Some(sel) = &svc.spec.selector
             {
-                for w in labels.select(store, &r.namespace, sel) {
+                // An empty selector selects nothing for a Service.
+                for w in workloads.matching(sel, Some(&r.namespace)) {
                     graph.add_edge(index[id], index[w], Edge::Selects);
                 }
             }
         }
         let mut g = Self { graph, index };
-        g.add_routing_edges(store);
+        g.add_routing_edges(store, hosts, workloads);
         g
     }
 
     /// Gateway placement, gateway bindings, route targets and DestinationRule hosts.
-    fn add_routing_edges(&mut self, store: &Store) {
-        let workloads = workloads::Workloads::build(store);
-        let hosts = HostIndex::build(store, &MeshConfig::default());
+    fn add_routing_edges(&mut self, store: &Store, hosts: &HostIndex, workloads: &Workloads<'_>) {
         let mut gateways: HashMap<(&str, &str), Vec<ResId>> = HashMap::new();
         for (id, r) in store.iter() {
             if matches!(r.spec, Spec::Gateway(_)) || routes::is_k8s_gateway(r) {
@@ -268,6 +218,12 @@ impl MeshGraph {
 mod tests {
     use super::*;
     use crate::model::from_documents;
+    use crate::model::istio::MeshConfig;
+
+    fn graph_of(store: &Store) -> MeshGraph {
+        let hosts = HostIndex::build(store, &MeshConfig::default());
+        MeshGraph::build(store, &hosts, &Workloads::build(store))
+    }
 
     #[test]
     fn services_select_workloads_in_their_namespace_only() {
@@ -293,7 +249,7 @@ metadata: {name: other, namespace: a, labels: {app: other}}
 spec: {containers: [{name: c}]}
 ";
         let (_, store) = from_documents(&[("t.yaml".into(), text.into())]);
-        let g = MeshGraph::build(&store);
+        let g = graph_of(&store);
         assert_eq!(g.selected_workloads(0), vec![1]);
         assert_eq!(g.selecting_services(1), vec![0]);
         assert!(g.selecting_services(2).is_empty());
@@ -330,7 +286,7 @@ metadata: {name: dr, namespace: other}
 spec: {host: reviews.app.svc.cluster.local}
 ";
         let (_, store) = from_documents(&[("t.yaml".into(), text.into())]);
-        let g = MeshGraph::build(&store);
+        let g = graph_of(&store);
         assert_eq!(g.gateway_workloads(0), vec![1]);
         assert_eq!(g.gateways_of(1), vec![0]);
         assert!(g.selecting_services(1).is_empty());

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::engine::Outcome;
+use crate::diagnostic::Outcome;
 
 pub fn render(outcome: &Outcome) -> String {
     let mut out = String::new();

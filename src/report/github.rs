@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
+use crate::diagnostic::Outcome;
 use crate::diagnostic::Severity;
-use crate::engine::Outcome;
 
 /// Escapes message data as `@actions/core` does.
 fn escape_data(s: &str) -> String {

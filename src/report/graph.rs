@@ -6,28 +6,13 @@ use std::fmt::Write;
 use clap::ValueEnum;
 use serde_json::json;
 
-use crate::diagnostic::{ResourceRef, Severity};
+use crate::diagnostic::{GraphNode, GraphView, Severity};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum GraphFormat {
     Dot,
     Mermaid,
     Json,
-}
-
-/// A resource in the graph and what the rules found on it.
-#[derive(Clone, Debug)]
-pub struct GraphNode {
-    pub resource: ResourceRef,
-    pub worst: Option<Severity>,
-    pub codes: Vec<&'static str>,
-}
-
-/// Nodes, and edges as `(from, to, kind)` indexes into the nodes.
-#[derive(Clone, Debug, Default)]
-pub struct GraphView {
-    pub nodes: Vec<GraphNode>,
-    pub edges: Vec<(usize, usize, &'static str)>,
 }
 
 fn label(n: &GraphNode) -> String {
@@ -121,6 +106,7 @@ pub fn render(view: &GraphView, format: GraphFormat) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::ResourceRef;
 
     fn view() -> GraphView {
         let node = |kind: &str, name: &str, worst, codes| GraphNode {

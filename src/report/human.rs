@@ -8,8 +8,8 @@ use miette::{
     MietteSpanContents, SourceCode, SourceSpan, SpanContents,
 };
 
+use crate::diagnostic::Outcome;
 use crate::diagnostic::{Finding, Location, Severity};
-use crate::engine::Outcome;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::engine::Outcome;
+use crate::diagnostic::Outcome;
 
 pub fn render(outcome: &Outcome) -> String {
     let (error, warning, info) = super::counts(outcome);

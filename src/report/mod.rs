@@ -9,8 +9,8 @@ mod sarif;
 
 use clap::ValueEnum;
 
+use crate::diagnostic::Outcome;
 use crate::diagnostic::Severity;
-use crate::engine::Outcome;
 
 pub use human::ColorChoice;
 

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use crate::diagnostic::Outcome;
 use crate::diagnostic::{Location, Severity};
-use crate::engine::Outcome;
 use crate::rules::RULES;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";

@@ -2,12 +2,11 @@
 
 use crate::diagnostic::Severity;
 
-use super::mesh7_dump::DumpCx;
-use crate::rules::{Rule, RuleMeta};
+use crate::rules::{Context, Rule, RuleMeta};
 
 pub struct ListenerErrorState;
 
-pub(super) static META: RuleMeta = RuleMeta {
+static META: RuleMeta = RuleMeta {
     code: "MESH701",
     name: "listener-error-state",
     summary: "Envoy rejected a listener: the dump shows it in error_state",
@@ -20,13 +19,16 @@ impl Rule for ListenerErrorState {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        for d in 0..cx.dumps.len() {
+            check_dump(cx, d);
+        }
+    }
 }
 
-pub(super) fn check(cx: &mut DumpCx<'_>) {
-    if !cx.enabled(META.code) {
-        return;
-    }
-    let dump = cx.dump;
+fn check_dump(cx: &mut Context<'_>, d: usize) {
+    let dump = &cx.dumps[d].dump;
     for e in &dump.errors {
         let quoted = e.details.trim();
         let address = e
@@ -67,11 +69,10 @@ pub(super) fn check(cx: &mut DumpCx<'_>) {
                 )
             }
         };
-        let loc = cx.locate(&e.pointer, &["details"]);
         let name = e.name.clone().unwrap_or_else(|| "(LDS update)".into());
         let dup = quoted.contains("duplicate address");
-        let f = cx.report(META.code, ("Listener", &name), loc, message);
-        f.help = Some(if dup {
+        cx.report_dump(d, ("Listener", name), &e.pointer, &["details"], message)
+            .help(if dup {
             "two listeners claim one address: see MESH703; usually an EnvoyFilter ADD patch, a TCP service without a VIP on a sidecar port (15001, 15006, 15021, 15090), or overlapping additional_addresses. `istioctl proxy-status` shows the NACK".to_string()
         } else {
             "fix what Envoy quotes (often an EnvoyFilter patch producing invalid config); `istioctl proxy-status` shows the NACK and istiod logs `ADS:LDS: ACK ERROR`".to_string()

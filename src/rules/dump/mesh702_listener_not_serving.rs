@@ -3,12 +3,11 @@
 use crate::diagnostic::Severity;
 use crate::envoy::model::ListenerState;
 
-use super::mesh7_dump::DumpCx;
-use crate::rules::{Rule, RuleMeta};
+use crate::rules::{Context, Rule, RuleMeta};
 
 pub struct ListenerNotServing;
 
-pub(super) static META: RuleMeta = RuleMeta {
+static META: RuleMeta = RuleMeta {
     code: "MESH702",
     name: "listener-not-serving",
     summary: "a listener is warming (not yet taking connections) or draining",
@@ -21,13 +20,16 @@ impl Rule for ListenerNotServing {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        for d in 0..cx.dumps.len() {
+            check_dump(cx, d);
+        }
+    }
 }
 
-pub(super) fn check(cx: &mut DumpCx<'_>) {
-    if !cx.enabled(META.code) {
-        return;
-    }
-    let dump = cx.dump;
+fn check_dump(cx: &mut Context<'_>, d: usize) {
+    let dump = &cx.dumps[d].dump;
     for l in &dump.listeners {
         let active = || {
             dump.listeners
@@ -60,10 +62,8 @@ pub(super) fn check(cx: &mut DumpCx<'_>) {
             ),
             _ => continue,
         };
-        let loc = cx.locate(&l.pointer, &["name"]);
-        let label = l.label();
-        let f = cx.report(META.code, ("Listener", &label), loc, message);
-        f.severity = severity;
-        f.help = Some("take the dump again: a listener that stays warming waits for config that istiod never sent (check `istioctl proxy-status` for a stale or NACKed proxy)".into());
+        cx.report_dump(d, ("Listener", l.label()), &l.pointer, &["name"], message)
+            .severity(severity)
+            .help("take the dump again: a listener that stays warming waits for config that istiod never sent (check `istioctl proxy-status` for a stale or NACKed proxy)");
     }
 }

@@ -3,12 +3,11 @@
 use crate::diagnostic::Severity;
 use crate::envoy::table::duplicate_binds;
 
-use super::mesh7_dump::DumpCx;
-use crate::rules::{Rule, RuleMeta};
+use crate::rules::{Context, Rule, RuleMeta};
 
 pub struct DuplicateListenerAddress;
 
-pub(super) static META: RuleMeta = RuleMeta {
+static META: RuleMeta = RuleMeta {
     code: "MESH703",
     name: "duplicate-listener-address",
     summary: "two listeners bind the same address and port",
@@ -21,13 +20,16 @@ impl Rule for DuplicateListenerAddress {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        for d in 0..cx.dumps.len() {
+            check_dump(cx, d);
+        }
+    }
 }
 
-pub(super) fn check(cx: &mut DumpCx<'_>) {
-    if !cx.enabled(META.code) {
-        return;
-    }
-    let dump = cx.dump;
+fn check_dump(cx: &mut Context<'_>, dump_id: usize) {
+    let dump = &cx.dumps[dump_id].dump;
     for d in duplicate_binds(dump) {
         let first = &dump.listeners[d.listeners[0]];
         for &j in &d.listeners[1..] {
@@ -42,16 +44,13 @@ pub(super) fn check(cx: &mut DumpCx<'_>) {
                 d.address,
                 first.label()
             );
-            let loc = cx.locate(&l.pointer, &["name"]);
-            let related = cx.related(
-                &first.pointer,
-                &["name"],
-                format!("{} binds {} first", first.label(), d.address),
-            );
-            let label = l.label();
-            let f = cx.report(META.code, ("Listener", &label), loc, message);
-            f.help = Some("remove one of them: usually an EnvoyFilter ADD patch, a TCP service without a VIP on a sidecar port (15001, 15006, 15021, 15090), or overlapping additional_addresses".into());
-            f.related.push(related);
+            cx.report_dump(dump_id, ("Listener", l.label()), &l.pointer, &["name"], message)
+                .help("remove one of them: usually an EnvoyFilter ADD patch, a TCP service without a VIP on a sidecar port (15001, 15006, 15021, 15090), or overlapping additional_addresses")
+                .related_dump(
+                    &first.pointer,
+                    &["name"],
+                    format!("{} binds {} first", first.label(), d.address),
+                );
         }
     }
 }

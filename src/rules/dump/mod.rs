@@ -4,5 +4,3 @@ pub mod mesh701_listener_error_state;
 pub mod mesh702_listener_not_serving;
 pub mod mesh703_duplicate_listener_address;
 pub mod mesh704_unreached_outbound_cluster;
-pub mod mesh705_tcp_catch_all_listener;
-pub mod mesh7_dump;

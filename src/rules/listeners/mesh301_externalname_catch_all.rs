@@ -7,6 +7,7 @@ use crate::mesh::owners::OwnerKind;
 use super::catch_all::{
     container_port_path, port_field, scope_list, scopes_with, victims, workload_list,
 };
+use crate::rules::listeners::dump_catch_all::{self, Behind};
 use crate::rules::{Context, Rule, RuleMeta};
 
 pub struct ExternalNameCatchAll;
@@ -20,12 +21,16 @@ static META: RuleMeta = RuleMeta {
     doc: include_str!("../../../rules/MESH301-externalname-catch-all.md"),
 };
 
+/// The help on a config dump's catch-all listener owned by this rule's kind of service.
+const DUMP_HELP: &str = "annotate the ExternalName Service with `networking.istio.io/exportTo: \".\"`, drop its TCP port, use a ServiceEntry with `addresses` or a VirtualService instead, or upgrade to Istio ≥ 1.21 (ExternalName Services become aliases); `meshlint trace` shows where a given destination goes";
+
 impl Rule for ExternalNameCatchAll {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
 
     fn check(&self, cx: &mut Context<'_>) {
+        dump_catch_all::report(cx, Behind::ExternalName, DUMP_HELP);
         let table = cx.listeners();
         let store = cx.store;
         let flag = if cx.settings.external_name_alias == Some(false) {

@@ -12,6 +12,7 @@ use crate::model::Spec;
 use super::catch_all::{
     container_port_path, describe, port_field, scope_list, scopes_with, victims, workload_list,
 };
+use crate::rules::listeners::dump_catch_all::{self, Behind};
 use crate::rules::{Context, Rule, RuleMeta};
 
 pub struct ServiceEntryCatchAll;
@@ -41,12 +42,16 @@ static META: RuleMeta = RuleMeta {
     doc: include_str!("../../../rules/MESH302-serviceentry-catch-all.md"),
 };
 
+/// The help on a config dump's catch-all listener owned by this rule's kind of service.
+const DUMP_HELP: &str = "give the ServiceEntry `addresses` (or enable DNS auto-allocation: ISTIO_META_DNS_CAPTURE + ISTIO_META_DNS_AUTO_ALLOCATE), or declare the port TLS/HTTPS so it is routed by SNI; `meshlint trace` shows where a given destination goes";
+
 impl Rule for ServiceEntryCatchAll {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
 
     fn check(&self, cx: &mut Context<'_>) {
+        dump_catch_all::report(cx, Behind::ServiceEntry, DUMP_HELP);
         if auto_allocation(cx.settings) {
             return;
         }

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::diagnostic::Severity;
+use crate::envoy::trace::chain_label;
+use crate::rules::dump::mesh704_unreached_outbound_cluster::NO_ROUTE_HELP;
 
 use super::catch_all::{created, describe, port_field, scope_list};
 use crate::rules::{Context, Rule, RuleMeta};
@@ -25,6 +27,7 @@ impl Rule for TcpListenerShadowed {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
+        check_dumps(cx);
         let table = cx.listeners();
         let store = cx.store;
         // (loser, winner) → scopes where that happens.
@@ -76,6 +79,44 @@ impl Rule for TcpListenerShadowed {
                     w.resource,
                     port_field(w),
                     format!("{} owns 0.0.0.0:{} ({})", describe(store, w), w.port, created(w)),
+                );
+        }
+    }
+}
+
+/// On a config dump: a service cluster nothing routes to because a TCP catch-all on its port
+/// takes the connections first.
+fn check_dumps(cx: &mut Context<'_>) {
+    let unreached = cx.dump_unreached();
+    let catch_alls = cx.dump_catch_alls();
+    let dumps = cx.dumps;
+    for (d, found) in unreached.iter().enumerate() {
+        let dump = &dumps[d].dump;
+        for u in found {
+            let Some(k) = u.shadowed_by else { continue };
+            let c = &dump.clusters[u.cluster];
+            let name = c.cluster.name().to_string();
+            let l = &dump.listeners[k];
+            let winner = catch_alls[d].iter().find(|c| c.listener == k);
+            let chain = winner.map_or_else(
+                || "its catch-all chain".to_string(),
+                |c| chain_label(&l.listener, c.chain),
+            );
+            let message = format!(
+                "{} (port {}) is shadowed: no listener or route of this proxy sends to its cluster {name}; connections to it on port {} land on {} ({chain}), which sends them to {}",
+                u.host,
+                u.port,
+                u.port,
+                l.label(),
+                winner.map(|c| c.clusters.join(", ")).unwrap_or_default(),
+            );
+            cx.report_dump(d, ("Cluster", name), &c.pointer, &["name"], message)
+                .severity(Severity::Warning)
+                .help(NO_ROUTE_HELP)
+                .related_dump(
+                    &l.pointer,
+                    &["name"],
+                    format!("{} takes port {}", l.label(), u.port),
                 );
         }
     }

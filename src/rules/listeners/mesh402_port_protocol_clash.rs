@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::diagnostic::Severity;
+use crate::envoy::trace::cluster_service;
 
 use super::catch_all::{describe, scope_list};
 use crate::rules::{Context, Rule, RuleMeta};
@@ -24,6 +25,7 @@ impl Rule for PortProtocolClash {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
+        check_dumps(cx);
         let table = cx.listeners();
         let store = cx.store;
         // (http owner, tcp winner) → scopes.
@@ -60,6 +62,28 @@ impl Rule for PortProtocolClash {
                     t.port_path.clone(),
                     format!("TCP catch-all owner of 0.0.0.0:{}", t.port),
                 );
+        }
+    }
+}
+
+/// On a config dump: one `0.0.0.0:PORT` listener routes HTTP by Host and sends every other
+/// byte to a service cluster, so each connection waits for sniffing.
+fn check_dumps(cx: &mut Context<'_>) {
+    let catch_alls = cx.dump_catch_alls();
+    let dumps = cx.dumps;
+    for (d, found) in catch_alls.iter().enumerate() {
+        let dump = &dumps[d].dump;
+        for c in found.iter().filter(|c| c.has_http) {
+            let l = &dump.listeners[c.listener];
+            let first = &c.clusters[0];
+            let owner = cluster_service(dump, first).unwrap_or_else(|| first.clone());
+            let message = format!(
+                "listener {} serves HTTP (routed by Host) and a TCP chain to {first} on port {}: the proxy sniffs every connection, server-first protocols (MySQL, SMTP, ...) wait for the sniffing timeout, and all non-HTTP traffic on the port goes to {owner}",
+                l.label(),
+                c.port,
+            );
+            cx.report_dump(d, ("Listener", l.label()), &l.pointer, &["name"], message)
+                .help("if the HTTP service's port is really TCP, name it `tcp-…`; otherwise give the TCP owner a VIP (`addresses`, or DNS auto-allocation) so its chain leaves the wildcard listener");
         }
     }
 }

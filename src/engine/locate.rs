@@ -1,0 +1,178 @@
+//! From targets to positions: a field path in a manifest, or a JSON pointer in a config dump,
+//! becomes `file:line:column` with its end and byte span.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use crate::diagnostic::{Finding, Location, RawFinding, Related, ResourceRef, Target};
+use crate::envoy::load::LoadedDump;
+use crate::model::{ResId, Store};
+use crate::source::Sources;
+use crate::source::pointer::{JsonLocator, end_of, yaml_pos};
+
+/// Resolves targets against the run's resources and dumps; JSON dumps are scanned lazily and
+/// once each, however many findings point into them.
+pub struct Locator<'a> {
+    store: &'a Store,
+    sources: &'a Sources,
+    dumps: &'a [LoadedDump],
+    json: RefCell<HashMap<usize, JsonLocator<'a>>>,
+}
+
+impl<'a> Locator<'a> {
+    pub fn new(store: &'a Store, sources: &'a Sources, dumps: &'a [LoadedDump]) -> Self {
+        Self {
+            store,
+            sources,
+            dumps,
+            json: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// `Kind namespace/name` of what a finding is about.
+    pub fn subject(&self, f: &RawFinding) -> ResourceRef {
+        match (&f.target, &f.dump_object) {
+            (Target::Field { resource, .. }, _) => resource_ref(self.store, *resource),
+            (Target::Dump { .. }, Some((kind, name))) => ResourceRef {
+                kind: kind.to_string(),
+                namespace: String::new(),
+                name: name.clone(),
+            },
+            (Target::Dump { .. }, None) => unreachable!("dump findings name their object"),
+        }
+    }
+
+    /// The input file a target is in, as the user named it.
+    pub fn file(&self, target: &Target) -> &'a str {
+        let file = match target {
+            Target::Field { resource, .. } => self.store.get(*resource).file,
+            Target::Dump { dump, .. } => self.dumps[*dump].file,
+        };
+        &self.sources.files[file].path
+    }
+
+    pub fn locate(&self, target: &Target) -> Location {
+        match target {
+            Target::Field { resource, path } => {
+                let res = self.store.get(*resource);
+                let file = &self.sources.files[res.file];
+                // A missing field points at its nearest present parent.
+                let (node, _) = res.node.lookup(path);
+                let pos = node.pos;
+                let (end_line, end_column) =
+                    end_of(&file.text, pos.offset, pos.len, pos.line, pos.column);
+                Location {
+                    file: file.path.clone(),
+                    line: pos.line,
+                    column: pos.column,
+                    end_line,
+                    end_column,
+                    offset: pos.offset,
+                    len: pos.len,
+                    pointer: None,
+                }
+            }
+            Target::Dump {
+                dump,
+                pointer,
+                prefer,
+            } => self.locate_in_dump(*dump, pointer, prefer),
+        }
+    }
+
+    /// The position of `pointer` in a dump, trying `pointer/<member>` for each of `prefer` first.
+    fn locate_in_dump(&self, d: usize, pointer: &str, prefer: &[&str]) -> Location {
+        let ld = &self.dumps[d];
+        let file = &self.sources.files[ld.file];
+        let mut loc = Location {
+            file: file.path.clone(),
+            pointer: Some(pointer.to_string()),
+            ..Location::default()
+        };
+        let candidates: Vec<String> = prefer
+            .iter()
+            .map(|p| format!("{pointer}/{}", ld.dump.key(p)))
+            .chain(std::iter::once(pointer.to_string()))
+            .collect();
+        if let Some(root) = &ld.yaml {
+            if let Some(pos) = candidates.iter().find_map(|p| yaml_pos(root, p)) {
+                let (end_line, end_column) =
+                    end_of(&file.text, pos.offset, pos.len, pos.line, pos.column);
+                loc.line = pos.line;
+                loc.column = pos.column;
+                loc.end_line = end_line;
+                loc.end_column = end_column;
+                loc.offset = pos.offset;
+                loc.len = pos.len;
+            }
+            return loc;
+        }
+        let mut json = self.json.borrow_mut();
+        let locator = json
+            .entry(d)
+            .or_insert_with(|| JsonLocator::new(&file.text));
+        let Some((offset, len)) = candidates.iter().find_map(|p| locator.span(p)) else {
+            return loc;
+        };
+        // A container's span is the whole object: mark its first character only.
+        let first = file.text.as_bytes().get(offset).copied();
+        let len = if matches!(first, Some(b'{' | b'[')) {
+            1
+        } else {
+            len
+        };
+        let (line, column) = locator.line_col(offset);
+        let (end_line, end_column) = locator.line_col(offset + len);
+        loc.line = line;
+        loc.column = column;
+        loc.end_line = end_line;
+        loc.end_column = end_column;
+        loc.offset = offset;
+        loc.len = len;
+        loc
+    }
+
+    /// A finding ready to print.
+    pub fn resolve(&self, f: &RawFinding) -> Finding {
+        let location = self.locate(&f.target);
+        let mut message = f.message.clone();
+        if let Some(p) = &location.pointer
+            && location.line == 0
+        {
+            // No file position (the pointer could not be found): say where in the dump.
+            message.push_str(&format!(" [{p}]"));
+        }
+        Finding {
+            code: f.rule.code,
+            name: f.rule.name,
+            severity: f.severity,
+            message,
+            help: f.help.clone(),
+            resource: self.subject(f),
+            location,
+            related: f
+                .related
+                .iter()
+                .map(|r| Related {
+                    message: r.message.clone(),
+                    location: self.locate(&r.target),
+                })
+                .collect(),
+            istio_codes: f.istio_codes.to_vec(),
+        }
+    }
+}
+
+/// `Kind namespace/name` of a resource (a Namespace has no namespace of its own).
+pub fn resource_ref(store: &Store, id: ResId) -> ResourceRef {
+    let r = store.get(id);
+    ResourceRef {
+        kind: r.kind.clone(),
+        namespace: if r.kind == "Namespace" {
+            String::new()
+        } else {
+            r.namespace.clone()
+        },
+        name: r.name.clone(),
+    }
+}

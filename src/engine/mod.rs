@@ -1,0 +1,174 @@
+//! The `check` pipeline: load → model → graph → rules → suppressions → resolved findings.
+
+mod graph;
+mod listeners;
+mod locate;
+mod select;
+mod suppress;
+
+use crate::config::LoadedConfig;
+use crate::diagnostic::{Finding, Outcome};
+use crate::envoy::load::take_dumps;
+use crate::mesh::graph::MeshGraph;
+use crate::mesh::settings::MeshSettings;
+use crate::mesh::version;
+use crate::model::istio::MeshConfig;
+use crate::model::{ModelOptions, Store};
+use crate::rules::{Context, Indexes, RULES, UNUSED_SUPPRESSION};
+use crate::source::{self, InputError, Sources};
+
+pub use listeners::{ListenerView, listeners, listeners_with};
+pub use locate::resource_ref;
+pub use select::{enabled_rules, resolve_rules};
+pub use suppress::{GALLEY_ANNOTATION, IGNORE_ANNOTATION};
+
+/// Everything that decides what `check` reports.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub exclude: Vec<String>,
+    pub namespace: Option<String>,
+    pub istio_version: Option<String>,
+    /// A MeshConfig given with `--mesh-config`; overrides an `istio` ConfigMap in the input.
+    pub mesh_config: Option<MeshConfig>,
+    pub config: LoadedConfig,
+}
+
+/// Loads `paths` and checks them.
+pub fn check(paths: &[String], settings: &Settings) -> Result<Outcome, String> {
+    check_with(paths, Vec::new(), settings)
+}
+
+/// Inputs that did not come from a path: `(name, text or why it could not be had)`, e.g. a
+/// dump fetched with `--admin URL`.
+pub type Fetched = Vec<(String, Result<String, String>)>;
+
+fn add_fetched(sources: &mut Sources, fetched: Fetched) {
+    for (name, got) in fetched {
+        match got {
+            Ok(text) => sources.add_text(name, text),
+            Err(message) => sources.errors.push(InputError {
+                file: name,
+                line: 0,
+                column: 0,
+                message,
+            }),
+        }
+    }
+}
+
+/// Loads `paths` plus fetched inputs and checks them.
+pub fn check_with(
+    paths: &[String],
+    fetched: Fetched,
+    settings: &Settings,
+) -> Result<Outcome, String> {
+    let mut sources = source::load(paths, &discovery(settings));
+    add_fetched(&mut sources, fetched);
+    check_sources(sources, settings)
+}
+
+/// Checks already-loaded sources.
+pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcome, String> {
+    let enabled = enabled_rules(settings)?;
+    let severity = select::severity_overrides(&settings.config)?;
+    let dumps = take_dumps(&mut sources);
+    let store = Store::build(&mut sources, &model_options(settings));
+    let mesh = mesh_settings(settings, &store)?;
+    let index = Indexes::build(&store, &mesh);
+    let graph = MeshGraph::build(&store, &index.hosts, &index.workloads);
+    let mut cx = Context::new(&store, &graph, &mesh, &index, &dumps);
+    for rule in RULES.iter().filter(|r| enabled.contains(r.meta().code)) {
+        cx.run(*rule);
+    }
+    let raw = cx.into_findings();
+    let mut findings = {
+        let locator = locate::Locator::new(&store, &sources, &dumps);
+        let suppressed = suppress::apply(raw, &locator, &store, &settings.config, &enabled);
+        let mut findings: Vec<Finding> =
+            suppressed.kept.iter().map(|f| locator.resolve(f)).collect();
+        if enabled.contains(UNUSED_SUPPRESSION.code) {
+            findings.extend(suppressed.unused);
+        }
+        findings
+    };
+    for f in &mut findings {
+        if let Some(s) = severity.get(f.code) {
+            f.severity = *s;
+        }
+    }
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings.dedup();
+    let mut errors = std::mem::take(&mut sources.errors);
+    errors.sort();
+    let graph = graph::view(&store, &graph, &findings);
+    let dump_resources: usize = dumps
+        .iter()
+        .map(|ld| {
+            let d = &ld.dump;
+            d.listeners.len() + d.errors.len() + d.clusters.len() + d.routes.len()
+        })
+        .sum();
+    Ok(Outcome {
+        resources: store.resources.len() + dump_resources,
+        sources,
+        findings,
+        errors,
+        graph,
+    })
+}
+
+/// Exclude globs from the flags and the config file.
+fn discovery(settings: &Settings) -> source::Discovery {
+    let mut exclude = settings.exclude.clone();
+    exclude.extend(settings.config.config.exclude.iter().cloned());
+    source::Discovery { exclude }
+}
+
+/// The default namespace: the flag, then the config file, then `default`.
+fn model_options(settings: &Settings) -> ModelOptions {
+    ModelOptions {
+        default_namespace: settings
+            .namespace
+            .clone()
+            .or_else(|| settings.config.config.namespace.clone())
+            .unwrap_or_else(|| "default".into()),
+    }
+}
+
+/// Version, mesh config and platform facts: flags first, then the config file, then the input.
+fn mesh_settings(settings: &Settings, store: &Store) -> Result<MeshSettings, String> {
+    let cfg = &settings.config.config;
+    let mesh = match &settings.mesh_config {
+        Some(m) => m.clone(),
+        None => store.mesh_config().cloned().unwrap_or_default(),
+    };
+    let (istio_version, istio_version_source) = match settings
+        .istio_version
+        .as_ref()
+        .or(cfg.istio_version.as_ref())
+    {
+        Some(v) => (
+            Some(version::parse(v).ok_or_else(|| {
+                format!("invalid Istio version `{v}` (expected MAJOR.MINOR, e.g. 1.20)")
+            })?),
+            if settings.istio_version.is_some() {
+                "--istio-version".to_string()
+            } else {
+                "istio-version in the config file".to_string()
+            },
+        ),
+        None => match version::detect(store) {
+            Some((v, src)) => (Some(v), src),
+            None => (None, String::new()),
+        },
+    };
+    Ok(MeshSettings {
+        istio_version,
+        istio_version_source,
+        mesh,
+        loopback_dependencies: cfg.mesh.loopback_dependencies,
+        external_name_alias: version::istiod_flag(store, "ENABLE_EXTERNAL_NAME_ALIAS"),
+    })
+}
