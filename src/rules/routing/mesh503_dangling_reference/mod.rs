@@ -1,0 +1,328 @@
+//! MESH503 dangling-reference: references from Istio resources to hosts, subsets, gateways,
+//! workloads, namespaces and secrets that the input does not have (istio's IST0101 family,
+//! IST0173 and IST0174).
+//!
+//! Every lookup goes through an index built once: hosts (`hosts::HostIndex`), workloads by
+//! label (`workloads::Workloads`), DestinationRules by host, gateways and secrets by name.
+//! They are built here and shared by the checks, one submodule per resource kind.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::diagnostic::Severity;
+use crate::model::{ResId, Resource, Spec, Store};
+use crate::source::{FieldPath, Node};
+
+use crate::mesh::hosts::{self, Export, HostIndex, fqdn};
+use crate::mesh::routes;
+use crate::mesh::workloads::{Workloads, selector_text};
+use crate::model::raw::{label, raw};
+use crate::rules::{Context, Rule, RuleMeta};
+
+mod authorization_policy;
+mod destination_rule;
+mod gateway;
+mod sidecar;
+mod telemetry;
+mod virtual_service;
+
+#[cfg(test)]
+mod tests;
+
+pub struct DanglingReference;
+
+static META: RuleMeta = RuleMeta {
+    code: "MESH503",
+    name: "dangling-reference",
+    summary: "a route, subset, gateway, selector, namespace or secret reference points at nothing in the input",
+    severity: Severity::Warning,
+    istio_codes: &["IST0101", "IST0132", "IST0165", "IST0173", "IST0174"],
+    doc: include_str!("../../../../rules/MESH503-dangling-reference.md"),
+};
+
+/// Message openings the conformance script uses to tell istio's IST0101 analyzers apart.
+pub const DESTINATION_HOST: &str = "destination host";
+pub const MIRROR_HOST: &str = "mirror host";
+pub const SUBSET: &str = "subset";
+pub const GATEWAY: &str = "gateway";
+
+/// A DestinationRule's host and subsets, for subset lookups.
+struct DrEntry {
+    id: ResId,
+    host: String,
+    namespace: String,
+    export: Export,
+    subsets: Vec<String>,
+}
+
+/// DestinationRules by host: exact hosts in a map, wildcard ones in a list.
+struct DrIndex {
+    entries: Vec<DrEntry>,
+    exact: HashMap<String, Vec<usize>>,
+    wildcard: Vec<usize>,
+}
+
+impl DrIndex {
+    fn build(store: &Store, default_export: &[String]) -> Self {
+        let mut entries = Vec::new();
+        for (id, r) in store.iter() {
+            if let Spec::DestinationRule(dr) = &r.spec {
+                entries.push(DrEntry {
+                    id,
+                    host: fqdn(&dr.host, &r.namespace),
+                    namespace: r.namespace.clone(),
+                    export: Export::new(&dr.export_to, &r.namespace, default_export),
+                    subsets: dr.subsets.iter().map(|s| s.name.clone()).collect(),
+                });
+            }
+        }
+        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut wildcard = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            if e.host.starts_with('*') {
+                wildcard.push(i);
+            } else {
+                exact
+                    .entry(e.host.to_ascii_lowercase())
+                    .or_default()
+                    .push(i);
+            }
+        }
+        Self {
+            entries,
+            exact,
+            wildcard,
+        }
+    }
+
+    /// DestinationRules whose host covers `host`, most specific first (exact, then the longest
+    /// wildcard).
+    fn for_host(&self, host: &str) -> Vec<&DrEntry> {
+        let mut out: Vec<&DrEntry> = self
+            .exact
+            .get(&host.to_ascii_lowercase())
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.entries[i])
+            .collect();
+        let mut wild: Vec<&DrEntry> = self
+            .wildcard
+            .iter()
+            .map(|&i| &self.entries[i])
+            .filter(|e| hosts::hosts_match(&e.host, host) && e.host.len() <= host.len() + 1)
+            .collect();
+        wild.sort_by_key(|e| std::cmp::Reverse(e.host.len()));
+        out.extend(wild);
+        out
+    }
+}
+
+/// Which DestinationRules istiod applies to `host` for proxies in `proxy_ns`: those in the
+/// proxy's namespace, else those in the host's namespace exported to it, else those in the
+/// root namespace exported to it; within that tier the most specific host.
+fn effective_drs<'a>(
+    drs: &'a DrIndex,
+    host: &str,
+    proxy_ns: &str,
+    host_ns: Option<&str>,
+    root_ns: &str,
+) -> Vec<&'a DrEntry> {
+    let all = drs.for_host(host);
+    let visible = |e: &DrEntry| e.export.visible_from(proxy_ns);
+    let tiers = [Some(proxy_ns), host_ns, Some(root_ns)];
+    for tier in tiers.into_iter().flatten() {
+        let hit: Vec<&DrEntry> = all
+            .iter()
+            .copied()
+            .filter(|e| e.namespace == tier && visible(e))
+            .collect();
+        if let Some(first) = hit.first() {
+            let host = first.host.clone();
+            return hit.into_iter().filter(|e| e.host == host).collect();
+        }
+    }
+    Vec::new()
+}
+
+/// Secrets by `(namespace, name)`: Secrets, and what creates them (cert-manager Certificates,
+/// SealedSecrets, ExternalSecrets).
+fn secrets(store: &Store) -> (BTreeSet<(String, String)>, BTreeSet<String>) {
+    let mut names = BTreeSet::new();
+    let mut namespaces = BTreeSet::new();
+    for (_, r) in store.iter() {
+        let name = match r.kind.as_str() {
+            "Secret" | "SealedSecret" => Some(r.name.clone()),
+            "Certificate" if r.api_version.starts_with("cert-manager.io/") => {
+                raw(r, "spec.secretName")
+                    .and_then(Node::as_str)
+                    .map(str::to_string)
+            }
+            "ExternalSecret" => Some(
+                raw(r, "spec.target.name")
+                    .and_then(Node::as_str)
+                    .map_or_else(|| r.name.clone(), str::to_string),
+            ),
+            _ => None,
+        };
+        if let Some(n) = name {
+            names.insert((r.namespace.clone(), n));
+            namespaces.insert(r.namespace.clone());
+        }
+    }
+    (names, namespaces)
+}
+
+/// Severity for "X is not in the input": info when the namespace it would be in has nothing of
+/// that kind in the input.
+fn partial(present: bool) -> Severity {
+    if present {
+        Severity::Warning
+    } else {
+        Severity::Info
+    }
+}
+
+struct Checker<'a, 'c> {
+    cx: &'c mut Context<'a>,
+    /// Node labels by Node name, for topology labels of Pods.
+    nodes: HashMap<&'a str, BTreeMap<String, String>>,
+    /// WorkloadEntries by namespace.
+    workload_entries: HashMap<&'a str, Vec<ResId>>,
+    hosts: HostIndex,
+    workloads: Workloads<'a>,
+    drs: DrIndex,
+    root_ns: String,
+    gateways: BTreeSet<(String, String)>,
+    gateway_namespaces: BTreeSet<String>,
+}
+
+impl<'a> Checker<'a, '_> {
+    fn store(&self) -> &'a Store {
+        self.cx.store
+    }
+
+    /// The workload selector of a Sidecar or Telemetry: it only selects workloads in the
+    /// resource's own namespace.
+    fn selector_in_namespace(
+        &mut self,
+        id: ResId,
+        res: &Resource,
+        selector: &BTreeMap<String, String>,
+        path: FieldPath,
+        what: &str,
+    ) {
+        let ns = res.namespace.as_str();
+        if !self.workloads.matching(selector, Some(ns)).is_empty() {
+            return;
+        }
+        let sel = selector_text(selector);
+        let present = self.workloads.namespace_has_workloads(ns);
+        let elsewhere: Vec<String> = self
+            .workloads
+            .matching(selector, None)
+            .into_iter()
+            .map(|w| label(self.store(), w))
+            .take(3)
+            .collect();
+        let mut message = format!(
+            "{what} `{sel}` matches no workload in namespace {ns}, so this {} applies to nothing",
+            res.kind
+        );
+        if !elsewhere.is_empty() {
+            message.push_str(&format!(
+                " ({} match, but a {} only selects workloads in its own namespace)",
+                elsewhere.join(", "),
+                res.kind
+            ));
+        } else if !present {
+            message.push_str(&format!(
+                "; namespace {ns} has no workloads in the input, so they may be deployed from elsewhere"
+            ));
+        }
+        self.cx
+            .report(id, path, message)
+            .severity(partial(present || !elsewhere.is_empty()))
+            .istio(&["IST0101"])
+            .help(format!(
+                "make the labels match the pod template labels of the intended workload, or move the {} to that workload's namespace",
+                res.kind
+            ));
+    }
+}
+
+impl Rule for DanglingReference {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let store = cx.store;
+        let mesh = &cx.settings.mesh;
+        let hosts = HostIndex::build(store, mesh);
+        let drs = DrIndex::build(store, &mesh.default_destination_rule_export_to);
+        let root_ns = mesh
+            .root_namespace
+            .clone()
+            .unwrap_or_else(|| "istio-system".to_string());
+        let mut gateways = BTreeSet::new();
+        let mut gateway_namespaces = BTreeSet::new();
+        for (_, r) in store.iter() {
+            if matches!(r.spec, Spec::Gateway(_)) || routes::is_k8s_gateway(r) {
+                gateways.insert((r.namespace.clone(), r.name.clone()));
+                gateway_namespaces.insert(r.namespace.clone());
+            }
+        }
+        let mut known_namespaces: BTreeSet<&str> = BTreeSet::new();
+        let mut declared_namespaces = false;
+        for (_, r) in store.iter() {
+            known_namespaces.insert(r.namespace.as_str());
+            declared_namespaces |= matches!(r.spec, Spec::Namespace);
+        }
+        let (secret_names, secret_namespaces) = secrets(store);
+        let nodes = store
+            .iter()
+            .filter(|(_, r)| r.kind == "Node")
+            .map(|(_, r)| (r.name.as_str(), r.labels.clone()))
+            .collect();
+        let mut workload_entries: HashMap<&str, Vec<ResId>> = HashMap::new();
+        for (id, r) in store.iter() {
+            if matches!(r.spec, Spec::WorkloadEntry(_)) {
+                workload_entries
+                    .entry(r.namespace.as_str())
+                    .or_default()
+                    .push(id);
+            }
+        }
+        let mut checker = Checker {
+            cx,
+            nodes,
+            workload_entries,
+            hosts,
+            workloads: Workloads::build(store),
+            drs,
+            root_ns,
+            gateways,
+            gateway_namespaces,
+        };
+        for (id, res) in store.iter() {
+            match &res.spec {
+                Spec::VirtualService(_) => checker.virtual_service(id, res),
+                Spec::DestinationRule(dr) => checker.destination_rule(id, res, dr),
+                Spec::Sidecar(_) => checker.sidecar(id, res),
+                Spec::Gateway(_) => {
+                    checker.gateway_secrets(id, res, &secret_names, &secret_namespaces)
+                }
+                _ if res.kind == "Telemetry"
+                    && res.api_version.starts_with("telemetry.istio.io/") =>
+                {
+                    checker.telemetry(id, res)
+                }
+                _ if res.kind == "AuthorizationPolicy"
+                    && res.api_version.starts_with("security.istio.io/") =>
+                {
+                    checker.authorization_policy(id, res, &known_namespaces, declared_namespaces)
+                }
+                _ => {}
+            }
+        }
+    }
+}

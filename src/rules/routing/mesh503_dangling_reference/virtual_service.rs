@@ -1,0 +1,321 @@
+//! VirtualService references: destination and mirror hosts, their subsets, and the gateways a
+//! VirtualService or one of its matches binds to.
+
+use crate::diagnostic::Severity;
+use crate::model::{ResId, Resource, Spec};
+use crate::source::{FieldPath, Node};
+
+use crate::mesh::hosts::{Viewers, fqdn, is_short, k8s_service_of};
+use crate::mesh::routes;
+use crate::model::raw::{raw, raw_strings};
+
+use super::{
+    Checker, DESTINATION_HOST, DrEntry, GATEWAY, MIRROR_HOST, SUBSET, effective_drs, partial,
+};
+
+impl<'a> Checker<'a, '_> {
+    pub(super) fn virtual_service(&mut self, id: ResId, res: &'a Resource) {
+        let Spec::VirtualService(vs) = &res.spec else {
+            return;
+        };
+        let ns = res.namespace.as_str();
+        let viewers = Viewers::of(&vs.export_to, ns);
+        for d in routes::route_destinations(res) {
+            let what = if d.mirror {
+                MIRROR_HOST
+            } else {
+                DESTINATION_HOST
+            };
+            if d.host.is_empty() {
+                self.cx
+                    .report(
+                        id,
+                        d.host_path(),
+                        format!(
+                            "{what} is missing: this {} names no host, so istiod has no cluster to send its share of the traffic to",
+                            d.what()
+                        ),
+                    )
+                    .istio(&["IST0101"])
+                    .help("set `host` to a Service (`reviews` or `reviews.<ns>.svc.cluster.local`) or a ServiceEntry host, or remove the entry");
+            } else {
+                self.destination_host(id, ns, &viewers, &d, what);
+            }
+            if let Some(subset) = &d.subset {
+                self.subset(id, ns, &viewers, &d, subset);
+            }
+        }
+        for (i, g) in vs.gateways.iter().enumerate() {
+            self.gateway_ref(id, ns, g, FieldPath::parse("spec.gateways").index(i), true);
+        }
+        // Per-match gateways narrow a rule to some of the bound gateways; istio does not check
+        // them, so these findings carry no istio code.
+        for section in ["http", "tcp", "tls"] {
+            let Some(rules) = raw(res, &format!("spec.{section}")).and_then(Node::as_seq) else {
+                continue;
+            };
+            for (i, rule) in rules.iter().enumerate() {
+                let Some(matches) = rule.get("match").and_then(Node::as_seq) else {
+                    continue;
+                };
+                for (j, m) in matches.iter().enumerate() {
+                    for (k, g) in raw_strings(m.get("gateways")) {
+                        let path = FieldPath::parse("spec")
+                            .key(section)
+                            .index(i)
+                            .key("match")
+                            .index(j)
+                            .key("gateways")
+                            .index(k);
+                        self.gateway_ref(id, ns, &g, path, false);
+                    }
+                }
+            }
+        }
+    }
+
+    fn destination_host(
+        &mut self,
+        id: ResId,
+        ns: &str,
+        viewers: &Viewers,
+        d: &routes::RouteDest,
+        what: &str,
+    ) {
+        let host = fqdn(&d.host, ns);
+        if !self.hosts.resolve(&host, viewers).is_empty() {
+            return;
+        }
+        let expanded = if host != d.host {
+            format!(" (istiod expands `{}` to `{host}`)", d.host)
+        } else {
+            String::new()
+        };
+        let declared = self.hosts.declaring(&host);
+        if let Some(first) = declared.first() {
+            let owner = first.label(self.store());
+            let by = if first.is_wildcard() && !first.host.eq_ignore_ascii_case(&host) {
+                format!(
+                    "is only covered by wildcard host `{}` of {owner}",
+                    first.host
+                )
+            } else {
+                format!("is declared by {owner}")
+            };
+            let message = format!(
+                "{what} `{}`{expanded} {by}, but its exportTo ({}) hides it from {} where this VirtualService applies, so istiod drops the route there",
+                d.host,
+                first.export.describe(),
+                viewers.describe()
+            );
+            let (res, path) = (first.resource, first.path.clone());
+            self.cx
+                .report(id, d.host_path(), message)
+                .istio(&["IST0101"])
+                .help(format!(
+                    "export {owner} to the VirtualService's namespace (`exportTo` or the `networking.istio.io/exportTo` annotation), or move the VirtualService"
+                ))
+                .related(res, path, "declared here");
+            return;
+        }
+        let target_ns = k8s_service_of(&host).map(|(_, n)| n.to_string());
+        let present = match &target_ns {
+            Some(n) => self.hosts.namespace_has_hosts(n),
+            None => true,
+        };
+        let suggestion = self.hosts.suggest(&host, ns).map(|s| {
+            // Suggest in the form the author used: a short name for a short name.
+            match k8s_service_of(&s) {
+                Some((name, sns)) if is_short(&d.host) && sns == ns => name.to_string(),
+                _ => s,
+            }
+        });
+        let mut message = format!(
+            "{what} `{}`{expanded} is not declared by any Service or ServiceEntry in the input",
+            d.host
+        );
+        if let Some(s) = &suggestion {
+            message.push_str(&format!(" (did you mean `{s}`?)"));
+        }
+        if !present {
+            message.push_str(&format!(
+                "; namespace {} has no Services in the input, so it may be deployed from elsewhere",
+                target_ns.as_deref().unwrap_or(ns)
+            ));
+        } else {
+            message.push_str("; requests routed here fail with 503 (no cluster)");
+        }
+        let help = match &suggestion {
+            Some(s) => format!("use `{s}`, or add the Service or ServiceEntry for `{host}`"),
+            None => format!(
+                "add a Service or ServiceEntry for `{host}`, or fix the host (short names are resolved in the VirtualService's namespace)"
+            ),
+        };
+        self.cx
+            .report(id, d.host_path(), message)
+            .severity(partial(present))
+            .istio(&["IST0101"])
+            .help(help);
+    }
+
+    fn subset(
+        &mut self,
+        id: ResId,
+        ns: &str,
+        viewers: &Viewers,
+        d: &routes::RouteDest,
+        subset: &str,
+    ) {
+        let host = fqdn(&d.host, ns);
+        let host_ns: Option<String> =
+            k8s_service_of(&host)
+                .map(|(_, n)| n.to_string())
+                .or_else(|| {
+                    self.hosts
+                        .resolve(&host, viewers)
+                        .first()
+                        .map(|e| e.namespace.clone())
+                });
+        let chosen = effective_drs(&self.drs, &host, ns, host_ns.as_deref(), &self.root_ns);
+        if chosen.iter().any(|e| e.subsets.iter().any(|s| s == subset)) {
+            return;
+        }
+        if self.hosts.declaring(&host).is_empty() && self.drs.for_host(&host).is_empty() {
+            // The unknown host is reported already; its subset adds nothing.
+            return;
+        }
+        let path = d.path.clone().key("subset");
+        if chosen.is_empty() {
+            let elsewhere: Vec<&DrEntry> = self
+                .drs
+                .for_host(&host)
+                .into_iter()
+                .filter(|e| e.subsets.iter().any(|s| s == subset))
+                .collect();
+            let mut message = format!(
+                "{SUBSET} `{subset}` of `{host}`: no DestinationRule that applies in namespace {ns} defines subsets for this host, so istiod has no `outbound|...|{subset}|{host}` cluster and requests routed here fail with 503"
+            );
+            let mut related = None;
+            if let Some(e) = elsewhere.first() {
+                let r = self.store().get(e.id);
+                message.push_str(&format!(
+                    " (DestinationRule {}/{} defines it, but istiod only uses DestinationRules from the client's namespace, the host's namespace or the root namespace {}, exported to {ns})",
+                    r.namespace, r.name, self.root_ns
+                ));
+                related = Some(e.id);
+            }
+            let rep = self
+                .cx
+                .report(id, path, message)
+                .istio(&["IST0101"])
+                .help(format!(
+                    "add a DestinationRule for `{host}` with a subset `{subset}` (labels selecting those pods), or drop `subset`"
+                ));
+            if let Some(r) = related {
+                rep.related(r, FieldPath::parse("spec.subsets"), "defines the subset");
+            }
+            return;
+        }
+        let defined: Vec<&str> = chosen
+            .iter()
+            .flat_map(|e| e.subsets.iter().map(String::as_str))
+            .collect();
+        let names: Vec<String> = chosen
+            .iter()
+            .map(|e| {
+                let r = self.store().get(e.id);
+                format!("{}/{}", r.namespace, r.name)
+            })
+            .collect();
+        let suggestion = defined
+            .iter()
+            .map(|s| (strsim::damerau_levenshtein(s, subset), *s))
+            .filter(|(dist, s)| *dist <= 2 && s.len().min(subset.len()) >= 4)
+            .min()
+            .map(|(_, s)| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        let message = format!(
+            "{SUBSET} `{subset}` of `{host}` is not defined by DestinationRule {}, the one istiod applies for this host in namespace {ns} (it defines {}){suggestion}; requests routed here fail with 503",
+            names.join(", "),
+            if defined.is_empty() {
+                "no subsets".to_string()
+            } else {
+                defined.join(", ")
+            }
+        );
+        let first = chosen[0].id;
+        self.cx
+            .report(id, path, message)
+            .severity(Severity::Error)
+            .istio(&["IST0101"])
+            .help(format!(
+                "add subset `{subset}` to that DestinationRule, or route to a defined subset"
+            ))
+            .related(
+                first,
+                FieldPath::parse("spec.subsets"),
+                "the subsets istiod knows",
+            );
+    }
+
+    fn gateway_ref(&mut self, id: ResId, ns: &str, g: &str, path: FieldPath, top: bool) {
+        if g == "mesh" {
+            return;
+        }
+        if routes::is_internal_gateway_ref(g) {
+            self.cx
+                .report(
+                    id,
+                    path,
+                    format!(
+                        "{GATEWAY} `{g}` is the internal name istiod generates for a Kubernetes Gateway API listener; it is not a stable API and changes when the Gateway or listener is renamed"
+                    ),
+                )
+                .istio(if top { &["IST0165"] } else { &[] })
+                .help("bind to the Gateway API Gateway by its own name (`ns/name`), or use an HTTPRoute/TCPRoute attached to it");
+            return;
+        }
+        let (gns, gname) = routes::resolve_gateway_ref(g, ns);
+        if self.gateways.contains(&(gns.clone(), gname.clone())) {
+            return;
+        }
+        let present = self.gateway_namespaces.contains(&gns);
+        let candidates: Vec<&(String, String)> = self
+            .gateways
+            .iter()
+            .take(if self.gateways.len() <= 2000 {
+                usize::MAX
+            } else {
+                0
+            })
+            .filter(|(n, name)| {
+                *n == gns && strsim::damerau_levenshtein(name, &gname) <= 2
+                    || (*n != gns && *name == gname)
+            })
+            .collect();
+        let hint = match candidates.first() {
+            Some((n, name)) if *n == ns => format!(" (did you mean `{name}`?)"),
+            Some((n, name)) => format!(" (did you mean `{n}/{name}`?)"),
+            None => String::new(),
+        };
+        let mut message =
+            format!("{GATEWAY} `{g}` (Gateway {gns}/{gname}) is not in the input{hint}");
+        if present || gns == ns {
+            message.push_str(if top {
+                "; istiod ignores the binding, so no gateway serves this VirtualService's routes"
+            } else {
+                "; this match never applies"
+            });
+        } else {
+            message.push_str(&format!(
+                "; namespace {gns} has no Gateways in the input, so it may be deployed from elsewhere"
+            ));
+        }
+        let codes: &'static [&'static str] = if top { &["IST0101", "IST0132"] } else { &[] };
+        self.cx
+            .report(id, path, message)
+            .severity(partial(present || gns == ns))
+            .istio(codes)
+            .help("name an existing Gateway as `name` (same namespace) or `namespace/name`, or `mesh` for sidecars");
+    }
+}
