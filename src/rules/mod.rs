@@ -57,29 +57,22 @@ pub fn find(key: &str) -> Option<&'static dyn Rule> {
     })
 }
 
-/// Test support: the text of `testdata/rules/<code>/<name>`.
+/// Helpers for the rules' unit tests.
 #[cfg(test)]
-pub(crate) fn fixture(code: &str, name: &str) -> String {
-    let path = format!(
-        "{}/testdata/rules/{code}/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// Test support: the findings of rule `code` on one YAML text, checked with default settings.
-#[cfg(test)]
-pub(crate) fn findings_of(code: &str, text: &str) -> Vec<crate::diagnostic::Finding> {
-    let mut sources = crate::source::Sources::default();
-    sources.add_text("t.yaml".into(), text.into());
-    let outcome = crate::engine::check_sources(sources, &crate::engine::Settings::default())
-        .expect("valid settings");
-    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
-    outcome
-        .findings
-        .into_iter()
-        .filter(|f| f.code == code)
-        .collect()
+pub(crate) mod testing {
+    /// Test support: the findings of rule `code` on one YAML text, checked with default settings.
+    pub(crate) fn findings_of(code: &str, text: &str) -> Vec<crate::diagnostic::Finding> {
+        let mut sources = crate::source::Sources::default();
+        sources.add_text("t.yaml".into(), text.into());
+        let outcome = crate::engine::check_sources(sources, &crate::engine::Settings::default())
+            .expect("valid settings");
+        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+        outcome
+            .findings
+            .into_iter()
+            .filter(|f| f.code == code)
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -386,7 +386,7 @@ mod tests {
     use crate::diagnostic::Finding;
 
     fn run(text: &str) -> Vec<Finding> {
-        crate::rules::findings_of("MESH204", text)
+        crate::rules::testing::findings_of("MESH204", text)
     }
 
     fn summary(findings: &[Finding]) -> Vec<(String, u32, Severity)> {
@@ -650,33 +650,5 @@ spec: {containers: [{name: a, ports: [{containerPort: 1, hostPort: 9100}]}]}
         let f = run(&text.join("---\n"));
         assert_eq!(f.len(), 199);
         assert!(f.iter().all(|f| f.related[0].location.line == 4));
-    }
-
-    #[test]
-    fn fixtures_bad() {
-        let f = run(&crate::rules::fixture("MESH204", "bad.yaml"));
-        assert_eq!(
-            summary(&f),
-            vec![
-                ("Deployment shop/metrics-proxy".into(), 49, Severity::Error),
-                ("Deployment edge/ingress".into(), 66, Severity::Warning),
-                (
-                    "Deployment edge/legacy-ingress".into(),
-                    84,
-                    Severity::Warning
-                ),
-                ("StatefulSet kube-system/dns".into(), 104, Severity::Error),
-            ],
-            "{f:#?}"
-        );
-        assert_eq!(f[0].related[0].location.line, 17);
-        assert_eq!(f[2].related[0].location.line, 68);
-        assert_eq!(f[3].related[0].location.line, 33);
-    }
-
-    #[test]
-    fn fixtures_good() {
-        let f = run(&crate::rules::fixture("MESH204", "good.yaml"));
-        assert!(f.is_empty(), "{f:#?}");
     }
 }

@@ -277,7 +277,7 @@ mod tests {
     use crate::source::Sources;
 
     fn run(text: &str) -> Vec<Finding> {
-        crate::rules::findings_of("MESH501", text)
+        crate::rules::testing::findings_of("MESH501", text)
     }
 
     const GATEWAY: &str = "\
@@ -398,30 +398,6 @@ spec:
         let f = run(&text);
         assert_eq!(f.len(), 1, "{f:#?}");
         assert!(f[0].message.contains("PILOT_SCOPE_GATEWAY_TO_NAMESPACE"));
-    }
-
-    #[test]
-    fn gateway_fixtures() {
-        let bad = crate::rules::fixture("MESH501", "bad.yaml");
-        let f = run(&bad);
-        let got: Vec<(String, u32, Severity)> = f
-            .iter()
-            .map(|f| (f.resource.to_string(), f.location.line, f.severity))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                (
-                    "Gateway default/tcp-echo-gateway".into(),
-                    21,
-                    Severity::Warning
-                ),
-                ("Gateway shop/web-gateway".into(), 32, Severity::Info),
-            ],
-            "{f:#?}"
-        );
-        let good = crate::rules::fixture("MESH501", "good.yaml");
-        assert!(run(&good).is_empty());
     }
 
     /// The README demo's gateway: only port 28674 is reported, by this rule alone among the

@@ -481,7 +481,7 @@ mod tests {
     use crate::diagnostic::{Finding, Severity};
 
     fn run(text: &str) -> Vec<Finding> {
-        crate::rules::findings_of("MESH502", text)
+        crate::rules::testing::findings_of("MESH502", text)
     }
 
     fn summary(f: &[Finding]) -> Vec<(u32, Severity, Vec<&'static str>)> {
@@ -574,22 +574,5 @@ spec:
             "{f:#?}"
         );
         assert!(f[2].message.contains("8080, 8443"), "{}", f[2].message);
-    }
-
-    #[test]
-    fn fixtures() {
-        let bad = crate::rules::fixture("MESH502", "bad.yaml");
-        let got: Vec<(u32, Severity)> = run(&bad)
-            .iter()
-            .map(|f| (f.location.line, f.severity))
-            .collect();
-        assert_eq!(
-            got,
-            vec![(49, Severity::Error), (61, Severity::Error)],
-            "{:#?}",
-            run(&bad)
-        );
-        let good = crate::rules::fixture("MESH502", "good.yaml");
-        assert!(run(&good).is_empty(), "{:#?}", run(&good));
     }
 }

@@ -346,7 +346,7 @@ mod tests {
     use crate::diagnostic::Finding;
 
     fn run(text: &str) -> Vec<Finding> {
-        crate::rules::findings_of("MESH504", text)
+        crate::rules::testing::findings_of("MESH504", text)
     }
 
     fn gw(name: &str, created: &str, selector: &str, servers: &str) -> String {
@@ -475,36 +475,5 @@ spec: {containers: [{name: istio-proxy}]}
             "{}",
             f[0].message
         );
-    }
-
-    #[test]
-    fn fixtures() {
-        let bad = crate::rules::fixture("MESH504", "bad.yaml");
-        let f = run(&bad);
-        let got: Vec<(String, u32)> = f
-            .iter()
-            .map(|f| (f.resource.to_string(), f.location.line))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                ("Gateway istio-system/platform".into(), 14),
-                ("Gateway shop/shop".into(), 36),
-            ],
-            "{f:#?}"
-        );
-        assert!(
-            f[1].message.contains("rejects the later TLS server"),
-            "{}",
-            f[1].message
-        );
-        assert!(
-            f[1].message
-                .contains("processed after istio-system/platform"),
-            "{}",
-            f[1].message
-        );
-        let good = crate::rules::fixture("MESH504", "good.yaml");
-        assert!(run(&good).is_empty(), "{:#?}", run(&good));
     }
 }

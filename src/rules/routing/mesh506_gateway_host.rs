@@ -195,7 +195,7 @@ mod tests {
     use crate::diagnostic::Finding;
 
     fn run(text: &str) -> Vec<Finding> {
-        crate::rules::findings_of("MESH506", text)
+        crate::rules::testing::findings_of("MESH506", text)
     }
 
     #[test]
@@ -274,35 +274,5 @@ metadata: {name: v, namespace: app}
 spec: {hosts: [reviews], gateways: [g]}
 ";
         assert!(run(text).is_empty());
-    }
-
-    #[test]
-    fn fixtures() {
-        let bad = crate::rules::fixture("MESH506", "bad.yaml");
-        let f = run(&bad);
-        let got: Vec<(String, u32, Vec<&str>)> = f
-            .iter()
-            .map(|f| {
-                (
-                    f.resource.to_string(),
-                    f.location.line,
-                    f.istio_codes.clone(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                (
-                    "VirtualService default/tcp-echo".into(),
-                    34,
-                    vec!["IST0132"]
-                ),
-                ("VirtualService default/echo-http".into(), 52, vec![]),
-            ],
-            "{f:#?}"
-        );
-        let good = crate::rules::fixture("MESH506", "good.yaml");
-        assert!(run(&good).is_empty(), "{:#?}", run(&good));
     }
 }

@@ -174,7 +174,7 @@ mod tests {
     use crate::diagnostic::Finding;
 
     fn run(text: &str) -> Vec<Finding> {
-        crate::rules::findings_of("MESH507", text)
+        crate::rules::testing::findings_of("MESH507", text)
     }
 
     fn vs(ns: &str, name: &str, hosts: &str, extra: &str) -> String {
@@ -235,31 +235,5 @@ spec: {{hosts: {hosts}{extra}}}
             "{}",
             f[1].message
         );
-    }
-
-    #[test]
-    fn fixtures() {
-        let bad = crate::rules::fixture("MESH507", "bad.yaml");
-        let f = run(&bad);
-        let got: Vec<(String, u32)> = f
-            .iter()
-            .map(|f| (f.resource.to_string(), f.location.line))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                ("VirtualService default/tcp-echo".into(), 11),
-                ("VirtualService platform/defaults-tcp-echo".into(), 31),
-            ],
-            "{f:#?}"
-        );
-        assert!(
-            f[0].message
-                .contains("(platform/defaults-tcp-echo by creationTimestamp"),
-            "{}",
-            f[0].message
-        );
-        let good = crate::rules::fixture("MESH507", "good.yaml");
-        assert!(run(&good).is_empty(), "{:#?}", run(&good));
     }
 }

@@ -275,7 +275,7 @@ mod tests {
     use crate::diagnostic::{Finding, Severity};
 
     fn run(text: &str) -> Vec<Finding> {
-        crate::rules::findings_of("MESH601", text)
+        crate::rules::testing::findings_of("MESH601", text)
     }
 
     #[test]
@@ -347,39 +347,5 @@ spec:
             "{}",
             f[1].message
         );
-    }
-
-    #[test]
-    fn fixtures() {
-        let bad = crate::rules::fixture("MESH601", "bad.yaml");
-        let f = run(&bad);
-        let got: Vec<(String, u32)> = f
-            .iter()
-            .map(|f| (f.resource.to_string(), f.location.line))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                ("VirtualService default/tcp-echo".into(), 28),
-                (
-                    "DestinationRule istio-system/tcp-echo-destination".into(),
-                    38
-                ),
-            ],
-            "{f:#?}"
-        );
-        assert!(
-            f[0].message.contains("no `metadata.namespace`"),
-            "{}",
-            f[0].message
-        );
-        assert!(
-            f[1].message
-                .contains("likely meant `tcp-echo.default.svc.cluster.local`"),
-            "{}",
-            f[1].message
-        );
-        let good = crate::rules::fixture("MESH601", "good.yaml");
-        assert!(run(&good).is_empty(), "{:#?}", run(&good));
     }
 }

@@ -1,7 +1,7 @@
 use crate::diagnostic::{Finding, Severity};
 
 fn run(text: &str) -> Vec<Finding> {
-    crate::rules::findings_of("MESH503", text)
+    crate::rules::testing::findings_of("MESH503", text)
 }
 
 fn summary(f: &[Finding]) -> Vec<(u32, Severity, Vec<&'static str>)> {
@@ -356,25 +356,4 @@ spec:
         ],
         "{f:#?}"
     );
-}
-
-#[test]
-fn fixtures() {
-    let bad = crate::rules::fixture("MESH503", "bad.yaml");
-    let f = run(&bad);
-    let got: Vec<(String, u32)> = f
-        .iter()
-        .map(|f| (f.resource.to_string(), f.location.line))
-        .collect();
-    assert_eq!(
-        got,
-        vec![
-            ("VirtualService default/tcp-echo".into(), 59),
-            ("VirtualService default/tcp-echo".into(), 66),
-            ("DestinationRule default/tcp-echo-destination".into(), 82),
-        ],
-        "{f:#?}"
-    );
-    let good = crate::rules::fixture("MESH503", "good.yaml");
-    assert!(run(&good).is_empty(), "{:#?}", run(&good));
 }

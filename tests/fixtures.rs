@@ -1,0 +1,65 @@
+//! The fixture runner: every fixture under `testdata/` is checked with default settings and its
+//! whole JSON report (codes, severities, resources, positions, full messages, help, related
+//! locations, input errors) is compared with a reviewed snapshot in `tests/snapshots/`.
+//!
+//! Fixtures of one rule live in `testdata/rules/<CODE>/`: a file whose name starts with `bad`
+//! must produce at least one finding of that rule, one that starts with `good` none. A rule's
+//! own tests therefore need no copy of this loop; `cargo insta review` shows what changed.
+
+use std::path::Path;
+
+use meshlint::diagnostic::Outcome;
+use meshlint::engine::{Settings, check};
+use meshlint::report::{self, Format};
+
+/// Checks `path` (relative to the crate, so reports name it the same on every machine).
+fn run(path: &Path) -> Outcome {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rel = path.strip_prefix(root).expect("fixture under the crate");
+    std::env::set_current_dir(root).expect("crate root");
+    check(&[rel.to_string_lossy().into_owned()], &Settings::default()).expect("default settings")
+}
+
+fn json(outcome: &Outcome) -> String {
+    report::render(Format::Json, outcome, false)
+}
+
+#[test]
+fn rule_fixtures() {
+    insta::glob!("../testdata", "rules/*/*.yaml", |path| {
+        let outcome = run(path);
+        let code = path
+            .parent()
+            .and_then(Path::file_name)
+            .expect("testdata/rules/<CODE>/")
+            .to_string_lossy();
+        let name = path.file_name().expect("file").to_string_lossy();
+        let hits = outcome.findings.iter().filter(|f| f.code == code).count();
+        if name.starts_with("bad") {
+            assert!(hits > 0, "{} must produce {code}", path.display());
+        } else if name.starts_with("good") {
+            assert_eq!(hits, 0, "{} must not produce {code}", path.display());
+        }
+        insta::assert_snapshot!(json(&outcome));
+    });
+}
+
+#[test]
+fn listener_fixtures() {
+    insta::glob!("../testdata", "listeners/*.yaml", |path| {
+        insta::assert_snapshot!(json(&run(path)));
+    });
+}
+
+#[test]
+fn dump_fixtures() {
+    insta::glob!("../testdata", "dumps/*", |path| {
+        insta::assert_snapshot!(json(&run(path)));
+    });
+}
+
+#[test]
+fn demo() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    insta::assert_snapshot!(json(&run(&root.join("testdata/demo"))));
+}
