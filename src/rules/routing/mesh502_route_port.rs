@@ -164,7 +164,7 @@ impl Rule for RoutePortUnbound {
 
     fn check(&self, cx: &mut Context<'_>) {
         let store = cx.store;
-        let hosts = HostIndex::build(store, &cx.settings.mesh);
+        let hosts = &cx.index.hosts;
         let gateways = gateway_ports(store);
         for (id, res) in store.iter() {
             let Spec::VirtualService(vs) = &res.spec else {
@@ -206,7 +206,7 @@ impl Rule for RoutePortUnbound {
                     }
                 }
             }
-            self.destinations(cx, id, res, &hosts, &vs_gateways, vs_mesh, &gateways);
+            self.destinations(cx, id, res, hosts, &vs_gateways, vs_mesh, &gateways);
         }
     }
 }

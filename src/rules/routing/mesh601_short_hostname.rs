@@ -143,7 +143,7 @@ impl Rule for ShortHostname {
 
     fn check(&self, cx: &mut Context<'_>) {
         let store = cx.store;
-        let hosts = HostIndex::build(store, &cx.settings.mesh);
+        let hosts = &cx.index.hosts;
         for (id, res) in store.iter() {
             // One finding per resource and name, at its first occurrence.
             let mut seen: BTreeMap<String, (Occurrence, usize)> = BTreeMap::new();
@@ -159,7 +159,7 @@ impl Rule for ShortHostname {
                     .or_insert((o, 1));
             }
             for (_, (o, count)) in seen {
-                report(cx, &hosts, id, res, &o, count);
+                report(cx, hosts, id, res, &o, count);
             }
         }
     }

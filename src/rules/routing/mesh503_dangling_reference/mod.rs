@@ -187,8 +187,8 @@ struct Checker<'a, 'c> {
     nodes: HashMap<&'a str, BTreeMap<String, String>>,
     /// WorkloadEntries by namespace.
     workload_entries: HashMap<&'a str, Vec<ResId>>,
-    hosts: HostIndex,
-    workloads: Workloads<'a>,
+    hosts: &'a HostIndex,
+    workloads: &'a Workloads<'a>,
     drs: DrIndex,
     root_ns: String,
     gateways: BTreeSet<(String, String)>,
@@ -257,7 +257,7 @@ impl Rule for DanglingReference {
     fn check(&self, cx: &mut Context<'_>) {
         let store = cx.store;
         let mesh = &cx.settings.mesh;
-        let hosts = HostIndex::build(store, mesh);
+        let index = cx.index;
         let drs = DrIndex::build(store, &mesh.default_destination_rule_export_to);
         let root_ns = mesh
             .root_namespace
@@ -296,8 +296,8 @@ impl Rule for DanglingReference {
             cx,
             nodes,
             workload_entries,
-            hosts,
-            workloads: Workloads::build(store),
+            hosts: &index.hosts,
+            workloads: &index.workloads,
             drs,
             root_ns,
             gateways,
