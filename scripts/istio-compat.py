@@ -12,9 +12,10 @@ Exits 1 when a required code has a miss or an extra.
 Some codes are reported by several istio analyzers (IST0101 ReferencedResourceNotFound by nine of
 them), while upstream runs one analyzer per case. A meshlint finding for such a code therefore
 counts only in cases whose analyzer performs the check it is about: ATTRIBUTION maps each
-analyzer to the (meshlint code, resource kind, message opening) of the findings that correspond
-to it. Analyzers not listed there keep every finding with the code. `--no-attribution` turns
-this off and counts every finding with the code in every case.
+analyzer to the (meshlint code, resource kind, subkind) of the findings that correspond to it;
+`subkind` is the stable name meshlint gives each check of a rule. Analyzers not listed there keep
+every finding with the code. `--no-attribution` turns this off and counts every finding with the
+code in every case.
 """
 
 import argparse
@@ -26,29 +27,28 @@ import sys
 
 
 # Shared code -> analyzer -> findings that stand for that analyzer's check, as
-# (meshlint code, resource kind, message opening). The openings are the constants the rules
-# start those messages with.
+# (meshlint code, resource kind, subkind); a subkind of None accepts any finding of the code.
 ATTRIBUTION = {
     "IST0101": {
         "gateway.IngressGatewayPortAnalyzer": [
-            ("MESH501", "Gateway", "no workload in the input matches selector"),
+            ("MESH501", "Gateway", "no-gateway-workload"),
         ],
         "gateway.SecretAnalyzer": [
-            ("MESH501", "Gateway", "no workload in the input matches selector"),
-            ("MESH503", "Gateway", "credentialName"),
+            ("MESH501", "Gateway", "no-gateway-workload"),
+            ("MESH503", "Gateway", "credential-name"),
         ],
         # Reports a Gateway that has a selector but no servers; meshlint has no such check.
         "gateway.ConflictingGatewayAnalyzer": [],
-        "sidecar.SelectorAnalyzer": [("MESH503", "Sidecar", "workloadSelector")],
+        "sidecar.SelectorAnalyzer": [("MESH503", "Sidecar", "workload-selector")],
         "virtualservice.DestinationHostAnalyzer": [
-            ("MESH503", "VirtualService", "destination host"),
-            ("MESH503", "VirtualService", "mirror host"),
-            ("MESH502", "VirtualService", ""),
+            ("MESH503", "VirtualService", "destination-host"),
+            ("MESH503", "VirtualService", "mirror-host"),
+            ("MESH502", "VirtualService", None),
         ],
         "virtualservice.DestinationRuleAnalyzer": [("MESH503", "VirtualService", "subset")],
         "virtualservice.GatewayAnalyzer": [("MESH503", "VirtualService", "gateway")],
         "authz.AuthorizationPoliciesAnalyzer": [("MESH503", "AuthorizationPolicy", "namespace")],
-        "telemetry.SelectorAnalyzer": [("MESH503", "Telemetry", "selector")],
+        "telemetry.SelectorAnalyzer": [("MESH503", "Telemetry", "workload-selector")],
     },
 }
 
@@ -60,8 +60,8 @@ def attributed(code, analyzer, finding):
         return True
     kind = finding["resource"]["kind"]
     return any(
-        finding["code"] == c and kind == k and finding["message"].startswith(prefix)
-        for c, k, prefix in by_analyzer[analyzer]
+        finding["code"] == c and kind == k and (sub is None or finding.get("subkind") == sub)
+        for c, k, sub in by_analyzer[analyzer]
     )
 
 

@@ -89,6 +89,8 @@ pub struct RawFinding {
     pub target: Target,
     /// For a dump finding, the object it is about: `(kind, name)`, e.g. a Listener.
     pub dump_object: Option<(&'static str, String)>,
+    /// Which check of the rule this is, for rules with several (MESH503 `subset`, `gateway`…).
+    pub subkind: Option<&'static str>,
     pub message: String,
     pub help: Option<String>,
     pub related: Vec<RelatedTarget>,
@@ -148,6 +150,9 @@ pub struct Finding {
     pub location: Location,
     pub related: Vec<Related>,
     pub istio_codes: Vec<&'static str>,
+    /// A stable name for which check of the rule fired; tools match on it, not on the message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subkind: Option<&'static str>,
 }
 
 impl Finding {

@@ -256,5 +256,6 @@ fn unused_finding(location: Location, resource: ResourceRef, message: String) ->
         location,
         related: Vec::new(),
         istio_codes: Vec::new(),
+        subkind: None,
     }
 }

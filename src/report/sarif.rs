@@ -146,6 +146,9 @@ pub fn render(outcome: &Outcome) -> String {
             if !related.is_empty() {
                 result["relatedLocations"] = json!(related);
             }
+            if let Some(k) = f.subkind {
+                result["properties"] = json!({ "subkind": k });
+            }
             result
         })
         .collect();

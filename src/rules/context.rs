@@ -172,6 +172,7 @@ impl<'a> Context<'a> {
             severity: meta.severity,
             target,
             dump_object,
+            subkind: None,
             message,
             help: None,
             related: Vec::new(),
@@ -217,6 +218,12 @@ impl Reported<'_> {
             },
             message: message.into(),
         });
+        self
+    }
+
+    /// Names which check of the rule this finding comes from (kebab-case, stable).
+    pub fn subkind(self, subkind: &'static str) -> Self {
+        self.0.subkind = Some(subkind);
         self
     }
 

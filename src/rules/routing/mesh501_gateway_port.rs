@@ -177,6 +177,7 @@ impl Rule for GatewayPortNotExposed {
                         "no workload in the input matches selector `{sel}` (Pods and Deployments, DaemonSets, StatefulSets and other pod templates in {scope}), so the gateway's ports cannot be checked against its Service{hint}; if the gateway is deployed from elsewhere this is expected, otherwise no proxy serves this Gateway"
                     ),
                 )
+                .subkind("no-gateway-workload")
                 .severity(Severity::Info)
                 .istio(&["IST0101"])
                 .help("make the selector match the gateway Deployment's pod template labels (istio's default ingress gateway has `istio: ingressgateway`), or check the gateway's Deployment and Service together with this Gateway");

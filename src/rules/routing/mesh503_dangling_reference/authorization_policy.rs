@@ -72,6 +72,7 @@ impl<'a> Checker<'a, '_> {
                                 path,
                                 format!("namespace `{pattern}` in `{field}` matches {basis}, so {effect}"),
                             )
+                            .subkind("namespace")
                             .severity(if declared { Severity::Warning } else { Severity::Info })
                             .istio(&["IST0101"])
                             .help("fix the namespace name or pattern (`prefix*`, `*suffix`, `*`)");

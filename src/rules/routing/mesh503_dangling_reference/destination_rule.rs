@@ -64,6 +64,7 @@ impl<'a> Checker<'a, '_> {
                         viewers.describe()
                     ),
                 )
+                .subkind("host")
                 .severity(partial(present))
                 .istio(&["IST0174"])
                 .help("fix the host, or add the Service or ServiceEntry it is meant for");
@@ -100,6 +101,7 @@ impl<'a> Checker<'a, '_> {
                         sources.join(", ")
                     ),
                 )
+                .subkind("subset-labels")
                 .severity(Severity::Info)
                 .istio(&["IST0173"])
                 .help("check the subset labels against the pod template labels of the host's workloads, or check the workloads together with this DestinationRule");
@@ -253,6 +255,7 @@ impl<'a> Checker<'a, '_> {
                     have.join("; ")
                 ),
             )
+            .subkind("subset-labels")
             .severity(Severity::Error)
             .istio(&["IST0173"])
             .help("make the subset labels match the pod template labels of the version it stands for, or remove the subset");

@@ -75,6 +75,7 @@ impl<'a> Checker<'a, '_> {
                         .key("credentialName"),
                     message,
                 )
+                .subkind("credential-name")
                 .severity(partial(present || !elsewhere.is_empty()))
                 .istio(&["IST0101"])
                 .help(format!(

@@ -39,11 +39,11 @@ static META: RuleMeta = RuleMeta {
     doc: include_str!("../../../../rules/MESH503-dangling-reference.md"),
 };
 
-/// Message openings the conformance script uses to tell istio's IST0101 analyzers apart.
-pub const DESTINATION_HOST: &str = "destination host";
-pub const MIRROR_HOST: &str = "mirror host";
-pub const SUBSET: &str = "subset";
-pub const GATEWAY: &str = "gateway";
+/// Message openings shared by the checks that report them.
+const DESTINATION_HOST: &str = "destination host";
+const MIRROR_HOST: &str = "mirror host";
+const SUBSET: &str = "subset";
+const GATEWAY: &str = "gateway";
 
 /// A DestinationRule's host and subsets, for subset lookups.
 struct DrEntry {
@@ -240,6 +240,7 @@ impl<'a> Checker<'a, '_> {
         }
         self.cx
             .report(id, path, message)
+            .subkind("workload-selector")
             .severity(partial(present || !elsewhere.is_empty()))
             .istio(&["IST0101"])
             .help(format!(

@@ -76,6 +76,7 @@ impl<'a> Checker<'a, '_> {
                             "egress host `{host}` is not declared in {where_} by any Service or ServiceEntry visible to namespace {ns}{hint}{other}; proxies selected by this Sidecar get no route for it"
                         ),
                     )
+                    .subkind("egress-host")
                     .severity(partial(present))
                     .istio(&[])
                     .help("use `<namespace>/<FQDN>` of a declared host, or a wildcard such as `./*` or `istio-system/*`");

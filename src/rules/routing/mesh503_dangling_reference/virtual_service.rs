@@ -36,6 +36,7 @@ impl<'a> Checker<'a, '_> {
                             d.what()
                         ),
                     )
+                    .subkind(host_subkind(&d))
                     .istio(&["IST0101"])
                     .help("set `host` to a Service (`reviews` or `reviews.<ns>.svc.cluster.local`) or a ServiceEntry host, or remove the entry");
             } else {
@@ -111,6 +112,7 @@ impl<'a> Checker<'a, '_> {
             let (res, path) = (first.resource, first.path.clone());
             self.cx
                 .report(id, d.host_path(), message)
+                .subkind(host_subkind(d))
                 .istio(&["IST0101"])
                 .help(format!(
                     "export {owner} to the VirtualService's namespace (`exportTo` or the `networking.istio.io/exportTo` annotation), or move the VirtualService"
@@ -153,6 +155,7 @@ impl<'a> Checker<'a, '_> {
         };
         self.cx
             .report(id, d.host_path(), message)
+            .subkind(host_subkind(d))
             .severity(partial(present))
             .istio(&["IST0101"])
             .help(help);
@@ -207,6 +210,7 @@ impl<'a> Checker<'a, '_> {
             let rep = self
                 .cx
                 .report(id, path, message)
+                .subkind("subset")
                 .istio(&["IST0101"])
                 .help(format!(
                     "add a DestinationRule for `{host}` with a subset `{subset}` (labels selecting those pods), or drop `subset`"
@@ -246,6 +250,7 @@ impl<'a> Checker<'a, '_> {
         let first = chosen[0].id;
         self.cx
             .report(id, path, message)
+            .subkind("subset")
             .severity(Severity::Error)
             .istio(&["IST0101"])
             .help(format!(
@@ -271,6 +276,7 @@ impl<'a> Checker<'a, '_> {
                         "{GATEWAY} `{g}` is the internal name istiod generates for a Kubernetes Gateway API listener; it is not a stable API and changes when the Gateway or listener is renamed"
                     ),
                 )
+                .subkind("gateway")
                 .istio(if top { &["IST0165"] } else { &[] })
                 .help("bind to the Gateway API Gateway by its own name (`ns/name`), or use an HTTPRoute/TCPRoute attached to it");
             return;
@@ -314,8 +320,18 @@ impl<'a> Checker<'a, '_> {
         let codes: &'static [&'static str] = if top { &["IST0101", "IST0132"] } else { &[] };
         self.cx
             .report(id, path, message)
+            .subkind("gateway")
             .severity(partial(present || gns == ns))
             .istio(codes)
             .help("name an existing Gateway as `name` (same namespace) or `namespace/name`, or `mesh` for sidecars");
+    }
+}
+
+/// The sub-kind of a finding about a route's host: its destination or its mirror.
+fn host_subkind(d: &routes::RouteDest) -> &'static str {
+    if d.mirror {
+        "mirror-host"
+    } else {
+        "destination-host"
     }
 }
