@@ -406,7 +406,7 @@ fn trace(args: TraceArgs) -> u8 {
             return 2;
         }
     };
-    let (ip, port) = match crate::envoy::trace::parse_destination(&dest) {
+    let (ip, port) = match parse_destination(&dest) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
@@ -471,7 +471,7 @@ fn trace(args: TraceArgs) -> u8 {
     };
     let t = crate::envoy::trace::trace(&ld.dump, &conn);
     match args.format {
-        ListFormat::Human => print(&crate::envoy::trace::render(&t)),
+        ListFormat::Human => print(&report::trace::render(&t)),
         ListFormat::Json => {
             let mut out =
                 serde_json::to_string_pretty(&serde_json::json!({"version": 1, "trace": t}))
@@ -481,6 +481,28 @@ fn trace(args: TraceArgs) -> u8 {
         }
     }
     0
+}
+
+/// Parses `IP:PORT` (`[v6]:PORT` for IPv6).
+pub fn parse_destination(s: &str) -> Result<(std::net::IpAddr, u32), String> {
+    let (ip, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (ip, port) = rest
+            .split_once("]:")
+            .ok_or_else(|| format!("`{s}`: expected [IPv6]:PORT"))?;
+        (ip, port)
+    } else {
+        s.rsplit_once(':')
+            .ok_or_else(|| format!("`{s}`: expected IP:PORT"))?
+    };
+    let ip: std::net::IpAddr = ip
+        .parse()
+        .map_err(|_| format!("`{s}`: `{ip}` is not an IP address"))?;
+    let port: u32 = port
+        .parse()
+        .ok()
+        .filter(|p| (1..=65535).contains(p))
+        .ok_or_else(|| format!("`{s}`: `{port}` is not a port"))?;
+    Ok((ip, port))
 }
 
 fn graph(args: GraphArgs) -> u8 {
@@ -509,5 +531,25 @@ fn graph(args: GraphArgs) -> u8 {
             eprintln!("error: {e}");
             2
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_parse() {
+        assert_eq!(
+            parse_destination("10.0.0.1:80").expect("ok"),
+            ("10.0.0.1".parse().unwrap(), 80)
+        );
+        assert_eq!(
+            parse_destination("[fd00::1]:443").expect("ok"),
+            ("fd00::1".parse().unwrap(), 443)
+        );
+        assert!(parse_destination("10.0.0.1").is_err());
+        assert!(parse_destination("host:80").is_err());
+        assert!(parse_destination("10.0.0.1:0").is_err());
     }
 }

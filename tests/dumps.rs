@@ -266,7 +266,7 @@ fn per_item_entries_warming_draining_duplicates_and_errors() {
 }
 
 fn conn(dest: &str) -> Connection {
-    let (ip, port) = trace::parse_destination(dest).expect("dest");
+    let (ip, port) = meshlint::cli::parse_destination(dest).expect("dest");
     Connection::tcp(ip, port)
 }
 
@@ -293,7 +293,7 @@ fn hazelcast_trace_names_listener_chain_cluster_and_fallback() {
     assert_eq!(w.listener, "0.0.0.0_5701");
     assert_eq!(w.clusters, vec!["PassthroughCluster".to_string()]);
 
-    let human = trace::render(&t);
+    let human = meshlint::report::trace::render(&t);
     for needle in [
         "0.0.0.0_5701",
         "chain 2",
