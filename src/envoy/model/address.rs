@@ -6,9 +6,9 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess};
 
-use super::lenient;
+use super::lenient::{self, Scalar, Shape};
 
 /// `envoy.config.core.v3.Address` (socket, pipe or internal).
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -98,54 +98,45 @@ struct CidrObject {
     pub prefix_len: Option<u32>,
 }
 
+/// A CIDR string or object; other scalars and lists read as an empty range, but a float fails
+/// the dump.
+impl Shape for CidrRange {
+    type Value = CidrRange;
+    const EXPECTING: &'static str = "a CIDR range";
+
+    fn scalar<E: de::Error>(v: Scalar<'_>) -> Result<CidrRange, E> {
+        let s = match v {
+            Scalar::Str(s) => s,
+            Scalar::Float(_) => return Err(v.refuse(Self::EXPECTING)),
+            _ => return Ok(CidrRange::default()),
+        };
+        let (ip, len) = match s.split_once('/') {
+            Some((ip, len)) => (ip, len.trim().parse().ok()),
+            None => (s, None),
+        };
+        let len = len.or_else(|| {
+            ip.parse::<IpAddr>()
+                .ok()
+                .map(|a| if a.is_ipv4() { 32 } else { 128 })
+        });
+        Ok(CidrRange {
+            address_prefix: Some(ip.trim().to_string()),
+            prefix_len: len,
+        })
+    }
+
+    fn map<'de, A: MapAccess<'de>>(a: A) -> Result<CidrRange, A::Error> {
+        let o = CidrObject::deserialize(MapAccessDeserializer::new(a))?;
+        Ok(CidrRange {
+            address_prefix: o.address_prefix,
+            prefix_len: o.prefix_len,
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for CidrRange {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = CidrRange;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a CIDR range")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<CidrRange, E> {
-                let (ip, len) = match v.split_once('/') {
-                    Some((ip, len)) => (ip, len.trim().parse().ok()),
-                    None => (v, None),
-                };
-                let len = len.or_else(|| {
-                    ip.parse::<IpAddr>()
-                        .ok()
-                        .map(|a| if a.is_ipv4() { 32 } else { 128 })
-                });
-                Ok(CidrRange {
-                    address_prefix: Some(ip.trim().to_string()),
-                    prefix_len: len,
-                })
-            }
-            fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<CidrRange, A::Error> {
-                let o = CidrObject::deserialize(MapAccessDeserializer::new(a))?;
-                Ok(CidrRange {
-                    address_prefix: o.address_prefix,
-                    prefix_len: o.prefix_len,
-                })
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<CidrRange, A::Error> {
-                while a.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(CidrRange::default())
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<CidrRange, E> {
-                Ok(CidrRange::default())
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<CidrRange, E> {
-                Ok(CidrRange::default())
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<CidrRange, E> {
-                Ok(CidrRange::default())
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<CidrRange, E> {
-                Ok(CidrRange::default())
-            }
-        }
-        d.deserialize_any(V)
+        lenient::read::<CidrRange, D>(d)
     }
 }
 

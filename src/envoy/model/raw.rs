@@ -2,13 +2,11 @@
 //! are before [`Dump::from_raw`](super::Dump::from_raw) normalises them.
 
 use serde::Deserialize;
-use std::fmt;
-
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess};
 
 use super::cluster::Cluster;
 use super::endpoint::ClusterLoadAssignment;
-use super::lenient;
+use super::lenient::{self, Lenient, Object, Scalar, Shape};
 use super::listener::Listener;
 use super::node::RawBootstrap;
 use super::route::RouteConfiguration;
@@ -24,47 +22,40 @@ pub struct RawDump {
 #[derive(Debug, Default)]
 pub struct Configs(pub Vec<(Option<String>, RawEntry)>);
 
+/// An entry that is not an object reads as an empty section; `configs` that is neither a list
+/// nor an object fails the dump.
+impl Shape for Configs {
+    type Value = Configs;
+    const EXPECTING: &'static str = "a list or an object of config dump sections";
+
+    fn scalar<E: de::Error>(v: Scalar<'_>) -> Result<Configs, E> {
+        Err(v.refuse(Self::EXPECTING))
+    }
+
+    fn seq<'de, A: SeqAccess<'de>>(mut a: A) -> Result<Configs, A::Error> {
+        let mut out = Vec::new();
+        while let Some(e) = a.next_element::<Entry>()? {
+            out.push((None, e.0.unwrap_or_default()));
+        }
+        Ok(Configs(out))
+    }
+
+    fn map<'de, A: MapAccess<'de>>(mut a: A) -> Result<Configs, A::Error> {
+        let mut out = Vec::new();
+        while let Some((k, e)) = a.next_entry::<String, Entry>()? {
+            out.push((Some(k), e.0.unwrap_or_default()));
+        }
+        Ok(Configs(out))
+    }
+}
+
 impl<'de> Deserialize<'de> for Configs {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Configs;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list or an object of config dump sections")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Configs, A::Error> {
-                let mut out = Vec::new();
-                while let Some(e) = a.next_element::<Entry>()? {
-                    out.push((None, e.0));
-                }
-                Ok(Configs(out))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Configs, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, e)) = a.next_entry::<String, Entry>()? {
-                    out.push((Some(k), e.0));
-                }
-                Ok(Configs(out))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Configs, E> {
-                Ok(Configs::default())
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Configs, E> {
-                Ok(Configs::default())
-            }
-        }
-        d.deserialize_any(V)
+        lenient::read::<Configs, D>(d)
     }
 }
 
-/// An entry of `configs` that is not an object reads as an empty section.
-struct Entry(RawEntry);
-
-impl<'de> Deserialize<'de> for Entry {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Entry(lenient::object(d)?.unwrap_or_default()))
-    }
-}
+type Entry = Lenient<Object<RawEntry>>;
 
 /// One `configs` entry: a whole section (`ListenersConfigDump`, …) or, with `?resource=`, one
 /// item of a section. The fields of every kind live side by side; `@type` tells them apart.
