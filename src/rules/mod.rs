@@ -59,7 +59,7 @@ pub fn find(key: &str) -> Option<&'static dyn Rule> {
 
 /// Helpers for the rules' unit tests.
 #[cfg(test)]
-pub(crate) mod testing {
+mod testing {
     /// Test support: the findings of rule `code` on one YAML text, checked with default settings.
     pub(crate) fn findings_of(code: &str, text: &str) -> Vec<crate::diagnostic::Finding> {
         let mut sources = crate::source::Sources::default();
