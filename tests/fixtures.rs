@@ -12,6 +12,17 @@ use meshlint::diagnostic::Outcome;
 use meshlint::engine::{Settings, check};
 use meshlint::report::{self, Format};
 
+/// Asserts what a rule fixture must show: findings of `code` in a `bad` one, none in a `good` one.
+fn expect(path: &Path, code: &str, outcome: &Outcome) {
+    let name = path.file_name().expect("named").to_string_lossy();
+    let hits = outcome.findings.iter().filter(|f| f.code == code).count();
+    if name.starts_with("bad") {
+        assert!(hits > 0, "{} must produce {code}", path.display());
+    } else if name.starts_with("good") {
+        assert_eq!(hits, 0, "{} must not produce {code}", path.display());
+    }
+}
+
 /// Checks `path` (relative to the crate, so reports name it the same on every machine).
 fn run(path: &Path) -> Outcome {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -28,20 +39,42 @@ fn json(outcome: &Outcome) -> String {
 fn rule_fixtures() {
     insta::glob!("../testdata", "rules/*/*.yaml", |path| {
         let outcome = run(path);
-        let code = path
-            .parent()
-            .and_then(Path::file_name)
-            .expect("testdata/rules/<CODE>/")
-            .to_string_lossy();
-        let name = path.file_name().expect("file").to_string_lossy();
-        let hits = outcome.findings.iter().filter(|f| f.code == code).count();
-        if name.starts_with("bad") {
-            assert!(hits > 0, "{} must produce {code}", path.display());
-        } else if name.starts_with("good") {
-            assert_eq!(hits, 0, "{} must not produce {code}", path.display());
-        }
+        expect(path, &rule_of(path), &outcome);
         insta::assert_snapshot!(json(&outcome));
     });
+}
+
+/// Fixtures that are whole trees (`testdata/rules/<CODE>/bad-*/`, `good-*/`): copies of one
+/// object across files, or a file that only means something beside the others.
+#[test]
+fn rule_tree_fixtures() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/rules");
+    let mut trees: Vec<_> = std::fs::read_dir(&root)
+        .expect("testdata/rules")
+        .filter_map(|e| e.ok())
+        .flat_map(|rule| std::fs::read_dir(rule.path()).into_iter().flatten())
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    trees.sort();
+    assert!(!trees.is_empty());
+    for tree in trees {
+        let outcome = run(&tree);
+        expect(&tree, &rule_of(&tree), &outcome);
+        let rel = tree.strip_prefix(&root).expect("under testdata/rules");
+        insta::with_settings!({ snapshot_suffix => rel.to_string_lossy().replace('/', "__") }, {
+            insta::assert_snapshot!(json(&outcome));
+        });
+    }
+}
+
+/// `testdata/rules/<CODE>/<fixture>` → CODE.
+fn rule_of(path: &Path) -> String {
+    path.parent()
+        .and_then(Path::file_name)
+        .expect("testdata/rules/<CODE>/")
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[test]

@@ -111,7 +111,7 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
         })
         .sum();
     Ok(Outcome {
-        resources: store.resources.len() + dump_resources,
+        resources: store.len() + dump_resources,
         sources,
         findings,
         errors,

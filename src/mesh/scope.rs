@@ -70,10 +70,9 @@ pub fn scopes(store: &Store) -> Vec<Scope> {
         })
     };
     let ns_labels: BTreeMap<&str, &BTreeMap<String, String>> = store
-        .resources
         .iter()
-        .filter(|r| matches!(r.spec, Spec::Namespace))
-        .map(|r| (r.name.as_str(), &r.labels))
+        .filter(|(_, r)| matches!(r.spec, Spec::Namespace))
+        .map(|(_, r)| (r.name.as_str(), &r.labels))
         .collect();
     let meshed = |w: ResId| {
         let r = store.get(w);

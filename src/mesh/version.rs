@@ -18,7 +18,7 @@ const ISTIO_IMAGES: &[&str] = &["pilot", "proxyv2", "istiod", "proxy"];
 /// seen. The lowest is taken because version-dependent problems exist while any old part runs.
 pub fn detect(store: &Store) -> Option<((u32, u32), String)> {
     let mut best: Option<((u32, u32), String)> = None;
-    for r in &store.resources {
+    for (_, r) in store.iter() {
         let Some(w) = r.workload() else { continue };
         for (_, c) in w.all_containers() {
             let Some(image) = c.image.as_deref() else {
@@ -46,9 +46,8 @@ pub fn detect(store: &Store) -> Option<((u32, u32), String)> {
 /// named), when no image says which version runs.
 fn from_revision_labels(store: &Store) -> Option<((u32, u32), String)> {
     store
-        .resources
         .iter()
-        .filter_map(|r| {
+        .filter_map(|(_, r)| {
             let rev = r
                 .labels
                 .get("istio.io/rev")
@@ -65,7 +64,7 @@ fn from_revision_labels(store: &Store) -> Option<((u32, u32), String)> {
 /// A boolean env var of istiod's `discovery` container (e.g. `ENABLE_EXTERNAL_NAME_ALIAS`),
 /// when an istiod Deployment in the input sets it.
 pub fn istiod_flag(store: &Store, name: &str) -> Option<bool> {
-    store.resources.iter().find_map(|r| {
+    store.iter().find_map(|(_, r)| {
         let w = r.workload()?;
         w.all_containers()
             .filter(|(_, c)| {

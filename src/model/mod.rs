@@ -5,7 +5,7 @@ pub mod k8s;
 pub mod listener;
 pub mod raw;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::de::DeserializeOwned;
 
@@ -46,6 +46,9 @@ pub struct Resource {
     pub creation_timestamp: Option<String>,
     pub node: Node,
     pub spec: Spec,
+    /// A later document defines the same object; `kubectl apply` keeps that one, so this copy
+    /// is skipped by [`Store::iter`].
+    pub replaced_by: Option<ResId>,
 }
 
 impl Resource {
@@ -68,10 +71,13 @@ impl Resource {
     }
 }
 
-/// All resources of one run.
+/// All resources of one run, in input order, including copies that a later document of the
+/// same object replaces (see [`Resource::replaced_by`]).
 #[derive(Debug, Default)]
 pub struct Store {
     pub resources: Vec<Resource>,
+    /// For each object defined more than once: the surviving copy and the ones it replaces.
+    pub copies: BTreeMap<ResId, Vec<ResId>>,
 }
 
 /// Options for building the model.
@@ -101,7 +107,35 @@ impl Store {
             store.add_document(doc.file, path, doc.root, opts, &mut errors, 0);
         }
         sources.errors.extend(errors);
+        store.resolve_copies();
         store
+    }
+
+    /// Models `kubectl apply` of the whole input: one object per (API group, kind, namespace,
+    /// name), the last document in input order wins.
+    fn resolve_copies(&mut self) {
+        let mut last: HashMap<(&str, &str, &str, &str), ResId> = HashMap::new();
+        let mut replaced = Vec::new();
+        for (id, r) in self.resources.iter().enumerate() {
+            let group = r.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+            let key = (
+                group,
+                r.kind.as_str(),
+                r.namespace.as_str(),
+                r.name.as_str(),
+            );
+            if let Some(earlier) = last.insert(key, id) {
+                replaced.push((earlier, key));
+            }
+        }
+        let survivors: Vec<(ResId, ResId)> = replaced
+            .into_iter()
+            .map(|(earlier, key)| (earlier, last[&key]))
+            .collect();
+        for (earlier, survivor) in survivors {
+            self.resources[earlier].replaced_by = Some(survivor);
+            self.copies.entry(survivor).or_default().push(earlier);
+        }
     }
 
     fn add_document(
@@ -191,6 +225,7 @@ impl Store {
             creation_timestamp,
             node: root,
             spec: Spec::Other,
+            replaced_by: None,
         };
         match decode_spec(&res) {
             Ok(spec) => res.spec = spec,
@@ -213,13 +248,31 @@ impl Store {
         &self.resources[id]
     }
 
+    /// Every object the input defines, once: copies replaced by a later document are skipped.
     pub fn iter(&self) -> impl Iterator<Item = (ResId, &Resource)> {
-        self.resources.iter().enumerate()
+        self.resources
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.replaced_by.is_none())
+    }
+
+    /// How many objects the input defines (copies of one object count once).
+    pub fn len(&self) -> usize {
+        self.resources.len()
+            - self
+                .resources
+                .iter()
+                .filter(|r| r.replaced_by.is_some())
+                .count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The mesh config from an `istio` ConfigMap in the input, if any.
     pub fn mesh_config(&self) -> Option<&istio::MeshConfig> {
-        self.resources.iter().find_map(|r| match &r.spec {
+        self.iter().find_map(|(_, r)| match &r.spec {
             Spec::MeshConfig(m) => Some(m.as_ref()),
             _ => None,
         })

@@ -2,6 +2,7 @@
 
 mod context;
 pub mod dump;
+pub mod input;
 pub mod listeners;
 pub mod ports;
 pub mod routing;
@@ -22,6 +23,7 @@ pub trait Rule: Sync {
 /// Every rule, sorted by code.
 pub static RULES: &[&dyn Rule] = &[
     &suppression::mesh001_unused_suppression::UnusedSuppression,
+    &input::mesh002_duplicate_object::DuplicateObject,
     &ports::mesh101_port_name::PortNameMissingProtocol,
     &ports::mesh102_port_protocol_conflict::PortProtocolConflict,
     &ports::mesh201_container_port::ContainerPortCollision,

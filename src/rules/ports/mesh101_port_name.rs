@@ -59,7 +59,7 @@ fn mesh_is_istio(store: &crate::model::Store) -> bool {
         })
     };
     let mut other = false;
-    for r in &store.resources {
+    for (_, r) in store.iter() {
         let istio_proxy = r
             .workload()
             .is_some_and(|w| w.all_containers().any(|(_, c)| c.name == "istio-proxy"));

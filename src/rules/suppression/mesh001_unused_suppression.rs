@@ -2,7 +2,7 @@
 //!
 //! Stale suppressions hide the next real problem, so they are reported (as cargo-deny does).
 //! The check needs every other rule's findings, so the engine runs it after suppression
-//! (`engine::apply_suppressions`); this rule only carries the metadata.
+//! (`engine::suppress`); this rule only carries the metadata.
 
 use crate::diagnostic::Severity;
 
