@@ -149,7 +149,10 @@ impl AdminArgs {
             .map(|url| {
                 let timeout =
                     std::time::Duration::from_secs_f64(self.admin_timeout.clamp(0.05, 3600.0));
-                (url.clone(), crate::envoy::admin::fetch_admin(url, timeout))
+                (
+                    crate::envoy::admin::shown(url),
+                    crate::envoy::admin::fetch_admin(url, timeout),
+                )
             })
             .collect()
     }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use url::Url;
+
 use crate::source::InputError;
 use crate::source::sniff::json_is_dump;
 
@@ -9,18 +11,12 @@ use crate::source::sniff::json_is_dump;
 pub const ADMIN_PATH: &str = "/config_dump?include_eds";
 
 /// Reads a live dump from an Envoy admin endpoint (`http://127.0.0.1:15000`): one GET of
-/// [`ADMIN_PATH`] with a deadline, no proxy, no redirects, plain HTTP only.
+/// [`ADMIN_PATH`] with a deadline, no proxy, no redirects, plain HTTP only. Messages name the
+/// endpoint as [`shown`] does, never with credentials.
 pub fn fetch_admin(url: &str, timeout: Duration) -> Result<String, String> {
-    let (host, port, prefix) = parse_admin_url(url)?;
-    let host = if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host
-    };
-    let target = format!(
-        "http://{host}:{port}{}{ADMIN_PATH}",
-        prefix.trim_end_matches('/')
-    );
+    let base = parse_admin_url(url)?;
+    let url = base.as_str().trim_end_matches('/').to_string();
+    let target = format!("{url}{ADMIN_PATH}");
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
@@ -81,56 +77,66 @@ pub fn fetch_admin(url: &str, timeout: Duration) -> Result<String, String> {
 /// Dumps of large proxies run to tens of megabytes; anything past this is not a dump.
 const MAX_ADMIN_BODY: u64 = 1 << 30;
 
-/// `http://host:port/prefix` → (host, port, prefix). `https` is refused: the admin endpoint
-/// serves plain HTTP.
-pub fn parse_admin_url(url: &str) -> Result<(String, u16, String), String> {
-    let rest = if let Some(r) = url.strip_prefix("http://") {
-        r
-    } else if url.starts_with("https://") {
-        return Err(format!(
-            "`{url}`: the Envoy admin endpoint serves plain HTTP; use http://"
-        ));
-    } else if url.contains("://") {
-        return Err(format!("`{url}`: only http:// admin URLs are supported"));
+/// The admin base URL: `http://host[:port][/prefix]`, port 15000 when not given, `http://`
+/// assumed when no scheme is. `https` is refused (the admin endpoint serves plain HTTP), and so
+/// are credentials, a query or a fragment: meshlint adds [`ADMIN_PATH`] itself.
+pub fn parse_admin_url(url: &str) -> Result<Url, String> {
+    let with_scheme = if url.contains("://") {
+        url.to_string()
     } else {
-        url
+        format!("http://{url}")
     };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
-    if path.contains('?') || path.contains('#') {
-        return Err(format!(
-            "`{url}`: give the admin base URL only; meshlint adds {ADMIN_PATH}"
-        ));
-    }
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (h, p) = v6
-            .split_once(']')
-            .ok_or_else(|| format!("`{url}`: bad IPv6 host"))?;
-        (h.to_string(), p.strip_prefix(':').unwrap_or(""))
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), p),
-            None => (authority.to_string(), ""),
+    let mut parsed = Url::parse(&with_scheme).map_err(|e| format!("`{}`: {e}", shown(url)))?;
+    let at = shown(url);
+    match parsed.scheme() {
+        "http" => {}
+        "https" => {
+            return Err(format!(
+                "`{at}`: the Envoy admin endpoint serves plain HTTP; use http://"
+            ));
         }
-    };
-    if host.is_empty() {
-        return Err(format!("`{url}`: no host"));
+        _ => return Err(format!("`{at}`: only http:// admin URLs are supported")),
     }
-    let port = if port.is_empty() {
-        15000
-    } else {
-        port.parse()
-            .map_err(|_| format!("`{url}`: `{port}` is not a port"))?
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "`{at}`: the admin URL carries credentials; the Envoy admin endpoint takes none, leave them out"
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!(
+            "`{at}`: give the admin base URL only; meshlint adds {ADMIN_PATH}"
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{at}`: no host"));
+    }
+    if parsed.port().is_none() {
+        parsed
+            .set_port(Some(15000))
+            .map_err(|()| format!("`{at}`: cannot take a port"))?;
+    }
+    Ok(parsed)
+}
+
+/// How an admin URL is shown in messages and as the input's name: credentials removed.
+pub fn shown(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return match url.rsplit_once('@') {
+            Some((_, host)) => host.to_string(),
+            None => url.to_string(),
+        };
     };
-    Ok((host, port, path.to_string()))
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
 }
 
 /// Turns a fetch into the error shape inputs use.
 pub fn admin_error(url: &str, message: String) -> InputError {
     InputError {
-        file: url.to_string(),
+        file: shown(url),
         line: 0,
         column: 0,
         message,
@@ -143,20 +149,29 @@ mod tests {
 
     #[test]
     fn parses_admin_urls() {
+        let p = |u: &str| parse_admin_url(u).map(|u| u.to_string());
         assert_eq!(
-            parse_admin_url("http://127.0.0.1:15000").expect("ok"),
-            ("127.0.0.1".into(), 15000, String::new())
+            p("http://127.0.0.1:15000").unwrap(),
+            "http://127.0.0.1:15000/"
         );
+        assert_eq!(p("localhost").unwrap(), "http://localhost:15000/");
         assert_eq!(
-            parse_admin_url("localhost").expect("ok"),
-            ("localhost".into(), 15000, String::new())
+            p("http://[::1]:9901/envoy").unwrap(),
+            "http://[::1]:9901/envoy"
         );
-        assert_eq!(
-            parse_admin_url("http://[::1]:9901/envoy").expect("ok"),
-            ("::1".into(), 9901, "/envoy".into())
-        );
-        assert!(parse_admin_url("https://x:15000").is_err());
-        assert!(parse_admin_url("http://x:15000/config_dump?x").is_err());
-        assert!(parse_admin_url("http://x:abc").is_err());
+        assert!(p("https://x:15000").is_err());
+        assert!(p("ftp://x").is_err());
+        assert!(p("http://x:15000/config_dump?x").is_err());
+        assert!(p("http://x:abc").is_err());
+    }
+
+    #[test]
+    fn credentials_are_refused_and_never_shown() {
+        let e = parse_admin_url("http://user:s3cret@127.0.0.1:9901").unwrap_err();
+        assert!(!e.contains("s3cret") && !e.contains("user"), "{e}");
+        assert!(e.contains("127.0.0.1:9901"), "{e}");
+        assert_eq!(shown("http://u:p@h:1/x"), "http://h:1/x");
+        assert_eq!(shown("u:p@h:1"), "h:1");
+        assert_eq!(shown("http://h/a@b"), "http://h/a@b");
     }
 }

@@ -5,23 +5,30 @@ use std::fmt::Write;
 
 use crate::diagnostic::Outcome;
 
+use super::text::visible;
+
 pub fn render(outcome: &Outcome) -> String {
     let mut out = String::new();
     for f in &outcome.findings {
         let l = &f.location;
         let _ = writeln!(
             out,
-            "{}:{}:{}: {}[{}] {}: {}",
-            l.file, l.line, l.column, f.severity, f.code, f.resource, f.message
+            "{}:{}:{}: {}[{}] {}",
+            visible(&l.file),
+            l.line,
+            l.column,
+            f.severity,
+            f.code,
+            visible(&format!("{}: {}", f.resource, f.message))
         );
     }
     for e in &outcome.errors {
         let at = if e.line > 0 {
-            format!("{}:{}:{}", e.file, e.line, e.column)
+            format!("{}:{}:{}", visible(&e.file), e.line, e.column)
         } else {
-            e.file.clone()
+            visible(&e.file).into_owned()
         };
-        let _ = writeln!(out, "{at}: error[input] {}", e.message);
+        let _ = writeln!(out, "{at}: error[input] {}", visible(&e.message));
     }
     let (error, warning, info) = super::counts(outcome);
     let _ = writeln!(

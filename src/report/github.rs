@@ -5,11 +5,16 @@ use std::fmt::Write;
 use crate::diagnostic::Outcome;
 use crate::diagnostic::Severity;
 
-/// Escapes message data as `@actions/core` does.
+use super::text::visible;
+
+/// Escapes message data as `@actions/core` does; other control characters are written as
+/// escapes, so the log shows them instead of interpreting them.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
+    let escaped = s
+        .replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A")
+        .replace('\n', "%0A");
+    visible(&escaped).into_owned()
 }
 
 /// Escapes a property value: message escaping plus `:` and `,`.

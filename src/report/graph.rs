@@ -8,6 +8,8 @@ use serde_json::json;
 
 use crate::diagnostic::{GraphNode, GraphView, Severity};
 
+use super::text::visible;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum GraphFormat {
     Dot,
@@ -25,7 +27,7 @@ fn label(n: &GraphNode) -> String {
     if !n.codes.is_empty() {
         s.push_str(&format!(" [{}]", n.codes.join(", ")));
     }
-    s
+    visible(&s).into_owned()
 }
 
 fn color(s: Option<Severity>) -> Option<&'static str> {

@@ -11,6 +11,8 @@ use miette::{
 use crate::diagnostic::Outcome;
 use crate::diagnostic::{Finding, Location, Severity};
 
+use super::text::{frame_text, visible};
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -31,31 +33,31 @@ impl ColorChoice {
     }
 }
 
-struct Frame<'a> {
+struct Frame {
     code: String,
     severity: miette::Severity,
     message: String,
-    help: Option<&'a str>,
+    help: Option<String>,
     source: Option<Source>,
     labels: Vec<LabeledSpan>,
-    related: Vec<Frame<'a>>,
+    related: Vec<Frame>,
 }
 
-impl fmt::Debug for Frame<'_> {
+impl fmt::Debug for Frame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl fmt::Display for Frame<'_> {
+impl fmt::Display for Frame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for Frame<'_> {}
+impl std::error::Error for Frame {}
 
-impl Diagnostic for Frame<'_> {
+impl Diagnostic for Frame {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
         (!self.code.is_empty()).then(|| Box::new(&self.code) as Box<dyn fmt::Display>)
     }
@@ -63,7 +65,9 @@ impl Diagnostic for Frame<'_> {
         Some(self.severity)
     }
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.help.map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn SourceCode> {
         self.source.as_ref().map(|s| s as &dyn SourceCode)
@@ -121,14 +125,14 @@ fn source_for(outcome: &Outcome, file: &str) -> Option<Source> {
         .iter()
         .find(|f| f.path == file)
         .map(|f| Source {
-            name: f.path.clone(),
-            text: f.text.clone(),
+            name: visible(&f.path).into_owned(),
+            text: frame_text(&f.text).into_owned(),
         })
 }
 
 /// A label at a location; a zero-length span still marks the start of the field.
-fn label(loc: &Location, text: Option<String>) -> LabeledSpan {
-    LabeledSpan::new(text, loc.offset, loc.len.max(1))
+fn label(loc: &Location, text: &str) -> LabeledSpan {
+    LabeledSpan::new(Some(visible(text).into_owned()), loc.offset, loc.len.max(1))
 }
 
 /// Lines longer than this (minified JSON, say) are not shown as a code frame: the renderer
@@ -157,10 +161,10 @@ fn framable(outcome: &Outcome, loc: &Location) -> bool {
 }
 
 fn position(loc: &Location) -> String {
-    format!("{}:{}:{}", loc.file, loc.line, loc.column)
+    format!("{}:{}:{}", visible(&loc.file), loc.line, loc.column)
 }
 
-fn frame<'a>(outcome: &Outcome, f: &'a Finding) -> Frame<'a> {
+fn frame(outcome: &Outcome, f: &Finding) -> Frame {
     let own = framable(outcome, &f.location);
     // The primary label heads the snippet with the finding's own file:line:column.
     let mut labels = Vec::new();
@@ -178,15 +182,15 @@ fn frame<'a>(outcome: &Outcome, f: &'a Finding) -> Frame<'a> {
         let near = r.location.file == f.location.file
             && r.location.line.abs_diff(f.location.line) <= NEAR_LINES;
         if own && shown && near {
-            labels.push(label(&r.location, Some(r.message.clone())));
+            labels.push(label(&r.location, &r.message));
         } else {
             related.push(Frame {
                 code: "related location".into(),
                 severity: miette::Severity::Advice,
                 message: if shown {
-                    r.message.clone()
+                    visible(&r.message).into_owned()
                 } else {
-                    format!("{}: {}", position(&r.location), r.message)
+                    format!("{}: {}", position(&r.location), visible(&r.message))
                 },
                 help: None,
                 source: shown
@@ -204,23 +208,22 @@ fn frame<'a>(outcome: &Outcome, f: &'a Finding) -> Frame<'a> {
             });
         }
     }
+    let what = visible(&format!("{}: {}", f.resource, f.message)).into_owned();
     let message = if own {
-        format!("{}: {}", f.resource, f.message)
+        what
     } else if f.location.line == 0 {
-        format!("{}: {}: {}", f.location.file, f.resource, f.message)
+        format!("{}: {what}", visible(&f.location.file))
     } else {
         format!(
-            "{}: {}: {} (no code frame: the line is too long, as in minified JSON)",
+            "{}: {what} (no code frame: the line is too long, as in minified JSON)",
             position(&f.location),
-            f.resource,
-            f.message
         )
     };
     Frame {
         code: format!("{} {}", f.code, f.name),
         severity: miette_severity(f.severity),
         message,
-        help: f.help.as_deref(),
+        help: f.help.as_deref().map(|h| visible(h).into_owned()),
         source: own.then(|| source_for(outcome, &f.location.file)).flatten(),
         labels,
         related,
@@ -250,14 +253,14 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
             None => Vec::new(),
         };
         let position = if e.line > 0 {
-            format!("{}:{}:{}", e.file, e.line, e.column)
+            format!("{}:{}:{}", visible(&e.file), e.line, e.column)
         } else {
-            e.file.clone()
+            visible(&e.file).into_owned()
         };
         let err = Frame {
             code: "input-error".into(),
             severity: miette::Severity::Error,
-            message: format!("{position}: {}", e.message),
+            message: format!("{position}: {}", visible(&e.message)),
             help: None,
             source: if labels.is_empty() { None } else { source },
             labels,

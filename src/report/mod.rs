@@ -6,6 +6,7 @@ pub mod graph;
 mod human;
 mod json;
 mod sarif;
+pub mod text;
 pub mod trace;
 
 use clap::ValueEnum;

@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::{Value, json};
+use url::Url;
 
 use crate::diagnostic::Outcome;
 use crate::diagnostic::{Location, Severity};
@@ -31,13 +33,46 @@ fn source_root() -> Option<PathBuf> {
     )
 }
 
+/// What a path segment of a URI reference may not hold raw (RFC 3986): controls, space, double
+/// quote, `#`, `%`, `<`, `>`, `?`, brackets, backslash, caret, backtick, braces and `|`;
+/// non-ASCII is always encoded.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// A relative URI reference for a relative path: each segment percent-encoded.
+fn relative_uri(path: &Path) -> String {
+    path.components()
+        .map(|c| utf8_percent_encode(&c.as_os_str().to_string_lossy(), SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// A URI for `file`: relative to the repository root (stable across runs and machines) when
-/// the file is inside it, otherwise an absolute `file://` URI.
+/// the file is inside it, otherwise an absolute `file://` URI; a dump fetched with `--admin`
+/// keeps its `http://` URL.
 fn uri(file: &str, root: Option<&Path>) -> (String, bool) {
     if file == crate::source::STDIN_NAME {
         return ("stdin".into(), false);
     }
-    let encode = |s: &str| s.replace('%', "%25").replace(' ', "%20");
+    if let Ok(url) = Url::parse(file)
+        && url.scheme() == "http"
+    {
+        return (url.to_string(), false);
+    }
     let path = Path::new(file);
     let absolute = std::env::current_dir()
         .map(|cwd| cwd.join(path))
@@ -46,11 +81,11 @@ fn uri(file: &str, root: Option<&Path>) -> (String, bool) {
     if let (Some(abs), Some(root)) = (&absolute, root)
         && let Ok(rel) = abs.strip_prefix(root)
     {
-        return (encode(&rel.to_string_lossy().replace('\\', "/")), true);
+        return (relative_uri(rel), true);
     }
-    match absolute {
-        Some(abs) => (format!("file://{}", encode(&abs.to_string_lossy())), false),
-        None => (encode(file.strip_prefix("./").unwrap_or(file)), true),
+    match absolute.as_deref().map(Url::from_file_path) {
+        Some(Ok(url)) => (url.to_string(), false),
+        _ => (relative_uri(path.strip_prefix("./").unwrap_or(path)), true),
     }
 }
 
@@ -189,4 +224,37 @@ pub fn render(outcome: &Outcome) -> String {
     let mut out = serde_json::to_string_pretty(&doc).expect("JSON values always serialise");
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_valid_references() {
+        assert_eq!(
+            relative_uri(Path::new("k8s/über a.yaml")),
+            "k8s/%C3%BCber%20a.yaml"
+        );
+        assert_eq!(
+            relative_uri(Path::new("a#b?c%d.yaml")),
+            "a%23b%3Fc%25d.yaml"
+        );
+        assert_eq!(relative_uri(Path::new("new\nline.yaml")), "new%0Aline.yaml");
+        assert_eq!(
+            uri("http://127.0.0.1:15000", None),
+            ("http://127.0.0.1:15000/".to_string(), false)
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("x y#1.yaml");
+        std::fs::write(&file, "").expect("write");
+        let (u, relative) = uri(
+            &file.to_string_lossy(),
+            Some(Path::new("/nonexistent-root")),
+        );
+        assert!(
+            !relative && u.starts_with("file:///") && u.ends_with("/x%20y%231.yaml"),
+            "{u}"
+        );
+    }
 }

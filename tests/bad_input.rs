@@ -1,0 +1,78 @@
+//! Hostile and broken inputs, one case per failure class: what meshlint prints for each must be
+//! a clear error or the right result, never raw control characters, leaked credentials, a hang
+//! or a panic.
+
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_meshlint");
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn meshlint(args: &[&str], dir: &Path) -> Run {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("meshlint runs");
+    Run {
+        code: out.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A Service whose name carries a terminal escape and a newline that would forge a line.
+const INJECTED: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: \"x\\e[31mred\\nfake.yaml:1:1: error[MESH999] injected\"\nspec:\n  ports: [{name: web, port: 80}]\n";
+
+#[test]
+fn control_characters_are_escaped_in_every_text_format() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("svc.yaml"), INJECTED).expect("write");
+    for format in ["human", "concise", "github"] {
+        let run = meshlint(
+            &["check", "--format", format, "--color", "never", "svc.yaml"],
+            dir.path(),
+        );
+        assert_eq!(run.code, 1, "{format}: {}{}", run.stdout, run.stderr);
+        assert!(
+            !run.stdout.contains('\u{1b}'),
+            "{format} prints a raw escape:\n{}",
+            run.stdout
+        );
+        assert!(
+            !run.stdout.lines().any(|l| l.starts_with("fake.yaml")),
+            "{format} lets a name forge a line:\n{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("\\u{1b}[31m"),
+            "{format}:\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn admin_credentials_are_refused_and_never_printed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = meshlint(
+        &[
+            "listeners",
+            "--admin",
+            "http://admin:s3cret@127.0.0.1:9",
+            "--admin-timeout",
+            "1",
+        ],
+        dir.path(),
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(!all.contains("s3cret") && !all.contains("admin:"), "{all}");
+    assert!(all.contains("credentials"), "{all}");
+}
