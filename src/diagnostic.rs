@@ -177,6 +177,8 @@ pub struct Outcome {
     pub resources: usize,
     /// The resource graph, with each resource's findings, for `meshlint graph`.
     pub graph: GraphView,
+    /// The config file in effect, as shown to the user.
+    pub config: Option<String>,
 }
 
 /// A resource in the graph and what the rules found on it.

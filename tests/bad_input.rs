@@ -76,3 +76,55 @@ fn admin_credentials_are_refused_and_never_printed() {
     assert!(!all.contains("s3cret") && !all.contains("admin:"), "{all}");
     assert!(all.contains("credentials"), "{all}");
 }
+
+#[test]
+fn config_mistakes_are_named_with_position_and_a_close_match() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("svc.yaml"), INJECTED).expect("write");
+    std::fs::write(
+        dir.path().join(".meshlint.yaml"),
+        "ignore:\n  - rule: MESH101\n    resourse: \"Service default/*\"\n",
+    )
+    .expect("write");
+    let run = meshlint(&["check", "svc.yaml"], dir.path());
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains(".meshlint.yaml:3:5: invalid config: unknown key `resourse`")
+            && run.stderr.contains("did you mean `resource`?"),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(dir.path().join(".meshlint.yaml"), "exclude: [\"a[b\"]\n").expect("write");
+    let run = meshlint(&["check", "svc.yaml"], dir.path());
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains(".meshlint.yaml:1:11: invalid glob `a[b` in `exclude`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_config_above_the_repository_is_not_applied() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join(".meshlint.yaml"), "ignore: [ALL]\n").expect("write");
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(repo.join(".git")).expect("mkdir");
+    std::fs::write(repo.join("svc.yaml"), INJECTED).expect("write");
+    let run = meshlint(&["check", "--format", "json", "svc.yaml"], &repo);
+    assert_eq!(
+        run.code, 1,
+        "the planted config silenced the run: {}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("\"config\""), "{}", run.stdout);
+    std::fs::write(repo.join(".meshlint.yaml"), "select: [MESH101]\n").expect("write");
+    let run = meshlint(&["check", "--format", "json", "svc.yaml"], &repo);
+    assert!(
+        run.stdout.contains("\"config\": \".meshlint.yaml\""),
+        "{}",
+        run.stdout
+    );
+}

@@ -26,7 +26,7 @@ pub fn listeners_with(
     fetched: Fetched,
     settings: &Settings,
 ) -> Result<ListenerView, String> {
-    let mut sources = crate::source::load(paths, &discovery(settings));
+    let mut sources = crate::source::load(paths, &discovery(settings)?);
     add_fetched(&mut sources, fetched);
     let dumps = take_dumps(&mut sources);
     let store = Store::build(&mut sources, &model_options(settings));

@@ -15,7 +15,7 @@ use crate::mesh::version;
 use crate::model::istio::MeshConfig;
 use crate::model::{ModelOptions, Store};
 use crate::rules::{Context, Indexes, RULES, UNUSED_SUPPRESSION};
-use crate::source::{self, InputError, Sources};
+use crate::source::{self, FieldPath, InputError, Sources};
 
 pub use listeners::{ListenerView, listeners, listeners_with};
 pub use locate::resource_ref;
@@ -64,7 +64,7 @@ pub fn check_with(
     fetched: Fetched,
     settings: &Settings,
 ) -> Result<Outcome, String> {
-    let mut sources = source::load(paths, &discovery(settings));
+    let mut sources = source::load(paths, &discovery(settings)?);
     add_fetched(&mut sources, fetched);
     check_sources(sources, settings)
 }
@@ -116,14 +116,26 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
         findings,
         errors,
         graph,
+        config: settings.config.path.clone(),
     })
 }
 
 /// Exclude globs from the flags and the config file.
-fn discovery(settings: &Settings) -> source::Discovery {
+/// A bad glob of the config file is reported at its position there, not as a flag.
+fn discovery(settings: &Settings) -> Result<source::Discovery, String> {
+    let cfg = &settings.config;
+    for (i, pattern) in cfg.config.exclude.iter().enumerate() {
+        if let Err(e) = globset::Glob::new(pattern) {
+            let (line, column) = cfg.position(&FieldPath::parse("exclude").index(i));
+            return Err(format!(
+                "{}:{line}:{column}: invalid glob `{pattern}` in `exclude`: {e}",
+                cfg.path.clone().unwrap_or_default()
+            ));
+        }
+    }
     let mut exclude = settings.exclude.clone();
-    exclude.extend(settings.config.config.exclude.iter().cloned());
-    source::Discovery { exclude }
+    exclude.extend(cfg.config.exclude.iter().cloned());
+    Ok(source::Discovery { exclude })
 }
 
 /// The default namespace: the flag, then the config file, then `default`.

@@ -21,6 +21,10 @@ pub fn render(outcome: &Outcome) -> String {
             "findings": {"error": error, "warning": warning, "info": info},
         },
     });
+    let mut doc = doc;
+    if let Some(c) = &outcome.config {
+        doc["config"] = json!(c);
+    }
     let mut out = serde_json::to_string_pretty(&doc).expect("JSON values always serialise");
     out.push('\n');
     out

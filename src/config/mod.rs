@@ -18,6 +18,8 @@
 //!   loopback-dependencies: true      # sidecar maps dependencies onto 127.0.0.1:PORT
 //! ```
 
+mod schema;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -25,7 +27,7 @@ use serde::Deserialize;
 
 use crate::diagnostic::Severity;
 use crate::model::istio::MeshConfig;
-use crate::source::{self, FieldPath, Node};
+use crate::source::{self, FieldPath, Node, Value};
 
 pub const FILE_NAME: &str = ".meshlint.yaml";
 
@@ -107,12 +109,21 @@ pub struct ConfigError {
     pub message: String,
 }
 
-/// Finds `.meshlint.yaml` in `start` or its ancestors.
+/// Finds `.meshlint.yaml` in `start` or its ancestors, up to the root of the repository
+/// (`.git`) or the home directory, whichever comes first: a config planted higher up (`/tmp`,
+/// `/`) must not silently apply to a checkout below it.
 pub fn discover(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .map(|d| d.join(FILE_NAME))
-        .find(|p| p.is_file())
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    for dir in start.ancestors() {
+        let candidate = dir.join(FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if dir.join(".git").exists() || home.as_deref() == Some(dir) {
+            return None;
+        }
+    }
+    None
 }
 
 pub fn load_file(path: &Path) -> Result<LoadedConfig, ConfigError> {
@@ -140,12 +151,30 @@ pub fn parse(shown: &str, text: &str) -> Result<LoadedConfig, ConfigError> {
         message,
     };
     let docs = source::parse_yaml(text).map_err(|e| err(e.line, e.column, e.message))?;
-    let Some(root) = docs.into_iter().next() else {
+    if let Some(second) = docs.get(1) {
+        return Err(err(
+            second.pos.line,
+            second.pos.column,
+            format!(
+                "the config holds {} YAML documents; put every setting in one document",
+                docs.len()
+            ),
+        ));
+    }
+    let Some(root) = docs.into_iter().next().filter(|r| r.value != Value::Null) else {
         return Ok(LoadedConfig {
             path: Some(shown.to_string()),
             ..LoadedConfig::default()
         });
     };
+    if let Err(e) = schema::check(&root) {
+        let pos = e.key.unwrap_or_else(|| root.lookup(&e.path).0.pos);
+        return Err(err(
+            pos.line,
+            pos.column,
+            format!("invalid config: {}", e.message),
+        ));
+    }
     let config: Config = serde_path_to_error::deserialize(root.to_json()).map_err(|e| {
         let path = FieldPath::parse(&e.path().to_string());
         let pos = root.lookup(&path).0.pos;
@@ -209,10 +238,48 @@ severity: {MESH101: info}
     }
 
     #[test]
-    fn unknown_keys_are_errors_with_a_position() {
+    fn unknown_keys_are_errors_with_a_position_and_a_suggestion() {
         let e =
             parse("c.yaml", "select: [MESH1]\nfailure_threshold: error\n").expect_err("invalid");
-        assert!(e.message.contains("unknown field"), "{}", e.message);
-        assert_eq!(e.file, "c.yaml");
+        assert!(
+            e.message.contains("`failure_threshold`")
+                && e.message.contains("did you mean `failure-threshold`"),
+            "{}",
+            e.message
+        );
+        assert_eq!((e.file.as_str(), e.line, e.column), ("c.yaml", 2, 1));
+        let e = parse(
+            "c.yaml",
+            "ignore:\n  - rule: MESH101\n    resourse: Service a/*\n",
+        )
+        .expect_err("typo");
+        assert!(
+            e.message.contains("did you mean `resource`"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.line, 3);
+    }
+
+    #[test]
+    fn wrong_shapes_say_what_was_expected() {
+        let msg = |t: &str| parse("c.yaml", t).expect_err("invalid").message;
+        assert!(msg("- select\n- ignore\n").contains("must be a mapping of settings"));
+        assert!(msg("ignore: [[MESH101]]\n").contains("is a rule (`MESH101`) or a mapping"));
+        assert!(msg("ignore:\n  - resource: x\n").contains("needs `rule:`"));
+        assert!(msg("select: {MESH1: true}\n").contains("list of strings"));
+        assert!(msg("select: [MESH1]\n---\nignore: [ALL]\n").contains("2 YAML documents"));
+    }
+
+    #[test]
+    fn discovery_stops_at_the_repository_root() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(repo.join(".git")).expect("mkdir");
+        std::fs::create_dir_all(repo.join("k8s")).expect("mkdir");
+        std::fs::write(dir.path().join(FILE_NAME), "ignore: [ALL]\n").expect("write");
+        assert_eq!(discover(&repo.join("k8s")), None);
+        std::fs::write(repo.join(FILE_NAME), "select: [MESH1]\n").expect("write");
+        assert_eq!(discover(&repo.join("k8s")), Some(repo.join(FILE_NAME)));
     }
 }
