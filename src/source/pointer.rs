@@ -10,7 +10,7 @@ use super::node::{FieldPath, Node, Pos, Value};
 pub struct JsonLocator<'a> {
     text: &'a [u8],
     arrays: HashMap<String, Vec<usize>>,
-    lines: Option<Vec<usize>>,
+    lines: Option<LineIndex>,
 }
 
 impl<'a> JsonLocator<'a> {
@@ -161,26 +161,64 @@ impl<'a> JsonLocator<'a> {
         Some((i, end - i))
     }
 
-    /// 1-based line and column (in characters) of a byte offset.
+    /// 1-based line and column (in characters) of a byte offset. Line starts and a running
+    /// character count every [`BLOCK`] bytes are computed once, so a finding deep in a
+    /// single-line (minified) dump costs one block, not a scan from the start of the line.
     pub fn line_col(&mut self, offset: usize) -> (u32, u32) {
         let text = self.text;
-        let lines = self.lines.get_or_insert_with(|| {
-            let mut v = vec![0];
-            v.extend(
-                text.iter()
-                    .enumerate()
-                    .filter(|(_, b)| **b == b'\n')
-                    .map(|(i, _)| i + 1),
-            );
-            v
-        });
-        let line = lines.partition_point(|&s| s <= offset);
-        let start = lines[line - 1];
-        let column = String::from_utf8_lossy(&text[start..offset])
-            .chars()
-            .count()
-            + 1;
+        let index = self.lines.get_or_insert_with(|| LineIndex::new(text));
+        let line = index.starts.partition_point(|&s| s <= offset);
+        let start = index.starts[line - 1];
+        let column = index.chars_before(text, offset) - index.chars_before(text, start) + 1;
         (line as u32, column as u32)
+    }
+}
+
+/// Bytes between character-count checkpoints.
+const BLOCK: usize = 4096;
+
+/// Where lines start, and how many characters precede each [`BLOCK`] boundary.
+struct LineIndex {
+    starts: Vec<usize>,
+    chars_at_block: Vec<usize>,
+}
+
+/// Whether a byte starts a character (is not a UTF-8 continuation byte).
+fn starts_char(b: u8) -> bool {
+    b & 0xC0 != 0x80
+}
+
+impl LineIndex {
+    fn new(text: &[u8]) -> Self {
+        let mut starts = vec![0];
+        let mut chars_at_block = Vec::with_capacity(text.len() / BLOCK + 1);
+        let mut chars = 0;
+        for (i, &b) in text.iter().enumerate() {
+            if i % BLOCK == 0 {
+                chars_at_block.push(chars);
+            }
+            if b == b'\n' {
+                starts.push(i + 1);
+            }
+            chars += usize::from(starts_char(b));
+        }
+        Self {
+            starts,
+            chars_at_block,
+        }
+    }
+
+    /// Characters in `text[..offset]`.
+    fn chars_before(&self, text: &[u8], offset: usize) -> usize {
+        let offset = offset.min(text.len());
+        let block = offset / BLOCK;
+        let Some(&base) = self.chars_at_block.get(block) else {
+            return text.iter().copied().filter(|&b| starts_char(b)).count();
+        };
+        base + text[block * BLOCK..offset]
+            .iter()
+            .filter(|&&b| starts_char(b))
+            .count()
     }
 }
 
@@ -235,5 +273,18 @@ mod tests {
         // A later element after a cached earlier one.
         let (o, _) = loc.span("/configs/1").expect("found");
         assert_eq!(&text[o..o + 6], "{\"b\": ");
+    }
+
+    #[test]
+    fn columns_count_characters_on_long_lines() {
+        let text = format!("{}\"é\": [1, {{\"k\": 2}}]", "ü".repeat(3 * BLOCK));
+        let mut loc = JsonLocator::new(&text);
+        let offset = text.find("{\"k").expect("present");
+        assert_eq!(loc.line_col(offset), (1, 3 * BLOCK as u32 + 10));
+        assert_eq!(loc.line_col(0), (1, 1));
+        assert_eq!(
+            loc.line_col(text.len()),
+            (1, text.chars().count() as u32 + 1)
+        );
     }
 }
