@@ -244,20 +244,39 @@ impl<'a> Checker<'a, '_> {
             .iter()
             .map(|(k, vs)| format!("{k}: {}", vs.iter().copied().collect::<Vec<_>>().join(", ")))
             .collect();
-        self.cx
+        let routed = self.routed.get(&(id, name.to_string())).cloned();
+        let consequence = match routed {
+            Some((vs, _)) => {
+                let r = self.store().get(vs);
+                format!(
+                    "VirtualService {}/{} routes to it, so those requests fail with 503 (no healthy upstream)",
+                    r.namespace, r.name
+                )
+            }
+            None => "no VirtualService in the input routes to it, but requests routed to this subset would fail with 503 (no healthy upstream)".to_string(),
+        };
+        let rep = self
+            .cx
             .report(
                 id,
                 path,
                 format!(
-                    "{SUBSET} `{name}` ({sel}) selects none of the {} workload(s) of {} in the input (they have {}); requests routed to this subset fail with 503 (no healthy upstream)",
+                    "{SUBSET} `{name}` ({sel}) selects none of the {} workload(s) of {} in the input (they have {}); {consequence}",
                     endpoints.len(),
                     sources.join(", "),
                     have.join("; ")
                 ),
             )
             .subkind("subset-labels")
-            .severity(Severity::Error)
+            .severity(if routed.is_some() {
+                Severity::Error
+            } else {
+                Severity::Warning
+            })
             .istio(&["IST0173"])
             .help("make the subset labels match the pod template labels of the version it stands for, or remove the subset");
+        if let Some((vs, path)) = routed {
+            rep.related(vs, path, "routes to this subset");
+        }
     }
 }

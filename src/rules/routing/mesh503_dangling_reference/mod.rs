@@ -45,6 +45,9 @@ const MIRROR_HOST: &str = "mirror host";
 const SUBSET: &str = "subset";
 const GATEWAY: &str = "gateway";
 
+/// (DestinationRule, subset) → the VirtualService and the `subset` field of its first route there.
+type RoutedSubsets = HashMap<(ResId, String), (ResId, FieldPath)>;
+
 /// A DestinationRule's host and subsets, for subset lookups.
 struct DrEntry {
     id: ResId,
@@ -193,6 +196,7 @@ struct Checker<'a, 'c> {
     root_ns: String,
     gateways: BTreeSet<(String, String)>,
     gateway_namespaces: BTreeSet<String>,
+    routed: RoutedSubsets,
 }
 
 impl<'a> Checker<'a, '_> {
@@ -303,7 +307,9 @@ impl Rule for DanglingReference {
             root_ns,
             gateways,
             gateway_namespaces,
+            routed: RoutedSubsets::new(),
         };
+        checker.routed = checker.routed_subsets();
         for (id, res) in store.iter() {
             match &res.spec {
                 Spec::VirtualService(_) => checker.virtual_service(id, res),

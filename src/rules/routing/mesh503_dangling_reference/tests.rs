@@ -192,13 +192,53 @@ spec:
   - {name: v2, labels: {version: v2}}
 ";
     let f = run(text);
-    // v2 only exists on a pod that is not behind the Service.
+    // v2 only exists on a pod that is not behind the Service; nothing routes to it.
     assert_eq!(
         summary(&f),
-        vec![(30, Severity::Error, vec!["IST0173"])],
+        vec![(30, Severity::Warning, vec!["IST0173"])],
         "{f:#?}"
     );
     assert!(f[0].message.contains("version: v1"), "{}", f[0].message);
+    assert!(
+        f[0].message.contains("no VirtualService in the input routes to it"),
+        "{}",
+        f[0].message
+    );
+    // A mirror to the subset does not make it an error; a route does, and is named.
+    let mirror = "\
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: shadow, namespace: default}
+spec:
+  hosts: [httpbin]
+  http:
+  - route:
+    - destination: {host: httpbin, subset: v1}
+    mirror: {host: httpbin, subset: v2}
+";
+    let f = run(&format!("{text}{mirror}"));
+    assert_eq!(summary(&f)[0], (30, Severity::Warning, vec!["IST0173"]));
+    let route = "\
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: canary, namespace: other}
+spec:
+  hosts: [httpbin.default.svc.cluster.local]
+  http:
+  - route:
+    - destination: {host: httpbin.default.svc.cluster.local, subset: v2}
+";
+    let f = run(&format!("{text}{mirror}{route}"));
+    assert_eq!(summary(&f)[0], (30, Severity::Error, vec!["IST0173"]));
+    assert!(
+        f[0].message
+            .contains("VirtualService other/canary routes to it, so those requests fail"),
+        "{}",
+        f[0].message
+    );
+    assert_eq!(f[0].related.len(), 1, "{f:#?}");
 }
 
 #[test]

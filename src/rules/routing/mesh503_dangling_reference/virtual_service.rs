@@ -10,7 +10,8 @@ use crate::mesh::routes;
 use crate::model::raw::{raw, raw_strings};
 
 use super::{
-    Checker, DESTINATION_HOST, DrEntry, GATEWAY, MIRROR_HOST, SUBSET, effective_drs, partial,
+    Checker, DESTINATION_HOST, DrEntry, GATEWAY, MIRROR_HOST, RoutedSubsets, SUBSET, effective_drs,
+    partial,
 };
 
 impl<'a> Checker<'a, '_> {
@@ -161,6 +162,46 @@ impl<'a> Checker<'a, '_> {
             .help(help);
     }
 
+    /// The DestinationRules istiod applies to `host` (an FQDN) for a VirtualService in `ns`.
+    fn applied_drs(&self, host: &str, ns: &str, viewers: &Viewers) -> Vec<&DrEntry> {
+        let host_ns: Option<String> =
+            k8s_service_of(host)
+                .map(|(_, n)| n.to_string())
+                .or_else(|| {
+                    self.hosts
+                        .resolve(host, viewers)
+                        .first()
+                        .map(|e| e.namespace.clone())
+                });
+        effective_drs(&self.drs, host, ns, host_ns.as_deref(), &self.root_ns)
+    }
+
+    /// The first route of a VirtualService to each (DestinationRule, subset) the rule defines,
+    /// so a subset's check can tell whether traffic is sent to it. Mirrors are left out: their
+    /// responses are discarded.
+    pub(super) fn routed_subsets(&self) -> RoutedSubsets {
+        let mut out = RoutedSubsets::new();
+        for (id, res) in self.store().iter() {
+            let Spec::VirtualService(vs) = &res.spec else {
+                continue;
+            };
+            let ns = res.namespace.as_str();
+            let viewers = Viewers::of(&vs.export_to, ns);
+            for d in routes::route_destinations(res) {
+                let Some(subset) = d.subset.as_ref().filter(|_| !d.mirror) else {
+                    continue;
+                };
+                for e in self.applied_drs(&fqdn(&d.host, ns), ns, &viewers) {
+                    if e.subsets.contains(subset) {
+                        out.entry((e.id, subset.clone()))
+                            .or_insert_with(|| (id, d.path.clone().key("subset")));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn subset(
         &mut self,
         id: ResId,
@@ -170,16 +211,7 @@ impl<'a> Checker<'a, '_> {
         subset: &str,
     ) {
         let host = fqdn(&d.host, ns);
-        let host_ns: Option<String> =
-            k8s_service_of(&host)
-                .map(|(_, n)| n.to_string())
-                .or_else(|| {
-                    self.hosts
-                        .resolve(&host, viewers)
-                        .first()
-                        .map(|e| e.namespace.clone())
-                });
-        let chosen = effective_drs(&self.drs, &host, ns, host_ns.as_deref(), &self.root_ns);
+        let chosen = self.applied_drs(&host, ns, viewers);
         if chosen.iter().any(|e| e.subsets.iter().any(|s| s == subset)) {
             return;
         }
