@@ -40,10 +40,8 @@ impl<'a> Checker<'a, '_> {
                 .collect();
         }
         if found.is_empty() {
-            let target_ns = k8s_service_of(&host).map(|(_, n)| n.to_string());
-            let present = target_ns
-                .as_deref()
-                .is_none_or(|n| self.hosts.namespace_has_hosts(n));
+            let present =
+                k8s_service_of(&host).is_none_or(|(_, n)| self.missing_services(n).is_none());
             let expanded = if host != dr.host {
                 format!(" (expanded to `{host}`)")
             } else {

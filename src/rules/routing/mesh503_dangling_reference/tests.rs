@@ -99,6 +99,85 @@ spec:
 }
 
 #[test]
+fn a_namespace_with_only_gateway_services_is_partial_input() {
+    let text = "\
+apiVersion: v1
+kind: Service
+metadata: {name: istio-ingressgateway, namespace: istio-system}
+spec: {selector: {app: istio-ingressgateway, istio: ingressgateway}, ports: [{name: http2, port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web-istio
+  namespace: web
+  labels: {gateway.networking.k8s.io/gateway-name: web}
+spec: {selector: {gateway.networking.k8s.io/gateway-name: web}, ports: [{name: http, port: 80}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: edge, namespace: edge, labels: {app: edge-proxy}}
+spec: {containers: [{name: istio-proxy}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: edge-proxy, namespace: edge}
+spec: {selector: {app: edge-proxy}, ports: [{name: http, port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: edge}
+spec:
+  selector: {app: edge-proxy}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ratings, namespace: shop}
+spec: {selector: {app: ratings}, ports: [{name: http, port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: shop-gateway, namespace: shop}
+spec: {selector: {istio: shop-gateway}, ports: [{name: http, port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: a, namespace: default}
+spec:
+  hosts: [a.example.com]
+  http:
+  - route:
+    - destination: {host: grafana.istio-system.svc.cluster.local}
+    - destination: {host: frontend.web.svc.cluster.local}
+    - destination: {host: api.edge.svc.cluster.local}
+    - destination: {host: cart.shop.svc.cluster.local}
+";
+    let f = run(text);
+    // istio-system, web and edge only hold gateways' Services: info. shop has an application
+    // Service beside its gateway: warning.
+    let got: Vec<Severity> = f.iter().map(|f| f.severity).collect();
+    assert_eq!(
+        got,
+        [
+            Severity::Info,
+            Severity::Info,
+            Severity::Info,
+            Severity::Warning
+        ],
+        "{f:#?}"
+    );
+    assert!(
+        f[0].message.contains(
+            "namespace istio-system has no Services in the input but the gateway's (Service istio-system/istio-ingressgateway)"
+        ),
+        "{}",
+        f[0].message
+    );
+    assert!(f[3].message.contains("fail with 503"), "{}", f[3].message);
+}
+
+#[test]
 fn subsets_follow_destination_rule_precedence() {
     let text = "\
 apiVersion: v1
@@ -200,7 +279,8 @@ spec:
     );
     assert!(f[0].message.contains("version: v1"), "{}", f[0].message);
     assert!(
-        f[0].message.contains("no VirtualService in the input routes to it"),
+        f[0].message
+            .contains("no VirtualService in the input routes to it"),
         "{}",
         f[0].message
     );

@@ -121,11 +121,7 @@ impl<'a> Checker<'a, '_> {
                 .related(res, path, "declared here");
             return;
         }
-        let target_ns = k8s_service_of(&host).map(|(_, n)| n.to_string());
-        let present = match &target_ns {
-            Some(n) => self.hosts.namespace_has_hosts(n),
-            None => true,
-        };
+        let missing = k8s_service_of(&host).and_then(|(_, n)| self.missing_services(n));
         let suggestion = self.hosts.suggest(&host, ns).map(|s| {
             // Suggest in the form the author used: a short name for a short name.
             match k8s_service_of(&s) {
@@ -140,11 +136,8 @@ impl<'a> Checker<'a, '_> {
         if let Some(s) = &suggestion {
             message.push_str(&format!(" (did you mean `{s}`?)"));
         }
-        if !present {
-            message.push_str(&format!(
-                "; namespace {} has no Services in the input, so it may be deployed from elsewhere",
-                target_ns.as_deref().unwrap_or(ns)
-            ));
+        if let Some(m) = &missing {
+            message.push_str(&format!("; {m}, so it may be deployed from elsewhere"));
         } else {
             message.push_str("; requests routed here fail with 503 (no cluster)");
         }
@@ -157,7 +150,7 @@ impl<'a> Checker<'a, '_> {
         self.cx
             .report(id, d.host_path(), message)
             .subkind(host_subkind(d))
-            .severity(partial(present))
+            .severity(partial(missing.is_none()))
             .istio(&["IST0101"])
             .help(help);
     }
