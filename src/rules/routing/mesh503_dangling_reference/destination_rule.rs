@@ -47,23 +47,35 @@ impl<'a> Checker<'a, '_> {
             } else {
                 String::new()
             };
-            let hint = self
-                .hosts
-                .suggest(&host, ns)
+            let suggestion = self.hosts.suggest(&host, ns);
+            let hint = suggestion
+                .as_ref()
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
+            // Only for hosts nothing in the input declares (not those hidden by exportTo).
+            let unmodelled = self
+                .hosts
+                .declaring(&host)
+                .is_empty()
+                .then(|| {
+                    self.unmodelled
+                        .reason(self.store(), &host, ns, suggestion.is_some())
+                })
+                .flatten()
+                .map(|u| format!("; it may be declared by something meshlint does not read: {u}"));
             self.cx
                 .report(
                     id,
                     FieldPath::parse("spec.host"),
                     format!(
-                        "host `{}`{expanded} matches no Service or ServiceEntry visible from {}{hint}, so this DestinationRule configures nothing",
+                        "host `{}`{expanded} matches no Service or ServiceEntry visible from {}{hint}, so this DestinationRule configures nothing{}",
                         dr.host,
-                        viewers.describe()
+                        viewers.describe(),
+                        unmodelled.as_deref().unwrap_or_default()
                     ),
                 )
                 .subkind("host")
-                .severity(partial(present))
+                .severity(partial(present && unmodelled.is_none()))
                 .istio(&["IST0174"])
                 .help("fix the host, or add the Service or ServiceEntry it is meant for");
             return;

@@ -18,11 +18,14 @@ use crate::mesh::workloads::{Workloads, selector_text};
 use crate::model::raw::{label, raw};
 use crate::rules::{Context, Rule, RuleMeta};
 
+use unmodelled::Unmodelled;
+
 mod authorization_policy;
 mod destination_rule;
 mod gateway;
 mod sidecar;
 mod telemetry;
+mod unmodelled;
 mod virtual_service;
 
 #[cfg(test)]
@@ -256,6 +259,7 @@ struct Checker<'a, 'c> {
     routed: RoutedSubsets,
     /// Namespaces whose only Services are gateways' (see [`gateway_only_namespaces`]).
     gateway_only: HashMap<String, Vec<ResId>>,
+    unmodelled: Unmodelled,
 }
 
 impl<'a> Checker<'a, '_> {
@@ -388,6 +392,7 @@ impl Rule for DanglingReference {
             gateway_namespaces,
             routed: RoutedSubsets::new(),
             gateway_only,
+            unmodelled: Unmodelled::build(store),
         };
         checker.routed = checker.routed_subsets();
         for (id, res) in store.iter() {

@@ -477,3 +477,77 @@ spec:
         "{f:#?}"
     );
 }
+
+#[test]
+fn hosts_of_unmodelled_declarations_are_info() {
+    let base = "\
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: app}
+spec: {selector: {app: web}, ports: [{name: http, port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: vm, namespace: app}
+spec: {address: 10.0.0.9, labels: {app: billing}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: a, namespace: app}
+spec:
+  hosts: [a.example.com]
+  http:
+  - route:
+    - destination: {host: reviews.app.global}
+    - destination: {host: reviews.app.svc.other.local}
+    - destination: {host: billing}
+    - destination: {host: wbe}
+";
+    let f = run(base);
+    assert_eq!(
+        summary(&f),
+        vec![
+            (18, Severity::Info, vec!["IST0101"]),
+            (19, Severity::Info, vec!["IST0101"]),
+            (20, Severity::Info, vec!["IST0101"]),
+            // Close to a declared host: a typo, whatever else the namespace holds.
+            (21, Severity::Warning, vec!["IST0101"]),
+        ],
+        "{f:#?}"
+    );
+    assert!(
+        f[2].message
+            .contains("WorkloadEntry app/vm (app=billing) is selected by no ServiceEntry"),
+        "{}",
+        f[2].message
+    );
+    // A ServiceEntry selecting the WorkloadEntry takes that reason away.
+    let selected = "\
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: billing-vm, namespace: app}
+spec:
+  hosts: [billing.internal]
+  workloadSelector: {labels: {app: billing}}
+  ports: [{number: 80, name: http, protocol: HTTP}]
+";
+    let f = run(&format!("{base}{selected}"));
+    assert_eq!(f[2].severity, Severity::Warning, "{}", f[2].message);
+    // Maistra federation resources make any undeclared host info.
+    let federation = "\
+---
+apiVersion: federation.maistra.io/v1
+kind: ImportedServiceSet
+metadata: {name: peer, namespace: mesh-system}
+spec: {importRules: [{type: NameSelector, importAsLocal: true, nameSelector: {namespace: app, name: billing}}]}
+";
+    let f = run(&format!("{base}{selected}{federation}"));
+    assert_eq!(f[2].severity, Severity::Info, "{}", f[2].message);
+    assert!(
+        f[2].message
+            .contains("Maistra federation resources (ImportedServiceSet mesh-system/peer)"),
+        "{}",
+        f[2].message
+    );
+}

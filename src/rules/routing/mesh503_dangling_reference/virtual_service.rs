@@ -129,6 +129,9 @@ impl<'a> Checker<'a, '_> {
                 _ => s,
             }
         });
+        let unmodelled = self
+            .unmodelled
+            .reason(self.store(), &host, ns, suggestion.is_some());
         let mut message = format!(
             "{what} `{}`{expanded} is not declared by any Service or ServiceEntry in the input",
             d.host
@@ -138,7 +141,13 @@ impl<'a> Checker<'a, '_> {
         }
         if let Some(m) = &missing {
             message.push_str(&format!("; {m}, so it may be deployed from elsewhere"));
-        } else {
+        }
+        if let Some(u) = &unmodelled {
+            message.push_str(&format!(
+                "; it may be declared by something meshlint does not read: {u}"
+            ));
+        }
+        if missing.is_none() && unmodelled.is_none() {
             message.push_str("; requests routed here fail with 503 (no cluster)");
         }
         let help = match &suggestion {
@@ -150,7 +159,7 @@ impl<'a> Checker<'a, '_> {
         self.cx
             .report(id, d.host_path(), message)
             .subkind(host_subkind(d))
-            .severity(partial(missing.is_none()))
+            .severity(partial(missing.is_none() && unmodelled.is_none()))
             .istio(&["IST0101"])
             .help(help);
     }
