@@ -78,15 +78,46 @@ fn is_http(p: &str) -> bool {
     matches!(p, "HTTP" | "HTTP2" | "GRPC" | "GRPC-WEB")
 }
 
-/// What istiod does with the later of two conflicting servers.
-fn effect(a: &Server, b: &Server) -> &'static str {
+/// What istiod does with the later of two conflicting servers (`mergeGateways`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    /// Both carry TLS settings: the later is rejected for the duplicate host.
+    DuplicateTls,
+    /// Plain HTTP servers share the route configuration `http.PORT`; `https_redirect` when one
+    /// of them sets `httpsRedirect`, which then applies to the shared virtual host.
+    Merged { https_redirect: bool },
+    /// Protocols that cannot share the listener: the later is skipped.
+    Dropped,
+}
+
+fn effect(a: &Server, b: &Server) -> Effect {
     let (pa, pb) = (protocol(a), protocol(b));
     if a.tls.is_some() && b.tls.is_some() {
-        "istiod rejects the later TLS server because of the duplicate host (`skipping server ... duplicate host names`)"
-    } else if is_http(&pa) && is_http(&pb) && a.tls.is_none() && b.tls.is_none() {
-        "both servers share one HTTP route table, which keeps one virtual host per domain, so the VirtualServices bound to one Gateway are ignored for the shared hosts"
+        Effect::DuplicateTls
+    } else if is_http(&pa) && is_http(&pb) {
+        // Only one has TLS settings, which on an HTTP server can only be `httpsRedirect`.
+        Effect::Merged {
+            https_redirect: a.tls.is_some() || b.tls.is_some(),
+        }
     } else {
-        "istiod keeps only the server it processes first and drops the other (`skipping server ... conflict with existing server`)"
+        Effect::Dropped
+    }
+}
+
+impl Effect {
+    fn describe(self, port: i64) -> String {
+        match self {
+            Effect::DuplicateTls => "istiod rejects the later TLS server because of the duplicate host (`skipping server ... duplicate host names`)".into(),
+            Effect::Merged { https_redirect } => format!(
+                "istiod merges both plain HTTP servers into route configuration `http.{port}` and appends the routes of both Gateways' VirtualServices to one virtual host per shared host: nothing is ignored, but the first Gateway's routes are matched first (catch-all routes are moved last, in the same order), so its catch-all shadows the other's{}",
+                if https_redirect {
+                    "; one server sets httpsRedirect, so the shared virtual host redirects plain HTTP for both"
+                } else {
+                    ""
+                }
+            ),
+            Effect::Dropped => "istiod keeps only the server it processes first and drops the other (`skipping server ... conflict with existing server`)".into(),
+        }
     }
 }
 
@@ -295,19 +326,27 @@ impl ConflictingGateways {
         if hosts.len() > 3 {
             parts.push(format!("{} more hosts", hosts.len() - 3));
         }
-        let effect = first_other
-            .map(|(og, oi)| effect(server, &gateway(store, og).servers[oi]))
-            .unwrap_or_default();
+        let effect = first_other.map(|(og, oi)| effect(server, &gateway(store, og).servers[oi]));
         let basis = if r.creation_timestamp.is_none() {
             "this Gateway has no creationTimestamp in the input, so the order shown is by name"
         } else {
             "ordered by creationTimestamp, then name"
         };
+        let merged = matches!(effect, Some(Effect::Merged { .. }));
         let fate = match oldest {
+            Some((o, _)) if order_key(store, o) < order_key(store, g) && merged => format!(
+                "this Gateway is processed after {o}, so the routes of {o} are matched before this Gateway's for the shared hosts ({basis})",
+                o = name(o)
+            ),
             Some((o, _)) if order_key(store, o) < order_key(store, g) => format!(
                 "this Gateway is processed after {}, so it is the one that loses ({basis})",
                 name(o)
             ),
+            _ if merged => {
+                format!(
+                    "this Gateway is processed first, so its routes are matched first ({basis})"
+                )
+            }
             _ => format!("this Gateway is processed first and keeps the port ({basis})"),
         };
         let path = if server.port.number.is_some() {
@@ -319,17 +358,23 @@ impl ConflictingGateways {
             FieldPath::parse("spec.servers").index(i)
         };
         let message = format!(
-            "server on port {port} ({}, hosts {}) conflicts on {}; {effect}; {fate}",
+            "server on port {port} ({}, hosts {}) conflicts on {}; {}; {fate}",
             if protocol(server).is_empty() {
                 "no protocol".to_string()
             } else {
                 protocol(server)
             },
             server.hosts.join(", "),
-            parts.join("; ")
+            parts.join("; "),
+            effect.map(|e| e.describe(port)).unwrap_or_default(),
         );
         let rep = cx
             .report(g, path, message)
+            .severity(if merged {
+                Severity::Warning
+            } else {
+                Severity::Error
+            })
             .help("serve each host and port from one Gateway (merge the servers), or use different ports, hosts or gateway workloads");
         if let Some((og, oi)) = first_other {
             rep.related(
@@ -343,7 +388,7 @@ impl ConflictingGateways {
 
 #[cfg(test)]
 mod tests {
-    use crate::diagnostic::Finding;
+    use crate::diagnostic::{Finding, Severity};
 
     fn run(text: &str) -> Vec<Finding> {
         crate::rules::testing::findings_of("MESH504", text)
@@ -471,9 +516,87 @@ spec: {containers: [{name: istio-proxy}]}
             f[0].message
         );
         assert!(
-            f[0].message.contains("one HTTP route table"),
+            f[0].message.contains("route configuration `http.80`"),
             "{}",
             f[0].message
         );
+    }
+
+    #[test]
+    fn plain_http_servers_merge_and_the_older_routes_match_first() {
+        let text = [
+            gw(
+                "old",
+                "2024-01-01T00:00:00Z",
+                "{istio: ingressgateway}",
+                "[{port: {number: 80, name: http, protocol: HTTP}, hosts: [x.com]}]",
+            ),
+            gw(
+                "new",
+                "2024-02-01T00:00:00Z",
+                "{istio: ingressgateway}",
+                "[{port: {number: 80, name: http2, protocol: HTTP2}, tls: {httpsRedirect: true}, hosts: [x.com]}]",
+            ),
+        ]
+        .concat();
+        let f = run(&text);
+        assert_eq!(f.len(), 2, "{f:#?}");
+        for x in &f {
+            assert_eq!(x.severity, Severity::Warning, "{}", x.message);
+            assert!(!x.message.contains("loses"), "{}", x.message);
+            assert!(x.message.contains("redirects plain HTTP"), "{}", x.message);
+        }
+        let new = f.iter().find(|f| f.resource.name == "new").expect("new");
+        assert!(
+            new.message
+                .contains("the routes of default/old are matched before this Gateway's"),
+            "{}",
+            new.message
+        );
+        let old = f.iter().find(|f| f.resource.name == "old").expect("old");
+        assert!(
+            old.message.contains("its routes are matched first"),
+            "{}",
+            old.message
+        );
+    }
+
+    #[test]
+    fn servers_istiod_drops_stay_errors() {
+        let tcp = gw(
+            "a",
+            "2024-01-01T00:00:00Z",
+            "{istio: ingressgateway}",
+            "[{port: {number: 80, name: tcp, protocol: TCP}, hosts: [x.com]}]",
+        );
+        let http = gw(
+            "b",
+            "2024-02-01T00:00:00Z",
+            "{istio: ingressgateway}",
+            "[{port: {number: 80, name: http, protocol: HTTP}, hosts: [x.com]}]",
+        );
+        let redirect = gw(
+            "c",
+            "2024-03-01T00:00:00Z",
+            "{istio: ingressgateway}",
+            "[{port: {number: 8080, name: http, protocol: HTTP}, tls: {httpsRedirect: true}, hosts: [x.com]}]",
+        );
+        let redirect2 = gw(
+            "d",
+            "2024-04-01T00:00:00Z",
+            "{istio: ingressgateway}",
+            "[{port: {number: 8080, name: http, protocol: HTTP}, tls: {httpsRedirect: true}, hosts: [x.com]}]",
+        );
+        let f = run(&[tcp, http, redirect, redirect2].concat());
+        assert_eq!(f.len(), 4, "{f:#?}");
+        assert!(f.iter().all(|f| f.severity == Severity::Error), "{f:#?}");
+        let b = f.iter().find(|f| f.resource.name == "b").expect("b");
+        assert!(
+            b.message.contains("it is the one that loses"),
+            "{}",
+            b.message
+        );
+        let d = f.iter().find(|f| f.resource.name == "d").expect("d");
+        assert!(d.message.contains("duplicate host"), "{}", d.message);
     }
 }

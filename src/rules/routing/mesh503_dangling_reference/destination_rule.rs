@@ -40,32 +40,42 @@ impl<'a> Checker<'a, '_> {
                 .collect();
         }
         if found.is_empty() {
-            let target_ns = k8s_service_of(&host).map(|(_, n)| n.to_string());
-            let present = target_ns
-                .as_deref()
-                .is_none_or(|n| self.hosts.namespace_has_hosts(n));
+            let present =
+                k8s_service_of(&host).is_none_or(|(_, n)| self.missing_services(n).is_none());
             let expanded = if host != dr.host {
                 format!(" (expanded to `{host}`)")
             } else {
                 String::new()
             };
-            let hint = self
-                .hosts
-                .suggest(&host, ns)
+            let suggestion = self.hosts.suggest(&host, ns);
+            let hint = suggestion
+                .as_ref()
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
+            // Only for hosts nothing in the input declares (not those hidden by exportTo).
+            let unmodelled = self
+                .hosts
+                .declaring(&host)
+                .is_empty()
+                .then(|| {
+                    self.unmodelled
+                        .reason(self.store(), &host, ns, suggestion.is_some())
+                })
+                .flatten()
+                .map(|u| format!("; it may be declared by something meshlint does not read: {u}"));
             self.cx
                 .report(
                     id,
                     FieldPath::parse("spec.host"),
                     format!(
-                        "host `{}`{expanded} matches no Service or ServiceEntry visible from {}{hint}, so this DestinationRule configures nothing",
+                        "host `{}`{expanded} matches no Service or ServiceEntry visible from {}{hint}, so this DestinationRule configures nothing{}",
                         dr.host,
-                        viewers.describe()
+                        viewers.describe(),
+                        unmodelled.as_deref().unwrap_or_default()
                     ),
                 )
                 .subkind("host")
-                .severity(partial(present))
+                .severity(partial(present && unmodelled.is_none()))
                 .istio(&["IST0174"])
                 .help("fix the host, or add the Service or ServiceEntry it is meant for");
             return;
@@ -244,20 +254,39 @@ impl<'a> Checker<'a, '_> {
             .iter()
             .map(|(k, vs)| format!("{k}: {}", vs.iter().copied().collect::<Vec<_>>().join(", ")))
             .collect();
-        self.cx
+        let routed = self.routed.get(&(id, name.to_string())).cloned();
+        let consequence = match routed {
+            Some((vs, _)) => {
+                let r = self.store().get(vs);
+                format!(
+                    "VirtualService {}/{} routes to it, so those requests fail with 503 (no healthy upstream)",
+                    r.namespace, r.name
+                )
+            }
+            None => "no VirtualService in the input routes to it, but requests routed to this subset would fail with 503 (no healthy upstream)".to_string(),
+        };
+        let rep = self
+            .cx
             .report(
                 id,
                 path,
                 format!(
-                    "{SUBSET} `{name}` ({sel}) selects none of the {} workload(s) of {} in the input (they have {}); requests routed to this subset fail with 503 (no healthy upstream)",
+                    "{SUBSET} `{name}` ({sel}) selects none of the {} workload(s) of {} in the input (they have {}); {consequence}",
                     endpoints.len(),
                     sources.join(", "),
                     have.join("; ")
                 ),
             )
             .subkind("subset-labels")
-            .severity(Severity::Error)
+            .severity(if routed.is_some() {
+                Severity::Error
+            } else {
+                Severity::Warning
+            })
             .istio(&["IST0173"])
             .help("make the subset labels match the pod template labels of the version it stands for, or remove the subset");
+        if let Some((vs, path)) = routed {
+            rep.related(vs, path, "routes to this subset");
+        }
     }
 }

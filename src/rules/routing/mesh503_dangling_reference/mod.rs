@@ -6,23 +6,26 @@
 //! label (`workloads::Workloads`), DestinationRules by host, gateways and secrets by name.
 //! They are built here and shared by the checks, one submodule per resource kind.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::diagnostic::Severity;
 use crate::model::{ResId, Resource, Spec, Store};
 use crate::source::{FieldPath, Node};
 
-use crate::mesh::hosts::{self, Export, HostIndex, fqdn};
+use crate::mesh::hosts::{self, DeclKind, Export, HostIndex, fqdn};
 use crate::mesh::routes;
 use crate::mesh::workloads::{Workloads, selector_text};
 use crate::model::raw::{label, raw};
 use crate::rules::{Context, Rule, RuleMeta};
+
+use unmodelled::Unmodelled;
 
 mod authorization_policy;
 mod destination_rule;
 mod gateway;
 mod sidecar;
 mod telemetry;
+mod unmodelled;
 mod virtual_service;
 
 #[cfg(test)]
@@ -44,6 +47,9 @@ const DESTINATION_HOST: &str = "destination host";
 const MIRROR_HOST: &str = "mirror host";
 const SUBSET: &str = "subset";
 const GATEWAY: &str = "gateway";
+
+/// (DestinationRule, subset) → the VirtualService and the `subset` field of its first route there.
+type RoutedSubsets = HashMap<(ResId, String), (ResId, FieldPath)>;
 
 /// A DestinationRule's host and subsets, for subset lookups.
 struct DrEntry {
@@ -181,6 +187,63 @@ fn partial(present: bool) -> Severity {
     }
 }
 
+/// Whether a Service fronts a gateway rather than an application: it selects a workload an Istio
+/// Gateway applies to, has a Gateway's selector, selects `istio: …gateway` pods (istio's gateway
+/// charts) or is the Service istio deploys for a Gateway API Gateway.
+fn is_gateway_service(
+    cx: &Context<'_>,
+    id: ResId,
+    res: &Resource,
+    gateway_selectors: &HashSet<&BTreeMap<String, String>>,
+) -> bool {
+    const GATEWAY_NAME: &str = "gateway.networking.k8s.io/gateway-name";
+    let Spec::Service(svc) = &res.spec else {
+        return false;
+    };
+    let selector = svc.spec.selector.as_ref();
+    res.labels.contains_key(GATEWAY_NAME)
+        || selector.is_some_and(|sel| {
+            sel.contains_key(GATEWAY_NAME)
+                || sel.get("istio").is_some_and(|v| v.ends_with("gateway"))
+                || gateway_selectors.contains(sel)
+        })
+        || cx
+            .graph
+            .selected_workloads(id)
+            .into_iter()
+            .any(|w| !cx.graph.gateways_of(w).is_empty())
+}
+
+/// Namespaces whose declared hosts are all gateway Services, with those Services: the input has
+/// the gateway installation there, not the applications routes name.
+fn gateway_only_namespaces(cx: &Context<'_>) -> HashMap<String, Vec<ResId>> {
+    let store = cx.store;
+    let gateway_selectors: HashSet<&BTreeMap<String, String>> = store
+        .iter()
+        .filter_map(|(_, r)| match &r.spec {
+            Spec::Gateway(g) if !g.selector.is_empty() => Some(&g.selector),
+            _ => None,
+        })
+        .collect();
+    let mut gateway: HashMap<String, Vec<ResId>> = HashMap::new();
+    let mut other: HashSet<&str> = HashSet::new();
+    for e in &cx.index.hosts.entries {
+        let res = store.get(e.resource);
+        if e.kind == DeclKind::Service
+            && is_gateway_service(cx, e.resource, res, &gateway_selectors)
+        {
+            gateway
+                .entry(e.namespace.clone())
+                .or_default()
+                .push(e.resource);
+        } else {
+            other.insert(&e.namespace);
+        }
+    }
+    gateway.retain(|ns, _| !other.contains(ns.as_str()));
+    gateway
+}
+
 struct Checker<'a, 'c> {
     cx: &'c mut Context<'a>,
     /// Node labels by Node name, for topology labels of Pods.
@@ -193,11 +256,34 @@ struct Checker<'a, 'c> {
     root_ns: String,
     gateways: BTreeSet<(String, String)>,
     gateway_namespaces: BTreeSet<String>,
+    routed: RoutedSubsets,
+    /// Namespaces whose only Services are gateways' (see [`gateway_only_namespaces`]).
+    gateway_only: HashMap<String, Vec<ResId>>,
+    unmodelled: Unmodelled,
 }
 
 impl<'a> Checker<'a, '_> {
     fn store(&self) -> &'a Store {
         self.cx.store
+    }
+
+    /// Why namespace `ns` looks absent from the input when a host there is not declared:
+    /// `None` when it has Services (the missing host is then likely a mistake).
+    fn missing_services(&self, ns: &str) -> Option<String> {
+        if !self.hosts.namespace_has_hosts(ns) {
+            return Some(format!("namespace {ns} has no Services in the input"));
+        }
+        let gateways: Vec<String> = self
+            .gateway_only
+            .get(ns)?
+            .iter()
+            .map(|&g| label(self.store(), g))
+            .take(3)
+            .collect();
+        Some(format!(
+            "namespace {ns} has no Services in the input but the gateway's ({})",
+            gateways.join(", ")
+        ))
     }
 
     /// The workload selector of a Sidecar or Telemetry: it only selects workloads in the
@@ -293,6 +379,7 @@ impl Rule for DanglingReference {
                     .push(id);
             }
         }
+        let gateway_only = gateway_only_namespaces(cx);
         let mut checker = Checker {
             cx,
             nodes,
@@ -303,7 +390,11 @@ impl Rule for DanglingReference {
             root_ns,
             gateways,
             gateway_namespaces,
+            routed: RoutedSubsets::new(),
+            gateway_only,
+            unmodelled: Unmodelled::build(store),
         };
+        checker.routed = checker.routed_subsets();
         for (id, res) in store.iter() {
             match &res.spec {
                 Spec::VirtualService(_) => checker.virtual_service(id, res),

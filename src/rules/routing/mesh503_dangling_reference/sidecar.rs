@@ -45,7 +45,7 @@ impl<'a> Checker<'a, '_> {
                 if ok {
                     continue;
                 }
-                let present = target_ns.is_none_or(|t| self.hosts.namespace_has_hosts(t));
+                let present = target_ns.is_none_or(|t| self.missing_services(t).is_none());
                 let where_ = match target_ns {
                     Some(t) => format!("namespace {t}"),
                     None => "any namespace".into(),

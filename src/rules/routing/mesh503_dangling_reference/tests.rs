@@ -99,6 +99,85 @@ spec:
 }
 
 #[test]
+fn a_namespace_with_only_gateway_services_is_partial_input() {
+    let text = "\
+apiVersion: v1
+kind: Service
+metadata: {name: istio-ingressgateway, namespace: istio-system}
+spec: {selector: {app: istio-ingressgateway, istio: ingressgateway}, ports: [{name: http2, port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web-istio
+  namespace: web
+  labels: {gateway.networking.k8s.io/gateway-name: web}
+spec: {selector: {gateway.networking.k8s.io/gateway-name: web}, ports: [{name: http, port: 80}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: edge, namespace: edge, labels: {app: edge-proxy}}
+spec: {containers: [{name: istio-proxy}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: edge-proxy, namespace: edge}
+spec: {selector: {app: edge-proxy}, ports: [{name: http, port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: edge}
+spec:
+  selector: {app: edge-proxy}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ratings, namespace: shop}
+spec: {selector: {app: ratings}, ports: [{name: http, port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: shop-gateway, namespace: shop}
+spec: {selector: {istio: shop-gateway}, ports: [{name: http, port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: a, namespace: default}
+spec:
+  hosts: [a.example.com]
+  http:
+  - route:
+    - destination: {host: grafana.istio-system.svc.cluster.local}
+    - destination: {host: frontend.web.svc.cluster.local}
+    - destination: {host: api.edge.svc.cluster.local}
+    - destination: {host: cart.shop.svc.cluster.local}
+";
+    let f = run(text);
+    // istio-system, web and edge only hold gateways' Services: info. shop has an application
+    // Service beside its gateway: warning.
+    let got: Vec<Severity> = f.iter().map(|f| f.severity).collect();
+    assert_eq!(
+        got,
+        [
+            Severity::Info,
+            Severity::Info,
+            Severity::Info,
+            Severity::Warning
+        ],
+        "{f:#?}"
+    );
+    assert!(
+        f[0].message.contains(
+            "namespace istio-system has no Services in the input but the gateway's (Service istio-system/istio-ingressgateway)"
+        ),
+        "{}",
+        f[0].message
+    );
+    assert!(f[3].message.contains("fail with 503"), "{}", f[3].message);
+}
+
+#[test]
 fn subsets_follow_destination_rule_precedence() {
     let text = "\
 apiVersion: v1
@@ -192,13 +271,54 @@ spec:
   - {name: v2, labels: {version: v2}}
 ";
     let f = run(text);
-    // v2 only exists on a pod that is not behind the Service.
+    // v2 only exists on a pod that is not behind the Service; nothing routes to it.
     assert_eq!(
         summary(&f),
-        vec![(30, Severity::Error, vec!["IST0173"])],
+        vec![(30, Severity::Warning, vec!["IST0173"])],
         "{f:#?}"
     );
     assert!(f[0].message.contains("version: v1"), "{}", f[0].message);
+    assert!(
+        f[0].message
+            .contains("no VirtualService in the input routes to it"),
+        "{}",
+        f[0].message
+    );
+    // A mirror to the subset does not make it an error; a route does, and is named.
+    let mirror = "\
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: shadow, namespace: default}
+spec:
+  hosts: [httpbin]
+  http:
+  - route:
+    - destination: {host: httpbin, subset: v1}
+    mirror: {host: httpbin, subset: v2}
+";
+    let f = run(&format!("{text}{mirror}"));
+    assert_eq!(summary(&f)[0], (30, Severity::Warning, vec!["IST0173"]));
+    let route = "\
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: canary, namespace: other}
+spec:
+  hosts: [httpbin.default.svc.cluster.local]
+  http:
+  - route:
+    - destination: {host: httpbin.default.svc.cluster.local, subset: v2}
+";
+    let f = run(&format!("{text}{mirror}{route}"));
+    assert_eq!(summary(&f)[0], (30, Severity::Error, vec!["IST0173"]));
+    assert!(
+        f[0].message
+            .contains("VirtualService other/canary routes to it, so those requests fail"),
+        "{}",
+        f[0].message
+    );
+    assert_eq!(f[0].related.len(), 1, "{f:#?}");
 }
 
 #[test]
@@ -355,5 +475,79 @@ spec:
             (21, Severity::Info, vec![])
         ],
         "{f:#?}"
+    );
+}
+
+#[test]
+fn hosts_of_unmodelled_declarations_are_info() {
+    let base = "\
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: app}
+spec: {selector: {app: web}, ports: [{name: http, port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: vm, namespace: app}
+spec: {address: 10.0.0.9, labels: {app: billing}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: a, namespace: app}
+spec:
+  hosts: [a.example.com]
+  http:
+  - route:
+    - destination: {host: reviews.app.global}
+    - destination: {host: reviews.app.svc.other.local}
+    - destination: {host: billing}
+    - destination: {host: wbe}
+";
+    let f = run(base);
+    assert_eq!(
+        summary(&f),
+        vec![
+            (18, Severity::Info, vec!["IST0101"]),
+            (19, Severity::Info, vec!["IST0101"]),
+            (20, Severity::Info, vec!["IST0101"]),
+            // Close to a declared host: a typo, whatever else the namespace holds.
+            (21, Severity::Warning, vec!["IST0101"]),
+        ],
+        "{f:#?}"
+    );
+    assert!(
+        f[2].message
+            .contains("WorkloadEntry app/vm (app=billing) is selected by no ServiceEntry"),
+        "{}",
+        f[2].message
+    );
+    // A ServiceEntry selecting the WorkloadEntry takes that reason away.
+    let selected = "\
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: billing-vm, namespace: app}
+spec:
+  hosts: [billing.internal]
+  workloadSelector: {labels: {app: billing}}
+  ports: [{number: 80, name: http, protocol: HTTP}]
+";
+    let f = run(&format!("{base}{selected}"));
+    assert_eq!(f[2].severity, Severity::Warning, "{}", f[2].message);
+    // Maistra federation resources make any undeclared host info.
+    let federation = "\
+---
+apiVersion: federation.maistra.io/v1
+kind: ImportedServiceSet
+metadata: {name: peer, namespace: mesh-system}
+spec: {importRules: [{type: NameSelector, importAsLocal: true, nameSelector: {namespace: app, name: billing}}]}
+";
+    let f = run(&format!("{base}{selected}{federation}"));
+    assert_eq!(f[2].severity, Severity::Info, "{}", f[2].message);
+    assert!(
+        f[2].message
+            .contains("Maistra federation resources (ImportedServiceSet mesh-system/peer)"),
+        "{}",
+        f[2].message
     );
 }

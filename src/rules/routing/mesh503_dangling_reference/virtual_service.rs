@@ -10,7 +10,8 @@ use crate::mesh::routes;
 use crate::model::raw::{raw, raw_strings};
 
 use super::{
-    Checker, DESTINATION_HOST, DrEntry, GATEWAY, MIRROR_HOST, SUBSET, effective_drs, partial,
+    Checker, DESTINATION_HOST, DrEntry, GATEWAY, MIRROR_HOST, RoutedSubsets, SUBSET, effective_drs,
+    partial,
 };
 
 impl<'a> Checker<'a, '_> {
@@ -120,11 +121,7 @@ impl<'a> Checker<'a, '_> {
                 .related(res, path, "declared here");
             return;
         }
-        let target_ns = k8s_service_of(&host).map(|(_, n)| n.to_string());
-        let present = match &target_ns {
-            Some(n) => self.hosts.namespace_has_hosts(n),
-            None => true,
-        };
+        let missing = k8s_service_of(&host).and_then(|(_, n)| self.missing_services(n));
         let suggestion = self.hosts.suggest(&host, ns).map(|s| {
             // Suggest in the form the author used: a short name for a short name.
             match k8s_service_of(&s) {
@@ -132,6 +129,9 @@ impl<'a> Checker<'a, '_> {
                 _ => s,
             }
         });
+        let unmodelled = self
+            .unmodelled
+            .reason(self.store(), &host, ns, suggestion.is_some());
         let mut message = format!(
             "{what} `{}`{expanded} is not declared by any Service or ServiceEntry in the input",
             d.host
@@ -139,12 +139,15 @@ impl<'a> Checker<'a, '_> {
         if let Some(s) = &suggestion {
             message.push_str(&format!(" (did you mean `{s}`?)"));
         }
-        if !present {
+        if let Some(m) = &missing {
+            message.push_str(&format!("; {m}, so it may be deployed from elsewhere"));
+        }
+        if let Some(u) = &unmodelled {
             message.push_str(&format!(
-                "; namespace {} has no Services in the input, so it may be deployed from elsewhere",
-                target_ns.as_deref().unwrap_or(ns)
+                "; it may be declared by something meshlint does not read: {u}"
             ));
-        } else {
+        }
+        if missing.is_none() && unmodelled.is_none() {
             message.push_str("; requests routed here fail with 503 (no cluster)");
         }
         let help = match &suggestion {
@@ -156,9 +159,49 @@ impl<'a> Checker<'a, '_> {
         self.cx
             .report(id, d.host_path(), message)
             .subkind(host_subkind(d))
-            .severity(partial(present))
+            .severity(partial(missing.is_none() && unmodelled.is_none()))
             .istio(&["IST0101"])
             .help(help);
+    }
+
+    /// The DestinationRules istiod applies to `host` (an FQDN) for a VirtualService in `ns`.
+    fn applied_drs(&self, host: &str, ns: &str, viewers: &Viewers) -> Vec<&DrEntry> {
+        let host_ns: Option<String> =
+            k8s_service_of(host)
+                .map(|(_, n)| n.to_string())
+                .or_else(|| {
+                    self.hosts
+                        .resolve(host, viewers)
+                        .first()
+                        .map(|e| e.namespace.clone())
+                });
+        effective_drs(&self.drs, host, ns, host_ns.as_deref(), &self.root_ns)
+    }
+
+    /// The first route of a VirtualService to each (DestinationRule, subset) the rule defines,
+    /// so a subset's check can tell whether traffic is sent to it. Mirrors are left out: their
+    /// responses are discarded.
+    pub(super) fn routed_subsets(&self) -> RoutedSubsets {
+        let mut out = RoutedSubsets::new();
+        for (id, res) in self.store().iter() {
+            let Spec::VirtualService(vs) = &res.spec else {
+                continue;
+            };
+            let ns = res.namespace.as_str();
+            let viewers = Viewers::of(&vs.export_to, ns);
+            for d in routes::route_destinations(res) {
+                let Some(subset) = d.subset.as_ref().filter(|_| !d.mirror) else {
+                    continue;
+                };
+                for e in self.applied_drs(&fqdn(&d.host, ns), ns, &viewers) {
+                    if e.subsets.contains(subset) {
+                        out.entry((e.id, subset.clone()))
+                            .or_insert_with(|| (id, d.path.clone().key("subset")));
+                    }
+                }
+            }
+        }
+        out
     }
 
     fn subset(
@@ -170,16 +213,7 @@ impl<'a> Checker<'a, '_> {
         subset: &str,
     ) {
         let host = fqdn(&d.host, ns);
-        let host_ns: Option<String> =
-            k8s_service_of(&host)
-                .map(|(_, n)| n.to_string())
-                .or_else(|| {
-                    self.hosts
-                        .resolve(&host, viewers)
-                        .first()
-                        .map(|e| e.namespace.clone())
-                });
-        let chosen = effective_drs(&self.drs, &host, ns, host_ns.as_deref(), &self.root_ns);
+        let chosen = self.applied_drs(&host, ns, viewers);
         if chosen.iter().any(|e| e.subsets.iter().any(|s| s == subset)) {
             return;
         }
