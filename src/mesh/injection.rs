@@ -1,13 +1,25 @@
-//! Which sidecar a workload gets injected, and the ports that sidecar reserves.
+//! Which sidecar a workload gets injected, the ports that sidecar reserves, and which meshes an
+//! input shows.
 //!
-//! Injection follows each platform's webhook: Istio's namespace/object selectors
-//! (`istio-injection`, `istio.io/rev`, `sidecar.istio.io/inject`), Linkerd's
-//! `linkerd.io/inject`, Consul's `consul.hashicorp.com/connect-inject` and Dapr's
-//! `dapr.io/enabled`. A pod spec that already contains the proxy container counts as injected.
+//! Every label and annotation by which a mesh's injector decides injection, or by which a manifest
+//! shows the mesh, is listed once, in [`MARKERS`], as each injector reads it:
+//! - Istio: istio `pkg/kube/inject/inject.go` (`injectRequired`: the `sidecar.istio.io/inject`
+//!   label over the annotation), the injector's namespace selectors (`istio-injection`,
+//!   `istio.io/rev`), and ambient enrolment `istio.io/dataplane-mode` (istio `cni/README.md`);
+//! - Linkerd: `linkerd.io/inject` on the pod template or its namespace (linkerd2
+//!   `pkg/inject/report.go`, `disabledByAnnotation`);
+//! - Consul: consul-k8s `control-plane/connect-inject/webhook/mesh_webhook.go` (`shouldInject`:
+//!   `consul.hashicorp.com/connect-inject`), its v2 webhook `webhookv2/mesh_webhook.go`
+//!   (`consul.hashicorp.com/mesh-inject`; removed after consul-k8s 491024516d), the namespace
+//!   labels of `common/common.go` and `webhook/container_init.go`, and the status both leave;
+//! - Dapr: `dapr.io/enabled` (dapr `pkg/injector/service/handler.go`, `podHasDaprEnabled`).
+//!
+//! A pod spec that already contains the proxy container counts as injected.
 
 use std::collections::BTreeMap;
 
-use crate::model::Resource;
+use crate::model::k8s::Workload;
+use crate::model::{Resource, Store};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Platform {
@@ -67,6 +79,113 @@ const ALL: [Platform; 4] = [
     Platform::Linkerd,
     Platform::Consul,
     Platform::Dapr,
+];
+
+/// Where a marker is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    NamespaceLabel,
+    NamespaceAnnotation,
+    PodLabel,
+    PodAnnotation,
+}
+
+/// A label or annotation key that belongs to one mesh.
+#[derive(Debug)]
+struct Marker {
+    platform: Platform,
+    key: &'static str,
+    /// Where the mesh's injector reads it.
+    read_on: &'static [Place],
+    /// Whether its value switches the sidecar on or off; otherwise the key only shows the mesh (a
+    /// setting of injected pods, ambient enrolment, the status an injector leaves on a pod).
+    switches: bool,
+}
+
+pub const ISTIO_INJECTION: &str = "istio-injection";
+pub const ISTIO_REV: &str = "istio.io/rev";
+pub const SIDECAR_INJECT: &str = "sidecar.istio.io/inject";
+
+const NS_LABEL: &[Place] = &[Place::NamespaceLabel];
+const POD_ANNOTATION: &[Place] = &[Place::PodAnnotation];
+const POD_STATUS: &[Place] = &[Place::PodLabel, Place::PodAnnotation];
+const NS_LABEL_OR_POD_ANNOTATION: &[Place] = &[Place::NamespaceLabel, Place::PodAnnotation];
+
+/// Every injection marker of the supported meshes (see the module comment for their sources).
+const MARKERS: &[Marker] = &[
+    Marker {
+        platform: Platform::Istio,
+        key: ISTIO_INJECTION,
+        read_on: NS_LABEL,
+        switches: true,
+    },
+    Marker {
+        platform: Platform::Istio,
+        key: ISTIO_REV,
+        read_on: &[Place::NamespaceLabel, Place::PodLabel],
+        switches: true,
+    },
+    Marker {
+        platform: Platform::Istio,
+        key: SIDECAR_INJECT,
+        read_on: &[Place::PodLabel, Place::PodAnnotation],
+        switches: true,
+    },
+    // `ambient` enrols pods in the mesh through ztunnel, with no sidecar.
+    Marker {
+        platform: Platform::Istio,
+        key: "istio.io/dataplane-mode",
+        read_on: &[Place::NamespaceLabel, Place::PodLabel],
+        switches: false,
+    },
+    Marker {
+        platform: Platform::Linkerd,
+        key: "linkerd.io/inject",
+        read_on: &[Place::NamespaceAnnotation, Place::PodAnnotation],
+        switches: true,
+    },
+    Marker {
+        platform: Platform::Consul,
+        key: "consul.hashicorp.com/connect-inject",
+        read_on: POD_ANNOTATION,
+        switches: true,
+    },
+    Marker {
+        platform: Platform::Consul,
+        key: "consul.hashicorp.com/mesh-inject",
+        read_on: POD_ANNOTATION,
+        switches: true,
+    },
+    Marker {
+        platform: Platform::Consul,
+        key: "consul.hashicorp.com/transparent-proxy",
+        read_on: NS_LABEL_OR_POD_ANNOTATION,
+        switches: false,
+    },
+    Marker {
+        platform: Platform::Consul,
+        key: "consul.hashicorp.com/consul-dns",
+        read_on: NS_LABEL_OR_POD_ANNOTATION,
+        switches: false,
+    },
+    Marker {
+        platform: Platform::Consul,
+        key: "consul.hashicorp.com/connect-inject-status",
+        read_on: POD_STATUS,
+        switches: false,
+    },
+    Marker {
+        platform: Platform::Consul,
+        key: "consul.hashicorp.com/mesh-inject-status",
+        read_on: POD_STATUS,
+        switches: false,
+    },
+    Marker {
+        platform: Platform::Dapr,
+        key: "dapr.io/enabled",
+        read_on: POD_ANNOTATION,
+        switches: true,
+    },
 ];
 
 /// A port the injected sidecar binds, with what it is for.
@@ -210,33 +329,33 @@ pub fn istio_reason(
     if is_istio_gateway(res) {
         return None;
     }
-    let label = w.pod_labels.get("sidecar.istio.io/inject");
-    let annotation = w.pod_annotations.get("sidecar.istio.io/inject");
+    let label = w.pod_labels.get(SIDECAR_INJECT);
+    let annotation = w.pod_annotations.get(SIDECAR_INJECT);
     // The label overrides the annotation when both are set.
     let pod_choice = truthy(label).or_else(|| truthy(annotation));
     if pod_choice == Some(false) {
         return None;
     }
     if let Some(labels) = ns_labels {
-        match labels.get("istio-injection").map(String::as_str) {
+        match labels.get(ISTIO_INJECTION).map(String::as_str) {
             Some("enabled") => {
                 return Some(format!(
-                    "namespace `{}` has `istio-injection=enabled`",
+                    "namespace `{}` has `{ISTIO_INJECTION}=enabled`",
                     res.namespace
                 ));
             }
             Some(_) => return None,
             None => {}
         }
-        if let Some(rev) = labels.get("istio.io/rev") {
+        if let Some(rev) = labels.get(ISTIO_REV) {
             return Some(format!(
-                "namespace `{}` has `istio.io/rev={rev}`",
+                "namespace `{}` has `{ISTIO_REV}={rev}`",
                 res.namespace
             ));
         }
     }
-    if let Some(rev) = w.pod_labels.get("istio.io/rev") {
-        return Some(format!("the pod template has `istio.io/rev={rev}`"));
+    if let Some(rev) = w.pod_labels.get(ISTIO_REV) {
+        return Some(format!("the pod template has `{ISTIO_REV}={rev}`"));
     }
     if pod_choice == Some(true) {
         let how = if truthy(label).is_some() {
@@ -245,37 +364,60 @@ pub fn istio_reason(
             "annotation"
         };
         return Some(format!(
-            "the pod template has the `sidecar.istio.io/inject: \"true\"` {how}"
+            "the pod template has the `{SIDECAR_INJECT}: \"true\"` {how}"
         ));
     }
     None
 }
 
+/// A switching marker's value; Linkerd's `ingress` mode injects too.
+fn switched_on(v: Option<&String>) -> Option<bool> {
+    match v {
+        Some(v) if v == "ingress" => Some(true),
+        v => truthy(v),
+    }
+}
+
+/// Why `platform`'s sidecar is injected by annotation (Linkerd, Consul, Dapr): a switching
+/// marker on the pod template decides, else one on the namespace where the injector reads it.
 fn annotation_reason(
+    platform: Platform,
     namespace: Option<&Resource>,
     res: &Resource,
-    key: &str,
-    namespace_level: bool,
+    w: &Workload,
 ) -> Option<String> {
-    let w = res.workload()?;
-    match truthy(w.pod_annotations.get(key)) {
-        Some(true) => return Some(format!("the pod template has the `{key}` annotation")),
-        Some(false) => return None,
-        None => {}
-    }
-    if w.pod_annotations.get(key).is_some_and(|v| v == "ingress") {
-        return Some(format!("the pod template has `{key}: ingress`"));
-    }
-    if namespace_level {
-        let ann = &namespace?.annotations;
-        if truthy(ann.get(key)) == Some(true) || ann.get(key).is_some_and(|v| v == "ingress") {
-            return Some(format!(
-                "namespace `{}` has the `{key}` annotation",
-                res.namespace
-            ));
+    let switches = || {
+        MARKERS
+            .iter()
+            .filter(move |m| m.platform == platform && m.switches)
+    };
+    let mut off = false;
+    for m in switches().filter(|m| m.read_on.contains(&Place::PodAnnotation)) {
+        let v = w.pod_annotations.get(m.key);
+        match switched_on(v) {
+            Some(true) if v.is_some_and(|v| v == "ingress") => {
+                return Some(format!("the pod template has `{}: ingress`", m.key));
+            }
+            Some(true) => {
+                return Some(format!("the pod template has the `{}` annotation", m.key));
+            }
+            Some(false) => off = true,
+            None => {}
         }
     }
-    None
+    if off {
+        return None;
+    }
+    let ann = &namespace?.annotations;
+    switches()
+        .filter(|m| m.read_on.contains(&Place::NamespaceAnnotation))
+        .find(|m| switched_on(ann.get(m.key)) == Some(true))
+        .map(|m| {
+            format!(
+                "namespace `{}` has the `{}` annotation",
+                res.namespace, m.key
+            )
+        })
 }
 
 /// The sidecars workload `res` gets injected (empty when none or when unknown), given its
@@ -297,11 +439,7 @@ pub fn injections(res: &Resource, namespace: Option<&Resource>) -> Vec<Injection
             Some((_, c)) => Some(format!("the pod already runs the `{}` container", c.name)),
             None => match platform {
                 Platform::Istio => istio_reason(namespace.map(|n| &n.labels), res),
-                Platform::Linkerd => annotation_reason(namespace, res, "linkerd.io/inject", true),
-                Platform::Consul => {
-                    annotation_reason(namespace, res, "consul.hashicorp.com/connect-inject", false)
-                }
-                Platform::Dapr => annotation_reason(namespace, res, "dapr.io/enabled", false),
+                _ => annotation_reason(platform, namespace, res, w),
             },
         };
         if let Some(reason) = reason {
@@ -313,4 +451,124 @@ pub fn injections(res: &Resource, namespace: Option<&Resource>) -> Vec<Injection
         }
     }
     out
+}
+
+/// The meshes `res` shows: a marker on the object or on its pod template, wherever it is written
+/// (a misplaced marker still tells which mesh the author meant), or a mesh's proxy container.
+pub fn platforms_shown(res: &Resource) -> impl Iterator<Item = Platform> + '_ {
+    let pod = res.workload();
+    ALL.into_iter().filter(move |&platform| {
+        let marked = MARKERS.iter().filter(|m| m.platform == platform).any(|m| {
+            res.labels.contains_key(m.key)
+                || res.annotations.contains_key(m.key)
+                || pod.is_some_and(|w| {
+                    w.pod_labels.contains_key(m.key) || w.pod_annotations.contains_key(m.key)
+                })
+        });
+        marked || pod.is_some_and(|w| w.all_containers().any(|(_, c)| platform.is_proxy(&c.name)))
+    })
+}
+
+/// Whether Istio's conventions apply to the input: false only when it shows another mesh and
+/// nothing of Istio (no Istio API object, marker or proxy); an input with no mesh marker at all
+/// is taken as Istio's.
+pub fn mesh_is_istio(store: &Store) -> bool {
+    let mut other = false;
+    for (_, r) in store.iter() {
+        if r.api_version.contains("istio.io/") {
+            return true;
+        }
+        for platform in platforms_shown(r) {
+            if platform == Platform::Istio {
+                return true;
+            }
+            other = true;
+        }
+    }
+    !other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::from_documents;
+
+    fn store(text: &str) -> Store {
+        let (sources, store) = from_documents(&[("t.yaml".into(), text.into())]);
+        assert!(sources.errors.is_empty(), "{:?}", sources.errors);
+        store
+    }
+
+    fn deployment(annotations: &str) -> String {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\nspec:\n  template:\n    metadata: {{labels: {{app: web}}, annotations: {annotations}}}\n    spec: {{containers: [{{name: web, image: web}}]}}\n"
+        )
+    }
+
+    fn platforms(store: &Store) -> Vec<Platform> {
+        let mut out: Vec<Platform> = store.iter().flat_map(|(_, r)| platforms_shown(r)).collect();
+        out.dedup();
+        out
+    }
+
+    #[test]
+    fn consul_v2_mesh_inject_injects_consul_dataplane() {
+        let s = store(&deployment(r#"{consul.hashicorp.com/mesh-inject: "true"}"#));
+        let inj = injections(s.get(0), None);
+        assert_eq!(inj.len(), 1);
+        assert_eq!(inj[0].platform, Platform::Consul);
+        assert!(inj[0].reason.contains("consul.hashicorp.com/mesh-inject"));
+        assert!(inj[0].ports.iter().any(|p| p.port == 20000));
+        assert!(!mesh_is_istio(&s));
+    }
+
+    #[test]
+    fn consul_pods_opting_out_get_no_sidecar() {
+        let both = r#"{consul.hashicorp.com/connect-inject: "false", consul.hashicorp.com/mesh-inject: "false"}"#;
+        assert!(injections(store(&deployment(both)).get(0), None).is_empty());
+    }
+
+    #[test]
+    fn every_mesh_is_told_by_its_markers() {
+        let cases = [
+            (r#"{linkerd.io/inject: enabled}"#, Platform::Linkerd),
+            (
+                r#"{consul.hashicorp.com/connect-inject: "true"}"#,
+                Platform::Consul,
+            ),
+            (
+                r#"{consul.hashicorp.com/connect-inject-status: injected}"#,
+                Platform::Consul,
+            ),
+            (r#"{dapr.io/enabled: "true"}"#, Platform::Dapr),
+            (r#"{sidecar.istio.io/inject: "false"}"#, Platform::Istio),
+        ];
+        for (annotations, platform) in cases {
+            assert_eq!(platforms(&store(&deployment(annotations))), vec![platform]);
+        }
+        let ns = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {consul.hashicorp.com/transparent-proxy: \"true\"}}\n";
+        assert_eq!(platforms(&store(ns)), vec![Platform::Consul]);
+        let proxy = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: app}, {name: linkerd-proxy}]}\n";
+        assert_eq!(platforms(&store(proxy)), vec![Platform::Linkerd]);
+    }
+
+    #[test]
+    fn istio_ambient_beside_another_mesh_is_istio() {
+        let ambient = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {istio.io/dataplane-mode: ambient}}\n---\n";
+        let dapr = deployment(r#"{dapr.io/enabled: "true"}"#);
+        assert!(!mesh_is_istio(&store(&dapr)));
+        assert!(mesh_is_istio(&store(&format!("{ambient}{dapr}"))));
+        // Ambient enrols pods without a sidecar.
+        let s = store(&format!("{ambient}{dapr}"));
+        let inj = injections(s.get(1), Some(s.get(0)));
+        assert_eq!(
+            inj.iter().map(|i| i.platform).collect::<Vec<_>>(),
+            vec![Platform::Dapr]
+        );
+    }
+
+    #[test]
+    fn an_input_without_markers_is_istio() {
+        assert!(mesh_is_istio(&store(&deployment("{}"))));
+    }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::source::FieldPath;
+use crate::source::{FieldPath, Node, Value};
 
 /// `IntOrString` as Kubernetes defines it: `"8080"` stays a (named-port) string.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -148,18 +148,33 @@ pub struct Workload {
     pub replicas: Option<i64>,
 }
 
-/// Where a pod-template owner keeps its template, by kind.
-pub fn template_path(kind: &str) -> Option<&'static str> {
+const POD_TEMPLATE: &str = "spec.template";
+const JOB_TEMPLATE: &str = "spec.jobTemplate.spec.template";
+
+/// Where a resource keeps the template of the pods it runs: a Pod's own metadata and spec,
+/// CronJob's job template, and for any other kind a `spec.template` (or a job template) whose
+/// spec lists containers. That covers Argo Rollouts, Knative Services and Configurations,
+/// OpenKruise CloneSets and Advanced StatefulSets without a list of them
+/// (argo-rollouts `pkg/apis/rollouts/v1alpha1/types.go` `RolloutSpec.Template`; knative serving
+/// `pkg/apis/serving/v1/revision_types.go`, a `RevisionSpec` inlines the `PodSpec`). A Rollout
+/// with `spec.workloadRef` has no template: the Deployment it names describes its pods.
+pub fn template_path(kind: &str, root: &Node) -> Option<&'static str> {
     match kind {
         "Pod" => Some(""),
+        "CronJob" => Some(JOB_TEMPLATE),
+        // Built-in controllers stay workloads when a partial document (a kustomize patch) has
+        // no containers: its pod labels and annotations still count.
         "Deployment"
         | "StatefulSet"
         | "DaemonSet"
         | "ReplicaSet"
         | "Job"
-        | "ReplicationController" => Some("spec.template"),
-        "CronJob" => Some("spec.jobTemplate.spec.template"),
-        _ => None,
+        | "ReplicationController" => Some(POD_TEMPLATE),
+        _ => [POD_TEMPLATE, JOB_TEMPLATE].into_iter().find(|tpl| {
+            let (containers, found) =
+                root.lookup(&FieldPath::parse(&format!("{tpl}.spec.containers")));
+            found && matches!(containers.value, Value::Seq(_))
+        }),
     }
 }
 
@@ -199,5 +214,94 @@ impl Workload {
                     .enumerate()
                     .map(move |(i, c)| (base.clone().key("containers").index(i), c)),
             )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Spec, Store, from_documents};
+
+    fn store(text: &str) -> Store {
+        let (sources, store) = from_documents(&[("t.yaml".into(), text.into())]);
+        assert!(sources.errors.is_empty(), "{:?}", sources.errors);
+        store
+    }
+
+    const POD: &str = "{metadata: {labels: {app: a}}, spec: {containers: [{name: a, image: a}]}}";
+
+    #[test]
+    fn any_kind_with_a_pod_template_is_a_workload() {
+        for (api, kind) in [
+            ("argoproj.io/v1alpha1", "Rollout"),
+            ("serving.knative.dev/v1", "Service"),
+            ("serving.knative.dev/v1", "Configuration"),
+            ("apps.kruise.io/v1alpha1", "CloneSet"),
+            ("apps.kruise.io/v1beta1", "StatefulSet"),
+        ] {
+            let s = store(&format!(
+                "apiVersion: {api}\nkind: {kind}\nmetadata: {{name: a}}\nspec: {{template: {POD}}}\n"
+            ));
+            let w = s.get(0).workload().unwrap_or_else(|| panic!("{kind}"));
+            assert_eq!(w.pod_labels.get("app").map(String::as_str), Some("a"));
+            assert_eq!(w.pod_spec_path.to_string(), "spec.template.spec");
+        }
+    }
+
+    #[test]
+    fn a_knative_service_is_no_kubernetes_service() {
+        let s = store(&format!(
+            "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {{name: a}}\nspec: {{template: {POD}}}\n"
+        ));
+        assert!(s.get(0).service().is_none());
+        assert!(matches!(s.get(0).spec, Spec::Workload(_)));
+    }
+
+    #[test]
+    fn job_templates_and_pods_keep_their_own_paths() {
+        let cron = store(&format!(
+            "apiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: a}}\nspec: {{jobTemplate: {{spec: {{template: {POD}}}}}}}\n"
+        ));
+        let w = cron.get(0).workload().expect("CronJob");
+        assert_eq!(
+            w.pod_spec_path.to_string(),
+            "spec.jobTemplate.spec.template.spec"
+        );
+        let scheduled = store(&format!(
+            "apiVersion: example.com/v1\nkind: Nightly\nmetadata: {{name: a}}\nspec: {{jobTemplate: {{spec: {{template: {POD}}}}}}}\n"
+        ));
+        assert!(scheduled.get(0).workload().is_some());
+        let pod = store(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a, labels: {app: a}}\nspec: {containers: [{name: a}]}\n",
+        );
+        assert_eq!(
+            pod.get(0)
+                .workload()
+                .expect("Pod")
+                .pod_spec_path
+                .to_string(),
+            "spec"
+        );
+    }
+
+    #[test]
+    fn kinds_without_a_pod_template_are_not_workloads() {
+        // An Argo Rollout that takes its template from a Deployment has none of its own.
+        let s = store(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: a}\nspec:\n  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: a}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: b}\nspec: {template: {spec: {containers: oops}}}\n",
+        );
+        assert!(s.iter().all(|(_, r)| r.workload().is_none()));
+    }
+
+    #[test]
+    fn a_patch_of_a_built_in_controller_stays_a_workload() {
+        let s = store(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  template:\n    metadata: {annotations: {consul.hashicorp.com/mesh-inject: \"true\"}}\n",
+        );
+        let w = s.get(0).workload().expect("Deployment");
+        assert!(w.pod.containers.is_empty());
+        assert!(
+            w.pod_annotations
+                .contains_key("consul.hashicorp.com/mesh-inject")
+        );
     }
 }

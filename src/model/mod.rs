@@ -338,7 +338,7 @@ fn decode_spec(res: &Resource) -> Result<Spec, DecodeError> {
             Some(m) => Spec::MeshConfig(Box::new(m)),
             None => Spec::Other,
         },
-        kind => match k8s::template_path(kind) {
+        kind => match k8s::template_path(kind, root) {
             Some(tpl) => Spec::Workload(Box::new(workload(root, tpl)?)),
             None => Spec::Other,
         },

@@ -11,7 +11,7 @@ use crate::model::Spec;
 use crate::model::k8s::ServicePort;
 use crate::source::FieldPath;
 
-use crate::mesh::injection::SYSTEM_NAMESPACES;
+use crate::mesh::injection::{SYSTEM_NAMESPACES, mesh_is_istio};
 use crate::rules::{Context, Rule, RuleMeta};
 
 pub struct PortNameMissingProtocol;
@@ -39,38 +39,6 @@ fn is_control_plane(labels: &std::collections::BTreeMap<String, String>) -> bool
         })
 }
 
-/// False only when the input shows another mesh (Linkerd, Consul Connect, Dapr injection) and
-/// nothing of Istio; inputs with no mesh markers at all are checked.
-fn mesh_is_istio(store: &crate::model::Store) -> bool {
-    const ISTIO: &[&str] = &["istio-injection", "istio.io/rev", "sidecar.istio.io/inject"];
-    const OTHER: &[&str] = &[
-        "linkerd.io/inject",
-        "consul.hashicorp.com/connect-inject",
-        "dapr.io/enabled",
-    ];
-    let marked = |keys: &[&str], r: &crate::model::Resource| {
-        let pod = r.workload();
-        keys.iter().any(|k| {
-            r.labels.contains_key(*k)
-                || r.annotations.contains_key(*k)
-                || pod.is_some_and(|w| {
-                    w.pod_labels.contains_key(*k) || w.pod_annotations.contains_key(*k)
-                })
-        })
-    };
-    let mut other = false;
-    for (_, r) in store.iter() {
-        let istio_proxy = r
-            .workload()
-            .is_some_and(|w| w.all_containers().any(|(_, c)| c.name == "istio-proxy"));
-        if r.api_version.contains("istio.io/") || istio_proxy || marked(ISTIO, r) {
-            return true;
-        }
-        other |= marked(OTHER, r);
-    }
-    !other
-}
-
 /// A known protocol the prefix is probably a typo of (`htpp` → `http`).
 fn likely_typo(prefix: &str) -> Option<&'static str> {
     let p = prefix.to_ascii_lowercase();
@@ -94,7 +62,7 @@ impl Rule for PortNameMissingProtocol {
 
     fn check(&self, cx: &mut Context<'_>) {
         // Port naming is Istio's convention: a Linkerd-, Consul- or Dapr-only input is not held
-        // to it.
+        // to it (the markers that tell are in `mesh::injection`).
         if !mesh_is_istio(cx.store) {
             return;
         }

@@ -10,6 +10,7 @@ use crate::model::k8s::Workload;
 use crate::model::{ResId, Resource};
 use crate::source::FieldPath;
 
+use crate::mesh::injection::{ISTIO_INJECTION, Platform, SIDECAR_INJECT};
 use crate::rules::{Context, Rule, RuleMeta};
 
 pub struct PortProtocolConflict;
@@ -26,22 +27,23 @@ static META: RuleMeta = RuleMeta {
 /// istio's `DeploymentInMesh`: an `istio-proxy` container, the inject label or annotation,
 /// else the namespace's `istio-injection=enabled`.
 fn in_mesh(cx: &Context<'_>, res: &Resource, w: &Workload) -> bool {
+    let proxy = Platform::Istio.proxy_container();
     if w.all_containers()
-        .any(|(_, c)| c.name == "istio-proxy" && c.image.as_deref().is_some_and(|i| !i.is_empty()))
+        .any(|(_, c)| c.name == proxy && c.image.as_deref().is_some_and(|i| !i.is_empty()))
     {
         return true;
     }
-    if let Some(v) = w.pod_labels.get("sidecar.istio.io/inject") {
+    if let Some(v) = w.pod_labels.get(SIDECAR_INJECT) {
         return v == "true";
     }
-    if let Some(v) = w.pod_annotations.get("sidecar.istio.io/inject") {
+    if let Some(v) = w.pod_annotations.get(SIDECAR_INJECT) {
         return v == "true";
     }
     cx.namespace(&res.namespace).is_some_and(|ns| {
         cx.store
             .get(ns)
             .labels
-            .get("istio-injection")
+            .get(ISTIO_INJECTION)
             .is_some_and(|v| v == "enabled")
     })
 }
