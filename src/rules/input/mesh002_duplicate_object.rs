@@ -2,7 +2,9 @@
 //! only the last copy, as `kubectl apply` does (`model::Store::copies`); this rule says so once.
 
 use crate::diagnostic::Severity;
-use crate::model::Resource;
+use serde_json::json;
+
+use crate::model::{Resource, Spec};
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::source::FieldPath;
 
@@ -17,31 +19,61 @@ static META: RuleMeta = RuleMeta {
     doc: include_str!("../../../rules/MESH002-duplicate-object.md"),
 };
 
-/// Metadata the API server sets; copies that differ only there are the same definition.
-const SERVER_FIELDS: &[&str] = &[
-    "creationTimestamp",
-    "resourceVersion",
-    "uid",
-    "generation",
-    "managedFields",
-    "selfLink",
-];
-
-/// The parts of a document that define the object: everything but the API version (one object
-/// is served at every version of its group), server-set metadata and `status`, which
-/// `kubectl apply` does not write.
-fn definition(res: &Resource) -> serde_json::Value {
-    let mut v = res.node.to_json();
-    if let Some(obj) = v.as_object_mut() {
-        obj.remove("apiVersion");
-        obj.remove("status");
-        if let Some(meta) = obj.get_mut("metadata").and_then(|m| m.as_object_mut()) {
-            for f in SERVER_FIELDS {
-                meta.remove(*f);
-            }
+/// The fields of a resource meshlint's rules read, as JSON, so copies that differ only elsewhere
+/// (an image tag, resource limits, a ConfigMap's data) are not called conflicting. `None` for
+/// kinds no rule reads.
+fn read_by_rules(res: &Resource) -> Option<serde_json::Value> {
+    let at = |path: &str| {
+        let (node, found) = res.node.lookup(&FieldPath::parse(path));
+        found.then(|| node.to_json())
+    };
+    let meta =
+        json!({ "labels": at("metadata.labels"), "annotations": at("metadata.annotations") });
+    let fields = match &res.spec {
+        Spec::Service(_) | Spec::Namespace => json!({ "spec": at("spec") }),
+        Spec::MeshConfig(_) => json!({ "data": at("data") }),
+        Spec::Workload(w) => {
+            let pod = w.pod_spec_path.to_string();
+            let containers = |key: &str| {
+                let list = at(&format!("{pod}.{key}"))?;
+                Some(
+                    list.as_array()?
+                        .iter()
+                        .map(|c| {
+                            json!({
+                                "name": c.get("name"),
+                                "ports": c.get("ports"),
+                                "env": c.get("env"),
+                                "restartPolicy": c.get("restartPolicy"),
+                            })
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            };
+            // A Pod's own metadata, or the template's (`spec.template.metadata`).
+            let pod_meta = match pod.strip_suffix(".spec") {
+                Some(template) => format!("{template}.metadata"),
+                None => "metadata".to_string(),
+            };
+            json!({
+                "replicas": at("spec.replicas"),
+                "pod_labels": at(&format!("{pod_meta}.labels")),
+                "pod_annotations": at(&format!("{pod_meta}.annotations")),
+                "hostNetwork": at(&format!("{pod}.hostNetwork")),
+                "nodeSelector": at(&format!("{pod}.nodeSelector")),
+                "affinity": at(&format!("{pod}.affinity")),
+                "containers": containers("containers"),
+                "initContainers": containers("initContainers"),
+            })
         }
-    }
-    v
+        _ if res.api_version.contains("istio.io/")
+            || res.api_version.starts_with("gateway.networking.k8s.io/") =>
+        {
+            json!({ "spec": at("spec") })
+        }
+        _ => return None,
+    };
+    Some(json!({ "meta": meta, "fields": fields }))
 }
 
 impl Rule for DuplicateObject {
@@ -53,28 +85,37 @@ impl Rule for DuplicateObject {
         let store = cx.store;
         for (&survivor, earlier) in &store.copies {
             let res = store.get(survivor);
-            let own = definition(res);
-            let differ = earlier.iter().any(|&e| definition(store.get(e)) != own);
+            let own = read_by_rules(res);
+            let differ =
+                own.is_some() && earlier.iter().any(|&e| read_by_rules(store.get(e)) != own);
+            // Copies in one file are applied together by any `kubectl apply -f`, so a difference
+            // there is a mistake; copies in different files may be alternatives or per-cluster
+            // variants that are never applied together, so they are only noted.
+            let same_file = earlier.iter().any(|&e| store.get(e).file == res.file);
+            let n = earlier.len() + 1;
             let others = match earlier.len() {
                 1 => "the earlier definition never takes effect".to_string(),
-                n => format!("the {n} earlier definitions never take effect"),
+                k => format!("the {k} earlier definitions never take effect"),
             };
-            let (message, severity) = if differ {
-                (
+            let (message, severity) = match (differ, same_file) {
+                (true, true) => (
                     format!(
-                        "this object is defined {} times in the input and the copies differ: `kubectl apply` keeps only this last one, so {others}; meshlint checks this one",
-                        earlier.len() + 1,
+                        "this object is defined {n} times in the input, more than once in this file, and the definitions differ in fields meshlint reads: `kubectl apply` keeps only this last one, so {others}; meshlint checks this one"
                     ),
                     Severity::Warning,
-                )
-            } else {
-                (
+                ),
+                (true, false) => (
                     format!(
-                        "this object is defined {} times in the input with the same content; `kubectl apply` keeps one object, and meshlint checks it once",
-                        earlier.len() + 1,
+                        "this object is defined in {n} files that differ in fields meshlint reads: applied together, `kubectl apply` keeps only this last one, so {others}; meshlint checks this one (if the files are alternatives or per-environment variants, check each set on its own)"
                     ),
                     Severity::Info,
-                )
+                ),
+                (false, _) => (
+                    format!(
+                        "this object is defined {n} times in the input, alike in every field meshlint reads; `kubectl apply` keeps one object, and meshlint checks it once"
+                    ),
+                    Severity::Info,
+                ),
             };
             let name = FieldPath::parse("metadata.name");
             let mut r = cx

@@ -11,6 +11,7 @@ use crate::model::istio::{Gateway, Server};
 use crate::model::{ResId, Spec, Store};
 use crate::source::FieldPath;
 
+use crate::mesh::hosts::hosts_match;
 use crate::mesh::workloads::selector_text;
 use crate::model::raw::label;
 use crate::rules::{Context, Rule, RuleMeta};
@@ -262,6 +263,17 @@ impl Rule for ConflictingGateways {
     }
 }
 
+/// Whether a VirtualService bound to `gateway` routes a host that matches `host`.
+fn routes_host(cx: &Context<'_>, gateway: ResId, host: &str) -> bool {
+    cx.graph
+        .bound_virtual_services(gateway)
+        .into_iter()
+        .any(|vs| match &cx.store.get(vs).spec {
+            Spec::VirtualService(v) => v.hosts.iter().any(|h| hosts_match(h, host)),
+            _ => false,
+        })
+}
+
 impl ConflictingGateways {
     fn report(
         &self,
@@ -357,6 +369,22 @@ impl ConflictingGateways {
         } else {
             FieldPath::parse("spec.servers").index(i)
         };
+        // A merge only changes which route answers when both Gateways have routes for a shared
+        // host; with routes on one side only (or none in the input) nothing is shadowed.
+        let later = oldest.filter(|&(o, _)| order_key(store, o) < order_key(store, g));
+        let shadowing = merged
+            && later.is_some_and(|(o, _)| {
+                hosts
+                    .iter()
+                    .any(|hc| routes_host(cx, g, &hc.host) && routes_host(cx, o, &hc.host))
+            });
+        let fate = if merged && later.is_some() && !shadowing {
+            format!(
+                "{fate}; no VirtualService in the input routes a shared host through both Gateways, so no route is shadowed"
+            )
+        } else {
+            fate
+        };
         let message = format!(
             "server on port {port} ({}, hosts {}) conflicts on {}; {}; {fate}",
             if protocol(server).is_empty() {
@@ -370,10 +398,10 @@ impl ConflictingGateways {
         );
         let rep = cx
             .report(g, path, message)
-            .severity(if merged {
-                Severity::Warning
-            } else {
-                Severity::Error
+            .severity(match (merged, shadowing) {
+                (false, _) => Severity::Error,
+                (true, true) => Severity::Warning,
+                (true, false) => Severity::Info,
             })
             .help("serve each host and port from one Gateway (merge the servers), or use different ports, hosts or gateway workloads");
         if let Some((og, oi)) = first_other {
@@ -542,10 +570,25 @@ spec: {containers: [{name: istio-proxy}]}
         let f = run(&text);
         assert_eq!(f.len(), 2, "{f:#?}");
         for x in &f {
-            assert_eq!(x.severity, Severity::Warning, "{}", x.message);
+            // No VirtualService routes through both, so nothing is shadowed.
+            assert_eq!(x.severity, Severity::Info, "{}", x.message);
             assert!(!x.message.contains("loses"), "{}", x.message);
             assert!(x.message.contains("redirects plain HTTP"), "{}", x.message);
         }
+        let vs = |name: &str| {
+            format!(
+                "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: {name}}}\nspec: {{hosts: [x.com], gateways: [{name}], http: [{{route: [{{destination: {{host: {name}}}}}]}}]}}\n"
+            )
+        };
+        let routed = run(&format!("{text}{}{}", vs("old"), vs("new")));
+        let severity = |name: &str| {
+            routed
+                .iter()
+                .find(|f| f.resource.name == name)
+                .map(|f| f.severity)
+        };
+        assert_eq!(severity("new"), Some(Severity::Warning), "{routed:#?}");
+        assert_eq!(severity("old"), Some(Severity::Info), "{routed:#?}");
         let new = f.iter().find(|f| f.resource.name == "new").expect("new");
         assert!(
             new.message

@@ -282,6 +282,26 @@ impl<'a> Checker<'a, '_> {
             }
         );
         let first = chosen[0].id;
+        if let Some(copy) = self.replaced_copy_defining(chosen.iter().map(|e| e.id), subset) {
+            // Only the input's file order made the other copy win: alternatives kept side by
+            // side, most likely, rather than a route to a subset that never exists.
+            let r = self.store().get(copy);
+            self.cx
+                .report(
+                    id,
+                    path,
+                    format!(
+                        "{message}; an earlier definition of DestinationRule {}/{} in the input defines it, but a later one replaces it (as `kubectl apply` of the whole input would)",
+                        r.namespace, r.name
+                    ),
+                )
+                .subkind("subset")
+                .severity(Severity::Info)
+                .istio(&["IST0101"])
+                .help("if the files are alternatives applied one at a time, check each set on its own; otherwise keep one definition of the DestinationRule, with the subset")
+                .related(copy, FieldPath::parse("spec.subsets"), "the replaced definition with the subset");
+            return;
+        }
         self.cx
             .report(id, path, message)
             .subkind("subset")
@@ -295,6 +315,21 @@ impl<'a> Checker<'a, '_> {
                 FieldPath::parse("spec.subsets"),
                 "the subsets istiod knows",
             );
+    }
+
+    /// A replaced copy (an earlier document of the same object) of one of `drs` that defines
+    /// `subset`.
+    fn replaced_copy_defining(
+        &self,
+        drs: impl Iterator<Item = ResId>,
+        subset: &str,
+    ) -> Option<ResId> {
+        let store = self.store();
+        drs.flat_map(|dr| store.copies.get(&dr).into_iter().flatten().copied())
+            .find(|&copy| match &store.get(copy).spec {
+                Spec::DestinationRule(dr) => dr.subsets.iter().any(|s| s.name == subset),
+                _ => false,
+            })
     }
 
     fn gateway_ref(&mut self, id: ResId, ns: &str, g: &str, path: FieldPath, top: bool) {
