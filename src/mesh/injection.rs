@@ -469,6 +469,23 @@ pub fn platforms_shown(res: &Resource) -> impl Iterator<Item = Platform> + '_ {
     })
 }
 
+/// Whether workload `res` shows another mesh (Linkerd, Consul, Dapr) and nothing of Istio, on
+/// itself or on its Namespace when the input has it: a workload of another mesh in an input that
+/// also holds Istio resources.
+pub fn other_mesh_only(res: &Resource, namespace: Option<&Resource>) -> bool {
+    if namespace.is_some_and(|ns| platforms_shown(ns).any(|p| p == Platform::Istio)) {
+        return false;
+    }
+    let mut other = false;
+    for platform in platforms_shown(res) {
+        if platform == Platform::Istio {
+            return false;
+        }
+        other = true;
+    }
+    other
+}
+
 /// Whether Istio's conventions apply to the input: false only when it shows another mesh and
 /// nothing of Istio (no Istio API object, marker or proxy); an input with no mesh marker at all
 /// is taken as Istio's.

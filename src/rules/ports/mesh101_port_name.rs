@@ -11,7 +11,7 @@ use crate::model::Spec;
 use crate::model::k8s::ServicePort;
 use crate::source::FieldPath;
 
-use crate::mesh::injection::{SYSTEM_NAMESPACES, mesh_is_istio};
+use crate::mesh::injection::{SYSTEM_NAMESPACES, mesh_is_istio, other_mesh_only};
 use crate::rules::{Context, Rule, RuleMeta};
 
 pub struct PortNameMissingProtocol;
@@ -71,6 +71,18 @@ impl Rule for PortNameMissingProtocol {
                 continue;
             };
             if SYSTEM_NAMESPACES.contains(&res.namespace.as_str()) || is_control_plane(&res.labels)
+            {
+                continue;
+            }
+            // A Service whose pods all belong to another mesh is not held to Istio's naming,
+            // even when the input holds Istio resources too (`mesh::injection`).
+            let selected = cx.graph.selected_workloads(id);
+            if !selected.is_empty()
+                && selected.iter().all(|&w| {
+                    let w = cx.store.get(w);
+                    let ns = cx.namespace(&w.namespace).map(|n| cx.store.get(n));
+                    other_mesh_only(w, ns)
+                })
             {
                 continue;
             }

@@ -1,5 +1,6 @@
 //! Hosts the input hands to something meshlint does not read: multicluster stub domains, Maistra
-//! federation imports, and services known only by their WorkloadEntries. An undeclared host there
+//! federation imports, Istio's own installation, and services known only by their
+//! WorkloadEntries. An undeclared host there
 //! is not evidence of a broken route.
 
 use std::collections::{BTreeMap, HashMap};
@@ -28,6 +29,17 @@ fn is_federation(kind: &str, api_version: &str) -> bool {
         && matches!(
             kind,
             "ServiceMeshPeer" | "ExportedServiceSet" | "ImportedServiceSet"
+        )
+}
+
+/// Services an Istio installation creates (`manifests/charts/istio-control/istio-discovery` and
+/// the gateway charts): `istiod`, `istiod-<revision>`, `istiod-remote` and the default gateways.
+fn is_istio_installation(name: &str) -> bool {
+    name == "istiod"
+        || name.starts_with("istiod-")
+        || matches!(
+            name,
+            "istio-ingressgateway" | "istio-egressgateway" | "istio-eastwestgateway"
         )
 }
 
@@ -97,6 +109,13 @@ impl Unmodelled {
         }
         if typo {
             return None;
+        }
+        if let Some((name, svc_ns)) = k8s_service_of(&lower)
+            && is_istio_installation(name)
+        {
+            return Some(format!(
+                "`{name}` in namespace {svc_ns} is a Service of Istio's own installation (istioctl or the istiod and gateway Helm charts create it), which the input does not hold"
+            ));
         }
         let home = k8s_service_of(host).map_or(ns, |(_, n)| n);
         let we = *self.orphan_entries.get(home)?;
