@@ -1915,3 +1915,49 @@ fn concise_output_is_one_clickable_line_per_finding() {
         broken.stdout
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 12. Inputs real trees hold
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn creation_times_are_compared_as_instants_not_as_text() {
+    // 06:00-05:00 is 11:00Z: `legacy-db` is the younger entry and loses the listener.
+    let p = "testdata/cli/timestamps/offsets.yaml";
+    let out = meshlint(&["check", p, "--format", "json", "--select", "MESH401"]);
+    out.expect_code(1);
+    let doc = out.json();
+    let hits = with_code(&doc, "MESH401");
+    assert_eq!(hits.len(), 1, "{}", brief(&doc));
+    assert_eq!(resource_label(hits[0]), "ServiceEntry billing/legacy-db");
+    let message = str_of(&hits[0]["message"], "message");
+    assert!(
+        message
+            .contains("(created 2024-01-01T10:00:00Z; this one created 2024-01-01T06:00:00-05:00)"),
+        "{message}"
+    );
+    let table = meshlint(&["listeners", p]);
+    table.expect_code(0);
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| l.contains(" 5432 "))
+        .expect("a 5432 row");
+    let at = |name: &str| row.find(name).unwrap_or_else(|| panic!("{name} in {row}"));
+    assert!(
+        at("reporting-db") < at("legacy-db"),
+        "the older owner comes first: {row}"
+    );
+
+    // One that does not parse counts as missing, and the message says why.
+    let p = "testdata/cli/timestamps/unparsable.yaml";
+    let doc = meshlint(&["check", p, "--format", "json", "--select", "MESH401"]).json();
+    let hits = with_code(&doc, "MESH401");
+    assert_eq!(hits.len(), 1, "{}", brief(&doc));
+    assert_eq!(resource_label(hits[0]), "ServiceEntry billing/archive");
+    let message = str_of(&hits[0]["message"], "message");
+    assert!(
+        message.contains("`01/01/2024 09:00`, is not an RFC 3339 time and counts as missing"),
+        "{message}"
+    );
+}

@@ -43,7 +43,11 @@ pub struct Resource {
     pub namespace_explicit: bool,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// `metadata.creationTimestamp` as written, for messages.
     pub creation_timestamp: Option<String>,
+    /// The same, parsed as RFC 3339. Offsets differ between writers, so only this is compared;
+    /// an unparsable value is `None`, like a missing one (the API server would not keep it).
+    pub created: Option<jiff::Timestamp>,
     pub node: Node,
     pub spec: Spec,
     /// A later document defines the same object; `kubectl apply` keeps that one, so this copy
@@ -68,6 +72,23 @@ impl Resource {
 
     pub fn is_istio_networking(&self) -> bool {
         self.api_version.starts_with("networking.istio.io/")
+    }
+
+    /// The creation time as a message shows it: `created T`, `no creationTimestamp`, or that
+    /// the written one does not parse and so counts as missing.
+    pub fn created_text(&self) -> String {
+        match (&self.created, &self.creation_timestamp) {
+            (Some(_), Some(t)) => format!("created {t}"),
+            (None, Some(t)) => {
+                format!("creationTimestamp `{t}` is not an RFC 3339 time and counts as missing")
+            }
+            _ => "no creationTimestamp".into(),
+        }
+    }
+
+    /// Whether a creationTimestamp is written but does not parse.
+    pub fn created_unparsable(&self) -> bool {
+        self.created.is_none() && self.creation_timestamp.is_some()
     }
 }
 
@@ -213,6 +234,9 @@ impl Store {
             .and_then(|m| m.get("creationTimestamp"))
             .and_then(Node::as_str)
             .map(str::to_string);
+        let created = creation_timestamp
+            .as_deref()
+            .and_then(|t| t.trim().parse::<jiff::Timestamp>().ok());
         let mut res = Resource {
             file,
             api_version,
@@ -223,6 +247,7 @@ impl Store {
             labels,
             annotations,
             creation_timestamp,
+            created,
             node: root,
             spec: Spec::Other,
             replaced_by: None,
@@ -415,4 +440,37 @@ pub fn from_documents(files: &[(String, String)]) -> (Sources, Store) {
     }
     let store = Store::build(&mut sources, &ModelOptions::default());
     (sources, store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn created(t: &str) -> Resource {
+        let text = format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: a, creationTimestamp: \"{t}\"}}\n"
+        );
+        let (_, store) = from_documents(&[("a.yaml".into(), text)]);
+        store.resources[0].clone()
+    }
+
+    #[test]
+    fn creation_timestamps_are_instants_whatever_the_offset() {
+        let east = created("2024-01-01T06:00:00-05:00");
+        let utc = created("2024-01-01T10:00:00Z");
+        assert!(utc.created < east.created, "{east:?} {utc:?}");
+        assert_eq!(east.created_text(), "created 2024-01-01T06:00:00-05:00");
+    }
+
+    #[test]
+    fn an_unparsable_creation_timestamp_counts_as_missing_and_says_so() {
+        let r = created("01/01/2024 09:00");
+        assert_eq!(r.created, None);
+        assert!(r.created_unparsable());
+        assert!(
+            r.created_text().contains("is not an RFC 3339 time"),
+            "{}",
+            r.created_text()
+        );
+    }
 }
