@@ -1,0 +1,103 @@
+//! `meshlint listeners`.
+
+use crate::engine;
+
+use super::{AdminArgs, ListFormat, MeshArgs, input_error, print};
+
+#[derive(Debug, clap::Args)]
+pub struct ListenersArgs {
+    /// Files or directories; `-` reads stdin.
+    pub paths: Vec<String>,
+    /// Only scopes of this namespace (also the namespace of resources that do not set one).
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    /// Only the scope of the Sidecar or namespace that applies to this workload.
+    #[arg(long)]
+    pub workload: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: ListFormat,
+    #[command(flatten)]
+    pub mesh: MeshArgs,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+}
+
+pub(super) fn listeners(args: ListenersArgs) -> u8 {
+    // `-n` picks the scopes to print and is also the namespace of resources without one, so
+    // `... | meshlint listeners - -n payments` shows them.
+    let settings = match args.mesh.settings(args.namespace.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let paths = if args.paths.is_empty() && args.admin.admin.is_none() {
+        vec![".".to_string()]
+    } else {
+        args.paths.clone()
+    };
+    let view = match engine::listeners_with(&paths, args.admin.fetch(), &settings) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut out = String::new();
+    let mut json_scopes = Vec::new();
+    for (label, namespace, workloads, rows) in &view.scopes {
+        if args.namespace.as_ref().is_some_and(|n| n != namespace) {
+            continue;
+        }
+        if args
+            .workload
+            .as_ref()
+            .is_some_and(|w| !workloads.contains(w))
+        {
+            continue;
+        }
+        match args.format {
+            ListFormat::Human => {
+                out.push_str(&format!("{label}\n"));
+                out.push_str(&format!(
+                    "  {:<16} {:>6}  {:<20} {}\n",
+                    "ADDRESS", "PORT", "TYPE", "OWNERS"
+                ));
+                for r in rows {
+                    out.push_str(&format!(
+                        "  {:<16} {:>6}  {:<20} {}{}\n",
+                        r.address,
+                        r.port,
+                        r.kind,
+                        r.owners.join(", "),
+                        r.conflict
+                            .as_ref()
+                            .map_or(String::new(), |c| format!("  <- {c}"))
+                    ));
+                }
+                out.push('\n');
+            }
+            ListFormat::Json => json_scopes.push(serde_json::json!({
+                "scope": label,
+                "namespace": namespace,
+                "workloads": workloads,
+                "listeners": rows.iter().map(|r| serde_json::json!({
+                    "address": r.address, "port": r.port, "type": r.kind,
+                    "owners": r.owners, "conflict": r.conflict,
+                })).collect::<Vec<_>>(),
+            })),
+        }
+    }
+    if args.format == ListFormat::Json {
+        out =
+            serde_json::to_string_pretty(&serde_json::json!({"version": 1, "scopes": json_scopes}))
+                .expect("JSON values always serialise");
+        out.push('\n');
+    }
+    for e in &view.errors {
+        eprintln!("error: {}", input_error(e));
+    }
+    print(&out);
+    if view.errors.is_empty() { 0 } else { 2 }
+}
