@@ -1961,3 +1961,61 @@ fn creation_times_are_compared_as_instants_not_as_text() {
         "{message}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn dangling_links_in_a_walked_tree_are_warnings_and_excludes_apply_to_them() {
+    let dir = temp_dir();
+    let root = dir.path();
+    write(
+        &root.join("config/controller.yaml"),
+        read("testdata/cli/vendored/config/controller.yaml"),
+    );
+    fs::create_dir_all(root.join("vendor")).expect("mkdir");
+    let link = "config/300-imagecache.yaml";
+    std::os::unix::fs::symlink(
+        "../vendor/knative.dev/caching/config/image.yaml",
+        root.join(link),
+    )
+    .expect("symlink");
+    std::os::unix::fs::symlink("../../knative-caching", root.join("vendor/knative.dev"))
+        .expect("symlink");
+
+    // Walked: the tree is checked and each link is one warning line, not an input error.
+    let out = meshlint_in(root, &["check", ".", "--format", "json"]);
+    out.expect_code(0);
+    let doc = out.json();
+    assert!(errors(&doc).is_empty(), "{doc:#}");
+    assert_eq!(doc["summary"]["resources"], 1);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "warning: ./{link}: skipped: broken symbolic link to ../vendor/knative.dev/caching/config/image.yaml (the target does not exist; `--exclude` it to silence this)\n\
+             warning: ./vendor/knative.dev: skipped: broken symbolic link to ../../knative-caching (the target does not exist; `--exclude` it to silence this)\n"
+        )
+    );
+
+    // Excluded: the links are never followed.
+    let out = meshlint_in(
+        root,
+        &[
+            "check",
+            ".",
+            "--exclude",
+            "**/vendor/**",
+            "--exclude",
+            "300-imagecache.yaml",
+        ],
+    );
+    out.expect_code(0);
+    assert_eq!(out.stderr, "");
+
+    // Named on the command line, a broken path is still an input error.
+    let out = meshlint_in(root, &["check", link, "--format", "json"]);
+    out.expect_code(2);
+    let doc = out.json();
+    assert!(
+        str_of(&errors(&doc)[0]["message"], "message").contains("cannot read file"),
+        "{doc:#}"
+    );
+}

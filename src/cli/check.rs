@@ -6,7 +6,7 @@ use crate::diagnostic::Severity;
 use crate::engine;
 use crate::report::{self, ColorChoice, Format};
 
-use super::{AdminArgs, MeshArgs, print};
+use super::{AdminArgs, MeshArgs, print, print_notices};
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -64,6 +64,7 @@ pub(super) fn check(args: CheckArgs) -> u8 {
             return 2;
         }
     };
+    print_notices(&outcome.sources.notices);
     let color = args.color.enabled(std::io::stdout().is_terminal());
     print(&report::render(args.format, &outcome, color));
     report::exit_code(&outcome, threshold)

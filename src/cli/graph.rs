@@ -4,7 +4,7 @@ use crate::engine;
 use crate::report;
 use crate::report::graph::GraphFormat;
 
-use super::{MeshArgs, input_error, print};
+use super::{MeshArgs, eprint_line, input_error, print, print_notices};
 
 #[derive(Debug, clap::Args)]
 pub struct GraphArgs {
@@ -38,8 +38,9 @@ pub(super) fn graph(args: GraphArgs) -> u8 {
     settings.exclude = args.exclude.clone();
     match engine::check(&paths, &settings) {
         Ok(outcome) => {
+            print_notices(&outcome.sources.notices);
             for e in &outcome.errors {
-                eprintln!("error: {}", input_error(e));
+                eprint_line("error", &input_error(e));
             }
             print(&report::graph::render(&outcome.graph, args.format));
             if outcome.errors.is_empty() { 0 } else { 2 }

@@ -2,7 +2,7 @@
 
 use crate::engine;
 
-use super::{AdminArgs, ListFormat, MeshArgs, input_error, print};
+use super::{AdminArgs, ListFormat, MeshArgs, eprint_line, input_error, print, print_notices};
 
 #[derive(Debug, clap::Args)]
 pub struct ListenersArgs {
@@ -95,8 +95,9 @@ pub(super) fn listeners(args: ListenersArgs) -> u8 {
                 .expect("JSON values always serialise");
         out.push('\n');
     }
+    print_notices(&view.notices);
     for e in &view.errors {
-        eprintln!("error: {}", input_error(e));
+        eprint_line("error", &input_error(e));
     }
     print(&out);
     if view.errors.is_empty() { 0 } else { 2 }

@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{self, LoadedConfig};
 use crate::engine::{self, Settings};
 use crate::rules::{self, RULES};
+use crate::source::{InputError, Level, Notice};
 
 pub use check::CheckArgs;
 pub use graph::GraphArgs;
@@ -164,11 +165,44 @@ pub fn run(cli: Cli) -> u8 {
 }
 
 /// `file:line:column: message`, or `file: message` when the position is unknown.
-fn input_error(e: &crate::source::InputError) -> String {
-    if e.line > 0 {
-        format!("{}:{}:{}: {}", e.file, e.line, e.column, e.message)
+fn located(file: &str, line: u32, column: u32, message: &str) -> String {
+    if line > 0 {
+        format!("{file}:{line}:{column}: {message}")
     } else {
-        format!("{}: {}", e.file, e.message)
+        format!("{file}: {message}")
+    }
+}
+
+fn input_error(e: &InputError) -> String {
+    located(&e.file, e.line, e.column, &e.message)
+}
+
+/// One `level: text` line on stderr. File names and messages come from the input, so control
+/// characters are escaped rather than sent to the terminal.
+fn eprint_line(level: &str, text: &str) {
+    let text: String = text
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    eprintln!("{level}: {text}");
+}
+
+/// The run's notices on stderr, one line each, in file order.
+fn print_notices(notices: &[Notice]) {
+    let mut sorted: Vec<&Notice> = notices.iter().collect();
+    sorted.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    for n in sorted {
+        let level = match n.level {
+            Level::Note => "note",
+            Level::Warning => "warning",
+        };
+        eprint_line(level, &located(&n.file, n.line, n.column, &n.message));
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::report;
 
-use super::{AdminArgs, ListFormat, input_error, print};
+use super::{AdminArgs, ListFormat, eprint_line, input_error, print};
 
 #[derive(Debug, clap::Args)]
 pub struct TraceArgs {
@@ -78,7 +78,7 @@ pub(super) fn trace(args: TraceArgs) -> u8 {
     }
     let dumps = crate::envoy::load::take_dumps(&mut sources);
     if let Some(e) = sources.errors.first() {
-        eprintln!("error: {}", input_error(e));
+        eprint_line("error", &input_error(e));
         return 2;
     }
     if dumps.len() > 1 {

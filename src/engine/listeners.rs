@@ -5,7 +5,7 @@ use crate::envoy::table as dump_table;
 use crate::mesh::table::{self, ListenerTable};
 use crate::model::Store;
 use crate::model::listener::Row;
-use crate::source::InputError;
+use crate::source::{InputError, Notice};
 
 use super::{Fetched, Settings, add_fetched, discovery, mesh_settings, model_options};
 
@@ -13,6 +13,7 @@ use super::{Fetched, Settings, add_fetched, discovery, mesh_settings, model_opti
 pub struct ListenerView {
     pub scopes: Vec<(String, String, Vec<String>, Vec<Row>)>,
     pub errors: Vec<InputError>,
+    pub notices: Vec<Notice>,
 }
 
 /// Loads `paths` and predicts every scope's outbound listeners.
@@ -64,5 +65,9 @@ pub fn listeners_with(
     }
     let mut errors = sources.errors;
     errors.sort();
-    Ok(ListenerView { scopes, errors })
+    Ok(ListenerView {
+        scopes,
+        errors,
+        notices: sources.notices,
+    })
 }

@@ -3,15 +3,15 @@
 pub mod node;
 pub mod pointer;
 pub mod sniff;
+mod walk;
 pub mod yaml;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 
 pub use node::{FieldPath, Node, Pos, Seg, Value};
+pub use walk::{Discovered, Discovery, discover};
 
 /// Index of a file in [`Sources::files`].
 pub type FileId = usize;
@@ -32,6 +32,26 @@ pub struct InputError {
     pub message: String,
 }
 
+/// How much a [`Notice`] matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Something left out on purpose, e.g. a file that is not a Kubernetes object.
+    Note,
+    /// Something the user may want to fix, e.g. a broken symbolic link in a walked tree.
+    Warning,
+}
+
+/// A remark about the input that is neither a finding nor an input error: one line on stderr,
+/// never a change to the exit code.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Notice {
+    pub level: Level,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
 /// One top-level document of a file.
 #[derive(Clone, Debug)]
 pub struct Document {
@@ -44,6 +64,7 @@ pub struct Sources {
     pub files: Vec<SourceFile>,
     pub documents: Vec<Document>,
     pub errors: Vec<InputError>,
+    pub notices: Vec<Notice>,
     /// Files whose text is a JSON config dump, left unparsed for `envoy::load`.
     pub dump_files: Vec<FileId>,
 }
@@ -51,112 +72,16 @@ pub struct Sources {
 /// The name under which stdin is reported.
 pub const STDIN_NAME: &str = "<stdin>";
 
-const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
-
-/// Options for directory discovery.
-#[derive(Clone, Debug, Default)]
-pub struct Discovery {
-    pub exclude: Vec<String>,
-}
-
-impl Discovery {
-    fn exclude_set(&self) -> Result<GlobSet, InputError> {
-        let mut b = GlobSetBuilder::new();
-        for pat in &self.exclude {
-            let glob = Glob::new(pat).map_err(|e| InputError {
-                file: "--exclude".into(),
-                line: 0,
-                column: 0,
-                message: format!("invalid glob `{pat}`: {e}"),
-            })?;
-            b.add(glob);
-        }
-        b.build().map_err(|e| InputError {
-            file: "--exclude".into(),
-            line: 0,
-            column: 0,
-            message: e.to_string(),
-        })
-    }
-}
-
-/// Lists the files named by `paths`: files as given, directories walked recursively (honouring
-/// `.gitignore` and the exclude globs, keeping YAML/JSON files), `-` for stdin. Sorted per
-/// directory so output order never depends on the file system.
-pub fn discover(paths: &[String], opts: &Discovery) -> (Vec<String>, Vec<InputError>) {
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    let excludes = match opts.exclude_set() {
-        Ok(set) => set,
-        Err(e) => {
-            errors.push(e);
-            GlobSet::empty()
-        }
-    };
-    for p in paths {
-        if p == "-" {
-            out.push(p.clone());
-            continue;
-        }
-        let path = Path::new(p);
-        if !path.is_dir() {
-            if !excluded(&excludes, path) {
-                out.push(p.clone());
-            }
-            continue;
-        }
-        let mut found: Vec<PathBuf> = Vec::new();
-        // Symlinked manifests are followed; the walker detects loops.
-        let walker = ignore::WalkBuilder::new(path)
-            .require_git(false)
-            .follow_links(true)
-            .sort_by_file_path(|a, b| a.cmp(b))
-            .build();
-        for entry in walker {
-            match entry {
-                Ok(e) => {
-                    let fp = e.path();
-                    let is_file = e.file_type().is_some_and(|t| t.is_file());
-                    let ext_ok = fp
-                        .extension()
-                        .and_then(|x| x.to_str())
-                        .is_some_and(|x| EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()));
-                    if is_file && ext_ok && !excluded(&excludes, fp) {
-                        found.push(fp.to_path_buf());
-                    }
-                }
-                Err(e) => errors.push(InputError {
-                    file: p.clone(),
-                    line: 0,
-                    column: 0,
-                    message: e.to_string(),
-                }),
-            }
-        }
-        found.sort();
-        out.extend(found.into_iter().map(|f| f.to_string_lossy().into_owned()));
-    }
-    // A file named twice (directly and through its directory) is read once.
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|f| {
-        f == "-" || seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| PathBuf::from(f)))
-    });
-    (out, errors)
-}
-
-fn excluded(set: &GlobSet, path: &Path) -> bool {
-    if set.is_empty() {
-        return false;
-    }
-    let stripped = path.strip_prefix("./").unwrap_or(path);
-    set.is_match(stripped) || path.file_name().is_some_and(|n| set.is_match(n))
-}
-
 /// Reads and parses every path. Failures become [`InputError`]s; everything else still loads.
 pub fn load(paths: &[String], opts: &Discovery) -> Sources {
-    let (files, errors) = discover(paths, opts);
+    let Discovered {
+        files,
+        errors,
+        notices,
+    } = discover(paths, opts);
     let mut sources = Sources {
         errors,
+        notices,
         ..Sources::default()
     };
     // Reading and parsing run in parallel; results are added in discovery order, so output
@@ -314,42 +239,6 @@ pub fn parse_yaml(text: &str) -> Result<Vec<Node>, yaml::ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn walks_directories_sorted_honouring_gitignore_and_excludes() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path();
-        std::fs::create_dir_all(root.join("b")).expect("mkdir");
-        std::fs::write(root.join(".gitignore"), "ignored.yaml\n").expect("write");
-        for f in [
-            "b/z.yaml",
-            "a.yml",
-            "c.json",
-            "ignored.yaml",
-            "notes.txt",
-            "skip.yaml",
-        ] {
-            std::fs::write(root.join(f), "a: 1\n").expect("write");
-        }
-        let (files, errors) = discover(
-            &[root.to_string_lossy().into_owned()],
-            &Discovery {
-                exclude: vec!["skip.yaml".into()],
-            },
-        );
-        assert!(errors.is_empty(), "{errors:?}");
-        let names: Vec<_> = files
-            .iter()
-            .map(|f| {
-                Path::new(f)
-                    .strip_prefix(root)
-                    .expect("under root")
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        assert_eq!(names, vec!["a.yml", "b/z.yaml", "c.json"]);
-    }
 
     #[test]
     fn walked_files_without_resources_are_skipped_but_named_ones_are_checked() {
