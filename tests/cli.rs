@@ -2019,3 +2019,110 @@ fn dangling_links_in_a_walked_tree_are_warnings_and_excludes_apply_to_them() {
         "{doc:#}"
     );
 }
+
+/// The `note:` lines of a run's stderr.
+fn note_lines(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.starts_with("note: ")).collect()
+}
+
+#[test]
+fn installer_configs_and_values_files_are_skipped_with_a_note_not_rejected() {
+    let dir = "testdata/cli/not-objects";
+    let named: Vec<String> = [
+        "control-plane.yaml",
+        "istio-operator.yaml",
+        "linkerd-values.yaml",
+        "values.yaml",
+    ]
+    .iter()
+    .map(|f| format!("{dir}/{f}"))
+    .collect();
+    let mut args = vec!["check", "--format", "json"];
+    args.extend(named.iter().map(String::as_str));
+    let out = meshlint(&args);
+    out.expect_code(0);
+    let doc = out.json();
+    assert!(errors(&doc).is_empty(), "{doc:#}");
+    assert_eq!(doc["summary"]["resources"], 0);
+    let notes = note_lines(&out.stderr);
+    assert_eq!(notes.len(), 4, "{}", out.stderr);
+    for (note, file) in notes.iter().zip(&named) {
+        assert!(note.starts_with(&format!("note: {file}:")), "{note}");
+        assert!(note.contains(": skipped: "), "{note}");
+    }
+    assert!(notes[0].contains("ServiceMeshControlPlane is not an object meshlint checks"));
+    assert!(notes[1].contains("IstioOperator is not an object meshlint checks"));
+    assert!(notes[1].contains("istioctl manifest generate"));
+    assert!(notes[2].contains("no `kind` or `metadata`"));
+
+    // Walked, values files are skipped without a word; install configurations are named.
+    let out = meshlint(&["check", dir]);
+    out.expect_code(0);
+    let notes = note_lines(&out.stderr);
+    assert_eq!(notes.len(), 2, "{}", out.stderr);
+    assert!(notes[0].contains("control-plane.yaml") && notes[1].contains("istio-operator.yaml"));
+}
+
+#[test]
+fn kustomize_patches_are_skipped_with_a_note_and_the_base_is_checked() {
+    let out = meshlint(&["check", "testdata/cli/kustomize", "--format", "json"]);
+    out.expect_code(0);
+    let doc = out.json();
+    assert!(errors(&doc).is_empty(), "{doc:#}");
+    // The base's Deployment, Service and Job: no patch replaces them (no MESH002).
+    assert_eq!(doc["summary"]["resources"], 3, "{doc:#}");
+    assert!(findings(&doc).is_empty(), "{}", brief(&doc));
+    let prod = "testdata/cli/kustomize/overlays/prod";
+    let listed = format!(
+        "skipped: a kustomize patch (listed in {prod}/kustomization.yaml), not an object; check the output of `kustomize build` instead"
+    );
+    let want: Vec<String> = ["checkout-port.yaml", "checkout-replicas.yaml", "checkout-service.yaml"]
+        .iter()
+        .map(|f| format!("note: {prod}/{f}: {listed}"))
+        .chain([format!(
+            "note: {prod}/drop-seed-job.yaml:8:1: skipped: a kustomize strategic-merge patch (`$patch`), not an object; check the output of `kustomize build` instead"
+        )])
+        .collect();
+    assert_eq!(note_lines(&out.stderr), want, "{}", out.stderr);
+
+    // Named from inside the overlay, the kustomization is named relative to it.
+    let out = meshlint_in(
+        &root().join(prod),
+        &["check", "checkout-service.yaml", "--format", "json"],
+    );
+    out.expect_code(0);
+    assert!(
+        out.stderr.contains(
+            "note: checkout-service.yaml: skipped: a kustomize patch (listed in kustomization.yaml)"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn broken_manifests_beside_skipped_files_are_still_input_errors() {
+    let out = meshlint(&[
+        "check",
+        "testdata/cli/not-objects",
+        "testdata/cli/errors/missing-name.yaml",
+        "testdata/cli/errors/missing-kind.yaml",
+        "--format",
+        "json",
+    ]);
+    out.expect_code(2);
+    let doc = out.json();
+    let messages: Vec<&str> = errors(&doc)
+        .iter()
+        .map(|e| str_of(&e["message"], "message"))
+        .collect();
+    assert_eq!(messages.len(), 2, "{doc:#}");
+    assert!(
+        messages.iter().any(|m| m.contains("no `kind`")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("metadata.name")),
+        "{messages:?}"
+    );
+}

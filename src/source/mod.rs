@@ -1,7 +1,9 @@
 //! Input discovery and parsing: paths, directories and stdin into positioned documents.
 
+mod kustomize;
 pub mod node;
 pub mod pointer;
+mod skip;
 pub mod sniff;
 mod walk;
 pub mod yaml;
@@ -84,21 +86,28 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
         notices,
         ..Sources::default()
     };
+    let patches = kustomize::patch_files(&files);
     // Reading and parsing run in parallel; results are added in discovery order, so output
     // never depends on scheduling.
     let parsed: Vec<_> = files
         .into_par_iter()
         .map(|f| {
+            let patch_of = std::fs::canonicalize(&f)
+                .ok()
+                .and_then(|c| Some(kustomize::display(patches.get(&c)?, &f, &c)));
             let read = read_input(&f).map(|text| {
-                let parsed = parse(&text);
+                let parsed = match patch_of {
+                    Some(k) => Parsed::Patch(k),
+                    None => parse(&text),
+                };
                 (text, parsed)
             });
             (f, read)
         })
         .collect();
     for (f, read) in parsed {
-        // Files found by walking a directory may be any YAML (Helm values, CI configs);
-        // only files named on the command line must be Kubernetes resources.
+        // Files found by walking a directory may be any YAML (Helm values, CI configs): what
+        // is plainly no Kubernetes object is skipped there without a word.
         let walked = !paths.contains(&f);
         match read {
             Ok((text, parsed)) => sources.add_parsed(f, text, parsed, walked),
@@ -113,9 +122,11 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
     sources
 }
 
-/// A file's content, parsed: a JSON config dump is decoded by `envoy::load`, everything else is YAML.
+/// A file's content, parsed: a JSON config dump is decoded by `envoy::load`, a kustomize patch
+/// (named by the kustomization listing it) is left out, everything else is YAML.
 enum Parsed {
     JsonDump,
+    Patch(String),
     Yaml(Result<Vec<Node>, yaml::ParseError>),
 }
 
@@ -160,6 +171,28 @@ fn read_input(path: &str) -> Result<String, (u32, u32, String)> {
 }
 
 impl Sources {
+    /// Adds a note on `file`, once per file and message: a file of twenty Helm values
+    /// documents gets one line.
+    pub fn note(&mut self, file: &str, at: Pos, message: String) {
+        // Notes are added file by file, so only the last ones can be this file's.
+        if self
+            .notices
+            .iter()
+            .rev()
+            .take_while(|n| n.file == file)
+            .any(|n| n.message == message)
+        {
+            return;
+        }
+        self.notices.push(Notice {
+            level: Level::Note,
+            file: file.to_string(),
+            line: at.line,
+            column: at.column,
+            message,
+        });
+    }
+
     /// Parses `text` as the file `path` and appends its documents (or its error).
     pub fn add_text(&mut self, path: String, text: String) {
         let parsed = parse(&text);
@@ -174,16 +207,31 @@ impl Sources {
                 self.files.push(SourceFile { path: name, text });
                 return;
             }
+            Parsed::Patch(kustomization) => {
+                self.note(
+                    &name,
+                    Pos::default(),
+                    format!(
+                        "skipped: a kustomize patch (listed in {kustomization}), not an object; check the output of `kustomize build` instead"
+                    ),
+                );
+                self.files.push(SourceFile { path: name, text });
+                return;
+            }
             Parsed::Yaml(result) => result,
         };
         match result {
             Ok(docs) => {
                 let id = self.files.len();
-                self.documents.extend(
-                    docs.into_iter()
-                        .filter(|root| !not_a_resource(root, walked))
-                        .map(|root| Document { file: id, root }),
-                );
+                for root in docs {
+                    match skip::skip(&root, walked) {
+                        None => self.documents.push(Document { file: id, root }),
+                        Some(s) if !s.quiet => {
+                            self.note(&name, s.at, format!("skipped: {}", s.why))
+                        }
+                        Some(_) => {}
+                    }
+                }
                 self.files.push(SourceFile { path: name, text });
             }
             Err(e) => {
@@ -208,29 +256,6 @@ impl Sources {
     }
 }
 
-/// Documents that are not Kubernetes resources and are skipped rather than reported:
-/// kustomize's own files always, and, in files found by walking a directory, documents without
-/// `metadata` or without both `apiVersion` and `kind` (Helm values, Chart.yaml, kind cluster
-/// configs, CI files). A document with `metadata` but no `kind` is still a broken resource,
-/// and a map with `configs` but no `kind` may be a YAML config dump, kept for `envoy::load`.
-fn not_a_resource(root: &Node, walked: bool) -> bool {
-    if !root.is_map() || (root.get("configs").is_some() && root.get("kind").is_none()) {
-        return false;
-    }
-    let api = root.get("apiVersion").and_then(Node::as_str);
-    if api.is_some_and(|a| a.starts_with("kustomize.config.k8s.io/")) {
-        return true;
-    }
-    let list = root
-        .get("kind")
-        .and_then(Node::as_str)
-        .is_some_and(|k| k.ends_with("List"))
-        && root.get("items").is_some();
-    walked
-        && !list
-        && (root.get("metadata").is_none() || (api.is_none() && root.get("kind").is_none()))
-}
-
 /// Parses a standalone YAML text (a config file or an embedded mesh config).
 pub fn parse_yaml(text: &str) -> Result<Vec<Node>, yaml::ParseError> {
     yaml::parse_stream(text)
@@ -241,7 +266,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn walked_files_without_resources_are_skipped_but_named_ones_are_checked() {
+    fn files_without_resources_are_skipped_quietly_when_walked_and_with_a_note_when_named() {
         let dir = tempfile::tempdir().expect("tempdir");
         let values = dir.path().join("values.yaml");
         std::fs::write(&values, "replicaCount: 2\nimage: {tag: v1}\n").expect("write");
@@ -260,14 +285,40 @@ mod tests {
             &Discovery::default(),
         );
         assert!(walked.documents.is_empty() && walked.errors.is_empty());
+        assert!(walked.notices.is_empty(), "{:?}", walked.notices);
         let named = load(
             &[values.to_string_lossy().into_owned()],
             &Discovery::default(),
         );
-        assert_eq!(
-            named.documents.len(),
-            1,
-            "a named file is checked and its error reported"
+        assert!(named.documents.is_empty() && named.errors.is_empty());
+        assert_eq!(named.notices.len(), 1, "{:?}", named.notices);
+        assert!(named.notices[0].message.contains("no `kind` or `metadata`"));
+    }
+
+    #[test]
+    fn files_a_kustomization_lists_as_patches_are_skipped_with_a_note() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::write(
+            root.join("kustomization.yaml"),
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [svc.yaml]\npatches:\n- path: svc-patch.yaml\n",
+        )
+        .expect("write");
+        let svc =
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n";
+        std::fs::write(root.join("svc.yaml"), svc).expect("write");
+        std::fs::write(root.join("svc-patch.yaml"), svc).expect("write");
+        let s = load(
+            &[root.to_string_lossy().into_owned()],
+            &Discovery::default(),
+        );
+        assert_eq!(s.documents.len(), 1);
+        assert_eq!(s.notices.len(), 1, "{:?}", s.notices);
+        assert!(s.notices[0].file.ends_with("svc-patch.yaml"));
+        assert!(
+            s.notices[0].message.contains("kustomization.yaml"),
+            "{:?}",
+            s.notices
         );
     }
 
