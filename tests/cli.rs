@@ -2126,3 +2126,52 @@ fn broken_manifests_beside_skipped_files_are_still_input_errors() {
         "{messages:?}"
     );
 }
+
+#[test]
+fn unrendered_templates_are_skipped_with_one_note_per_file() {
+    let dir = "testdata/cli/templates";
+    let out = meshlint(&["check", dir, "--format", "json"]);
+    let doc = out.json();
+    assert!(errors(&doc).is_empty(), "{doc:#}");
+    // Only the file whose templates others render is checked (its Service port has no
+    // protocol prefix).
+    let codes: Vec<&str> = findings(&doc)
+        .iter()
+        .map(|f| str_of(&f["code"], "code"))
+        .collect();
+    assert_eq!(codes, ["MESH101"], "{}", brief(&doc));
+    assert!(
+        findings(&doc)
+            .iter()
+            .all(|f| f["location"]["file"] == format!("{dir}/rendered-by-others.yaml")),
+        "{}",
+        brief(&doc)
+    );
+    out.expect_code(1);
+    let render =
+        "render it first (`helm template`, or the tool that fills it in) and check the output";
+    let want: Vec<String> = [
+        ("chart/templates/service.yaml:6:5", "{{- include \"storefront.labels\" . | nindent 4 }}"),
+        ("go/ratings.yaml:7:14", "{{ .Namespace }}"),
+        ("go/reviews-route.yaml:8:5", "{{ .Namespace }}"),
+    ]
+    .iter()
+    .map(|(at, action)| {
+        format!("note: {dir}/{at}: skipped: this looks like an unrendered template (`{action}`): {render}")
+    })
+    .collect();
+    assert_eq!(note_lines(&out.stderr), want, "{}", out.stderr);
+
+    // Named on the command line, a template is a note too, in every format, never exit 2.
+    for format in FORMATS {
+        let out = meshlint(&[
+            "check",
+            "--format",
+            format,
+            &format!("{dir}/go/ratings.yaml"),
+        ]);
+        out.expect_code(0);
+        assert_eq!(note_lines(&out.stderr).len(), 1, "{}", out.stderr);
+        assert!(!out.stdout.contains("invalid type"), "{}", out.stdout);
+    }
+}

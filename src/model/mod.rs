@@ -4,12 +4,13 @@ pub mod istio;
 pub mod k8s;
 pub mod listener;
 pub mod raw;
+mod template;
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::de::DeserializeOwned;
 
-use crate::source::{FieldPath, FileId, InputError, Node, Seg, Sources, Value};
+use crate::source::{FieldPath, FileId, InputError, Node, Pos, Seg, Sources, Value};
 
 /// Index of a resource in [`Store::resources`].
 pub type ResId = usize;
@@ -122,8 +123,30 @@ impl Store {
     pub fn build(sources: &mut Sources, opts: &ModelOptions) -> Store {
         let mut store = Store::default();
         let mut errors = Vec::new();
+        let documents = std::mem::take(&mut sources.documents);
+        // A file with an unrendered template is not read as if it were real, none of its
+        // documents: one note says why.
+        let mut templated: BTreeMap<FileId, Pos> = BTreeMap::new();
+        for doc in &documents {
+            if !templated.contains_key(&doc.file)
+                && let Some(at) = template::unrendered(&doc.root)
+            {
+                templated.insert(doc.file, at);
+            }
+        }
+        for (&file, &at) in &templated {
+            let f = &sources.files[file];
+            let (path, note) = (
+                f.path.clone(),
+                crate::source::template_note(&f.text, at.line),
+            );
+            sources.note(&path, at, note);
+        }
         // Documents move into their resources: large inputs are not copied.
-        for doc in std::mem::take(&mut sources.documents) {
+        for doc in documents {
+            if templated.contains_key(&doc.file) {
+                continue;
+            }
             let path = &sources.files[doc.file].path;
             store.add_document(doc.file, path, doc.root, opts, &mut errors, 0);
         }

@@ -13,6 +13,7 @@ use std::io::Read;
 use rayon::prelude::*;
 
 pub use node::{FieldPath, Node, Pos, Seg, Value};
+pub use skip::template_note;
 pub use walk::{Discovered, Discovery, discover};
 
 /// Index of a file in [`Sources::files`].
@@ -234,8 +235,13 @@ impl Sources {
                 }
                 self.files.push(SourceFile { path: name, text });
             }
-            Err(e) => {
-                self.errors.push(InputError {
+            Err(e) => match skip::template_at_error(&text, e.line) {
+                Some(at) => {
+                    self.note(&name, at, skip::template_note(&text, at.line));
+                    self.files.push(SourceFile { path: name, text });
+                }
+                None => {
+                    self.errors.push(InputError {
                     file: name.clone(),
                     line: e.line,
                     column: e.column,
@@ -249,9 +255,10 @@ impl Sources {
                         }
                     ),
                 });
-                // Kept so later stages can still show the file, but it contributes no documents.
-                self.files.push(SourceFile { path: name, text });
-            }
+                    // Kept so later stages can still show the file, but it contributes no documents.
+                    self.files.push(SourceFile { path: name, text });
+                }
+            },
         }
     }
 }

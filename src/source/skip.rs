@@ -103,6 +103,53 @@ pub(super) fn skip(root: &Node, walked: bool) -> Option<Skip> {
     None
 }
 
+/// The note for a file skipped as an unrendered template, quoting the template on `line`.
+pub fn template_note(text: &str, line: u32) -> String {
+    let quoted = text
+        .lines()
+        .nth(line.saturating_sub(1) as usize)
+        .and_then(action)
+        .map(|a| format!(" (`{a}`)"))
+        .unwrap_or_default();
+    format!(
+        "skipped: this looks like an unrendered template{quoted}: render it first (`helm template`, or the tool that fills it in) and check the output"
+    )
+}
+
+/// The first `{{ … }}` on a line, shortened to fit a note.
+fn action(line: &str) -> Option<String> {
+    const MAX: usize = 60;
+    let start = line.find("{{")?;
+    let end = line[start..]
+        .find("}}")
+        .map_or(line.len(), |e| start + e + 2);
+    let action = &line[start..end];
+    Some(if action.chars().count() > MAX {
+        format!("{}…", action.chars().take(MAX - 1).collect::<String>())
+    } else {
+        action.to_string()
+    })
+}
+
+/// For a file that is not valid YAML: where an unrendered template is, if the parse error is
+/// at one (on its line or just after it). Helm's `{{- if }}` and `{{ include }}` lines are not
+/// YAML; a syntax error elsewhere stays an input error.
+pub(super) fn template_at_error(text: &str, line: u32) -> Option<Pos> {
+    let lines: Vec<&str> = text.lines().collect();
+    [line, line.saturating_sub(1)]
+        .into_iter()
+        .filter(|&l| l >= 1)
+        .find_map(|l| {
+            let column = lines.get(l as usize - 1)?.find("{{")?;
+            let column = lines[l as usize - 1][..column].chars().count() as u32 + 1;
+            Some(Pos {
+                line: l,
+                column,
+                ..Pos::default()
+            })
+        })
+}
+
 fn looks_like_object(item: &Node) -> bool {
     item.get("kind").is_some() || item.get("apiVersion").is_some()
 }
@@ -169,6 +216,19 @@ mod tests {
                 .expect("skipped")
                 .quiet
         );
+    }
+
+    #[test]
+    fn a_parse_error_at_a_template_is_a_template_and_elsewhere_an_error() {
+        let helm =
+            "kind: Service\nmetadata:\n  labels:\n    {{- include \"x.labels\" . | nindent 4 }}\n";
+        let at = template_at_error(helm, 4).expect("a template");
+        assert_eq!((at.line, at.column), (4, 5));
+        assert!(
+            template_note(helm, at.line).contains("(`{{- include \"x.labels\" . | nindent 4 }}`)")
+        );
+        let broken = "kind: Service\ndata:\n  t: \"{{ .X }}\"\nspec: [1,\n";
+        assert_eq!(template_at_error(broken, 5), None);
     }
 
     #[test]
