@@ -2175,3 +2175,43 @@ fn unrendered_templates_are_skipped_with_one_note_per_file() {
         assert!(!out.stdout.contains("invalid type"), "{}", out.stdout);
     }
 }
+
+#[test]
+fn listeners_says_why_there_is_nothing_to_show() {
+    let out = meshlint(&["listeners", "testdata/cli/no-sidecars"]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", out.stderr);
+    let note = lines[0];
+    assert!(
+        note.starts_with("note: no proxy scopes, so no listeners to show: namespaces seen: "),
+        "{note}"
+    );
+    for why in [
+        "batch (its Namespace has `istio-injection=disabled`; 1 workload, none marked for an Istio sidecar)",
+        "kube-system (a system namespace, never injected)",
+        "shop (its Namespace has no `istio-injection` or `istio.io/rev` label; 1 workload, none marked for an Istio sidecar)",
+        "label a namespace `istio-injection=enabled`",
+    ] {
+        assert!(note.contains(why), "{why:?} missing from {note}");
+    }
+    // JSON output stays a document; the reason is on stderr.
+    let out = meshlint(&["listeners", "testdata/cli/no-sidecars", "--format", "json"]);
+    out.expect_code(0);
+    assert_eq!(out.json()["scopes"], serde_json::json!([]));
+    assert!(
+        out.stderr.starts_with("note: no proxy scopes"),
+        "{}",
+        out.stderr
+    );
+
+    // Scopes exist but the filters leave none.
+    let out = meshlint(&["listeners", "testdata/demo", "-n", "billing"]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        "note: no proxy scope in namespace billing; scopes are in namespaces app, manager, shop\n"
+    );
+}

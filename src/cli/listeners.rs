@@ -1,6 +1,7 @@
 //! `meshlint listeners`.
 
 use crate::engine;
+use crate::model::listener::Row;
 
 use super::{AdminArgs, ListFormat, MeshArgs, eprint_line, input_error, print, print_notices};
 
@@ -46,6 +47,7 @@ pub(super) fn listeners(args: ListenersArgs) -> u8 {
     };
     let mut out = String::new();
     let mut json_scopes = Vec::new();
+    let mut printed = 0;
     for (label, namespace, workloads, rows) in &view.scopes {
         if args.namespace.as_ref().is_some_and(|n| n != namespace) {
             continue;
@@ -57,6 +59,7 @@ pub(super) fn listeners(args: ListenersArgs) -> u8 {
         {
             continue;
         }
+        printed += 1;
         match args.format {
             ListFormat::Human => {
                 out.push_str(&format!("{label}\n"));
@@ -99,6 +102,32 @@ pub(super) fn listeners(args: ListenersArgs) -> u8 {
     for e in &view.errors {
         eprint_line("error", &input_error(e));
     }
+    if let Some(why) = &view.no_scopes {
+        eprint_line("note", why);
+    } else if printed == 0 && !view.scopes.is_empty() {
+        eprint_line("note", &filtered_out(&args, &view.scopes));
+    }
     print(&out);
     if view.errors.is_empty() { 0 } else { 2 }
+}
+
+/// Why `-n` or `--workload` left nothing to print, naming what there is.
+fn filtered_out(
+    args: &ListenersArgs,
+    scopes: &[(String, String, Vec<String>, Vec<Row>)],
+) -> String {
+    let mut namespaces: Vec<&str> = scopes.iter().map(|s| s.1.as_str()).collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    let which = match (&args.namespace, &args.workload) {
+        (Some(ns), Some(w)) => format!("for workload `{w}` in namespace {ns}"),
+        (Some(ns), None) => format!("in namespace {ns}"),
+        (None, Some(w)) => format!("for workload `{w}`"),
+        (None, None) => String::new(),
+    };
+    format!(
+        "no proxy scope {which}; scopes are in namespace{} {}",
+        if namespaces.len() == 1 { "" } else { "s" },
+        namespaces.join(", ")
+    )
 }
