@@ -2215,3 +2215,47 @@ fn listeners_says_why_there_is_nothing_to_show() {
         "note: no proxy scope in namespace billing; scopes are in namespaces app, manager, shop\n"
     );
 }
+
+#[test]
+fn an_input_without_objects_warns_and_keeps_exit_code_0() {
+    // A wrong path in CI: a directory with no manifests at all.
+    let dir = temp_dir();
+    write(&dir.path().join("docs/README.md"), "# not YAML\n");
+    let out = meshlint_in(dir.path(), &["check", "."]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("in 0 files, 0 resources"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stderr,
+        "warning: No YAML or JSON files found under the given path(s)\n"
+    );
+
+    // A directory of Helm values only: read, but nothing to check.
+    let values = read("testdata/cli/not-objects/values.yaml");
+    write(&dir.path().join("chart/values.yaml"), &values);
+    write(&dir.path().join("chart/values-prod.yaml"), &values);
+    for format in FORMATS {
+        let out = meshlint_in(dir.path(), &["check", "chart", "--format", format]);
+        out.expect_code(0);
+        assert_eq!(
+            out.stderr,
+            "warning: No Kubernetes objects found in the 2 files read; Helm values, templates and other files that are no objects are skipped\n",
+            "--format {format}"
+        );
+    }
+    let out = meshlint_in(dir.path(), &["listeners", "chart"]);
+    out.expect_code(0);
+    assert!(
+        out.stderr.starts_with("warning: No Kubernetes objects"),
+        "{}",
+        out.stderr
+    );
+
+    // With an input error there is already something to say.
+    let out = meshlint(&["check", "testdata/cli/errors/missing-kind.yaml"]);
+    out.expect_code(2);
+    assert!(!out.stderr.contains("warning:"), "{}", out.stderr);
+}

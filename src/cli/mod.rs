@@ -193,16 +193,20 @@ fn eprint_line(level: &str, text: &str) {
     eprintln!("{level}: {text}");
 }
 
-/// The run's notices on stderr, one line each, in file order.
+/// The run's notices on stderr, one line each, in file order; those about the whole run last.
 fn print_notices(notices: &[Notice]) {
     let mut sorted: Vec<&Notice> = notices.iter().collect();
-    sorted.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    sorted.sort_by_key(|n| (n.file.is_empty(), &n.file, n.line, n.column));
     for n in sorted {
         let level = match n.level {
             Level::Note => "note",
             Level::Warning => "warning",
         };
-        eprint_line(level, &located(&n.file, n.line, n.column, &n.message));
+        if n.file.is_empty() {
+            eprint_line(level, &n.message);
+        } else {
+            eprint_line(level, &located(&n.file, n.line, n.column, &n.message));
+        }
     }
 }
 

@@ -10,7 +10,9 @@ use crate::model::listener::Row;
 use crate::model::{Spec, Store};
 use crate::source::{InputError, Notice};
 
-use super::{Fetched, Settings, add_fetched, discovery, mesh_settings, model_options};
+use super::{
+    Fetched, Settings, add_fetched, discovery, mesh_settings, model_options, warn_if_empty,
+};
 
 /// The predicted listeners of every scope: (label, namespace, workload names, rows).
 pub struct ListenerView {
@@ -36,6 +38,7 @@ pub fn listeners_with(
     add_fetched(&mut sources, fetched);
     let dumps = take_dumps(&mut sources);
     let store = Store::build(&mut sources, &model_options(settings));
+    warn_if_empty(&mut sources, &store, &dumps);
     let rs = mesh_settings(settings, &store)?;
     let table = ListenerTable::build(&store, &rs);
     let scopes = table

@@ -49,6 +49,7 @@ pub enum Level {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Notice {
     pub level: Level,
+    /// Empty for a notice about the whole run.
     pub file: String,
     pub line: u32,
     pub column: u32,
