@@ -36,7 +36,7 @@ pub struct InputError {
 }
 
 /// How much a [`Notice`] matters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {
     /// Something left out on purpose, e.g. a file that is not a Kubernetes object.
     Note,
@@ -46,7 +46,7 @@ pub enum Level {
 
 /// A remark about the input that is neither a finding nor an input error: one line on stderr,
 /// never a change to the exit code.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notice {
     pub level: Level,
     /// Empty for a notice about the whole run.
@@ -236,31 +236,29 @@ impl Sources {
                 }
                 self.files.push(SourceFile { path: name, text });
             }
-            Err(e) => match skip::template_at_error(&text, e.line) {
-                Some(at) => {
-                    self.note(&name, at, skip::template_note(&text, at.line));
-                    self.files.push(SourceFile { path: name, text });
+            Err(e) => {
+                match skip::template_at_error(&text, e.line) {
+                    Some(at) => self.note(&name, at, skip::template_note(&text, at.line)),
+                    None => self.errors.push(yaml_error(&name, &e, &text)),
                 }
-                None => {
-                    self.errors.push(InputError {
-                    file: name.clone(),
-                    line: e.line,
-                    column: e.column,
-                    message: format!(
-                        "invalid YAML: {}{}",
-                        e.message,
-                        if text.contains("{{") {
-                            " (this looks like an unrendered Helm template: check the output of `helm template` instead)"
-                        } else {
-                            ""
-                        }
-                    ),
-                });
-                    // Kept so later stages can still show the file, but it contributes no documents.
-                    self.files.push(SourceFile { path: name, text });
-                }
-            },
+                // Kept so later stages can still show the file, but it contributes no documents.
+                self.files.push(SourceFile { path: name, text });
+            }
         }
+    }
+}
+
+fn yaml_error(file: &str, e: &yaml::ParseError, text: &str) -> InputError {
+    let hint = if text.contains("{{") {
+        " (this looks like an unrendered Helm template: check the output of `helm template` instead)"
+    } else {
+        ""
+    };
+    InputError {
+        file: file.to_string(),
+        line: e.line,
+        column: e.column,
+        message: format!("invalid YAML: {}{hint}", e.message),
     }
 }
 

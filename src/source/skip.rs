@@ -1,12 +1,12 @@
 //! Documents that are no Kubernetes object meshlint checks: skipped with a note (or quietly,
 //! where walking a tree is bound to meet them), never input errors. Broken manifests are not
-//! in this list: a document with `metadata` but no `kind`, or a Service without a name, still
-//! fails as an input error when it is modelled.
+//! in this list: a document with `metadata` but no `kind`, or a Service without a name, is
+//! still an input error.
 
 use super::{Node, Pos, Value};
 
 /// Why a document is left out, and whether to say so.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub(super) struct Skip {
     pub at: Pos,
     pub why: String,

@@ -7,7 +7,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use super::{InputError, Level, Notice};
 
 /// File name extensions of the files a walk keeps.
-pub const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
+const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 
 /// Options for directory discovery.
 #[derive(Clone, Debug, Default)]
@@ -118,7 +118,7 @@ pub fn discover(paths: &[String], opts: &Discovery) -> Discovered {
     out
 }
 
-pub(super) fn excluded(set: &GlobSet, path: &Path) -> bool {
+fn excluded(set: &GlobSet, path: &Path) -> bool {
     if set.is_empty() {
         return false;
     }
