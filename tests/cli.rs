@@ -1915,3 +1915,347 @@ fn concise_output_is_one_clickable_line_per_finding() {
         broken.stdout
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 12. Inputs real trees hold
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn creation_times_are_compared_as_instants_not_as_text() {
+    // 06:00-05:00 is 11:00Z: `legacy-db` is the younger entry and loses the listener.
+    let p = "testdata/cli/timestamps/offsets.yaml";
+    let out = meshlint(&["check", p, "--format", "json", "--select", "MESH401"]);
+    out.expect_code(1);
+    let doc = out.json();
+    let hits = with_code(&doc, "MESH401");
+    assert_eq!(hits.len(), 1, "{}", brief(&doc));
+    assert_eq!(resource_label(hits[0]), "ServiceEntry billing/legacy-db");
+    let message = str_of(&hits[0]["message"], "message");
+    assert!(
+        message
+            .contains("(created 2024-01-01T10:00:00Z; this one created 2024-01-01T06:00:00-05:00)"),
+        "{message}"
+    );
+    let table = meshlint(&["listeners", p]);
+    table.expect_code(0);
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| l.contains(" 5432 "))
+        .expect("a 5432 row");
+    let at = |name: &str| row.find(name).unwrap_or_else(|| panic!("{name} in {row}"));
+    assert!(
+        at("reporting-db") < at("legacy-db"),
+        "the older owner comes first: {row}"
+    );
+
+    // One that does not parse counts as missing, and the message says why.
+    let p = "testdata/cli/timestamps/unparsable.yaml";
+    let doc = meshlint(&["check", p, "--format", "json", "--select", "MESH401"]).json();
+    let hits = with_code(&doc, "MESH401");
+    assert_eq!(hits.len(), 1, "{}", brief(&doc));
+    assert_eq!(resource_label(hits[0]), "ServiceEntry billing/archive");
+    let message = str_of(&hits[0]["message"], "message");
+    assert!(
+        message.contains("`01/01/2024 09:00`, is not an RFC 3339 time and counts as missing"),
+        "{message}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn dangling_links_in_a_walked_tree_are_warnings_and_excludes_apply_to_them() {
+    let dir = temp_dir();
+    let root = dir.path();
+    write(
+        &root.join("config/controller.yaml"),
+        read("testdata/cli/vendored/config/controller.yaml"),
+    );
+    fs::create_dir_all(root.join("vendor")).expect("mkdir");
+    let link = "config/300-imagecache.yaml";
+    std::os::unix::fs::symlink(
+        "../vendor/knative.dev/caching/config/image.yaml",
+        root.join(link),
+    )
+    .expect("symlink");
+    std::os::unix::fs::symlink("../../knative-caching", root.join("vendor/knative.dev"))
+        .expect("symlink");
+
+    // Walked: the tree is checked and each link is one warning line, not an input error.
+    let out = meshlint_in(root, &["check", ".", "--format", "json"]);
+    out.expect_code(0);
+    let doc = out.json();
+    assert!(errors(&doc).is_empty(), "{doc:#}");
+    assert_eq!(doc["summary"]["resources"], 1);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "warning: ./{link}: skipped: broken symbolic link to ../vendor/knative.dev/caching/config/image.yaml (the target does not exist; `--exclude` it to silence this)\n\
+             warning: ./vendor/knative.dev: skipped: broken symbolic link to ../../knative-caching (the target does not exist; `--exclude` it to silence this)\n"
+        )
+    );
+
+    // Excluded: the links are never followed.
+    let out = meshlint_in(
+        root,
+        &[
+            "check",
+            ".",
+            "--exclude",
+            "**/vendor/**",
+            "--exclude",
+            "300-imagecache.yaml",
+        ],
+    );
+    out.expect_code(0);
+    assert_eq!(out.stderr, "");
+
+    // Named on the command line, a broken path is still an input error.
+    let out = meshlint_in(root, &["check", link, "--format", "json"]);
+    out.expect_code(2);
+    let doc = out.json();
+    assert!(
+        str_of(&errors(&doc)[0]["message"], "message").contains("cannot read file"),
+        "{doc:#}"
+    );
+}
+
+/// The `note:` lines of a run's stderr.
+fn note_lines(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.starts_with("note: ")).collect()
+}
+
+#[test]
+fn installer_configs_and_values_files_are_skipped_with_a_note_not_rejected() {
+    let dir = "testdata/cli/not-objects";
+    let named: Vec<String> = [
+        "control-plane.yaml",
+        "istio-operator.yaml",
+        "linkerd-values.yaml",
+        "values.yaml",
+    ]
+    .iter()
+    .map(|f| format!("{dir}/{f}"))
+    .collect();
+    let mut args = vec!["check", "--format", "json"];
+    args.extend(named.iter().map(String::as_str));
+    let out = meshlint(&args);
+    out.expect_code(0);
+    let doc = out.json();
+    assert!(errors(&doc).is_empty(), "{doc:#}");
+    assert_eq!(doc["summary"]["resources"], 0);
+    let notes = note_lines(&out.stderr);
+    assert_eq!(notes.len(), 4, "{}", out.stderr);
+    for (note, file) in notes.iter().zip(&named) {
+        assert!(note.starts_with(&format!("note: {file}:")), "{note}");
+        assert!(note.contains(": skipped: "), "{note}");
+    }
+    assert!(notes[0].contains("ServiceMeshControlPlane is not an object meshlint checks"));
+    assert!(notes[1].contains("IstioOperator is not an object meshlint checks"));
+    assert!(notes[1].contains("istioctl manifest generate"));
+    assert!(notes[2].contains("no `kind` or `metadata`"));
+
+    // Walked, values files are skipped without a word; install configurations are named.
+    let out = meshlint(&["check", dir]);
+    out.expect_code(0);
+    let notes = note_lines(&out.stderr);
+    assert_eq!(notes.len(), 2, "{}", out.stderr);
+    assert!(notes[0].contains("control-plane.yaml") && notes[1].contains("istio-operator.yaml"));
+}
+
+#[test]
+fn kustomize_patches_are_skipped_with_a_note_and_the_base_is_checked() {
+    let out = meshlint(&["check", "testdata/cli/kustomize", "--format", "json"]);
+    out.expect_code(0);
+    let doc = out.json();
+    assert!(errors(&doc).is_empty(), "{doc:#}");
+    // The base's Deployment, Service and Job: no patch replaces them (no MESH002).
+    assert_eq!(doc["summary"]["resources"], 3, "{doc:#}");
+    assert!(findings(&doc).is_empty(), "{}", brief(&doc));
+    let prod = "testdata/cli/kustomize/overlays/prod";
+    let listed = format!(
+        "skipped: a kustomize patch (listed in {prod}/kustomization.yaml), not an object; check the output of `kustomize build` instead"
+    );
+    let want: Vec<String> = ["checkout-port.yaml", "checkout-replicas.yaml", "checkout-service.yaml"]
+        .iter()
+        .map(|f| format!("note: {prod}/{f}: {listed}"))
+        .chain([format!(
+            "note: {prod}/drop-seed-job.yaml:8:1: skipped: a kustomize strategic-merge patch (`$patch`), not an object; check the output of `kustomize build` instead"
+        )])
+        .collect();
+    assert_eq!(note_lines(&out.stderr), want, "{}", out.stderr);
+
+    // Named from inside the overlay, the kustomization is named relative to it.
+    let out = meshlint_in(
+        &root().join(prod),
+        &["check", "checkout-service.yaml", "--format", "json"],
+    );
+    out.expect_code(0);
+    assert!(
+        out.stderr.contains(
+            "note: checkout-service.yaml: skipped: a kustomize patch (listed in kustomization.yaml)"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn broken_manifests_beside_skipped_files_are_still_input_errors() {
+    let out = meshlint(&[
+        "check",
+        "testdata/cli/not-objects",
+        "testdata/cli/errors/missing-name.yaml",
+        "testdata/cli/errors/missing-kind.yaml",
+        "--format",
+        "json",
+    ]);
+    out.expect_code(2);
+    let doc = out.json();
+    let messages: Vec<&str> = errors(&doc)
+        .iter()
+        .map(|e| str_of(&e["message"], "message"))
+        .collect();
+    assert_eq!(messages.len(), 2, "{doc:#}");
+    assert!(
+        messages.iter().any(|m| m.contains("no `kind`")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("metadata.name")),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn unrendered_templates_are_skipped_with_one_note_per_file() {
+    let dir = "testdata/cli/templates";
+    let out = meshlint(&["check", dir, "--format", "json"]);
+    let doc = out.json();
+    assert!(errors(&doc).is_empty(), "{doc:#}");
+    // Only the file whose templates others render is checked (its Service port has no
+    // protocol prefix).
+    let codes: Vec<&str> = findings(&doc)
+        .iter()
+        .map(|f| str_of(&f["code"], "code"))
+        .collect();
+    assert_eq!(codes, ["MESH101"], "{}", brief(&doc));
+    assert!(
+        findings(&doc)
+            .iter()
+            .all(|f| f["location"]["file"] == format!("{dir}/rendered-by-others.yaml")),
+        "{}",
+        brief(&doc)
+    );
+    out.expect_code(1);
+    let render =
+        "render it first (`helm template`, or the tool that fills it in) and check the output";
+    let want: Vec<String> = [
+        ("chart/templates/service.yaml:6:5", "{{- include \"storefront.labels\" . | nindent 4 }}"),
+        ("go/ratings.yaml:7:14", "{{ .Namespace }}"),
+        ("go/reviews-route.yaml:8:5", "{{ .Namespace }}"),
+    ]
+    .iter()
+    .map(|(at, action)| {
+        format!("note: {dir}/{at}: skipped: this looks like an unrendered template (`{action}`): {render}")
+    })
+    .collect();
+    assert_eq!(note_lines(&out.stderr), want, "{}", out.stderr);
+
+    // Named on the command line, a template is a note too, in every format, never exit 2.
+    for format in FORMATS {
+        let out = meshlint(&[
+            "check",
+            "--format",
+            format,
+            &format!("{dir}/go/ratings.yaml"),
+        ]);
+        out.expect_code(0);
+        assert_eq!(note_lines(&out.stderr).len(), 1, "{}", out.stderr);
+        assert!(!out.stdout.contains("invalid type"), "{}", out.stdout);
+    }
+}
+
+#[test]
+fn listeners_says_why_there_is_nothing_to_show() {
+    let out = meshlint(&["listeners", "testdata/cli/no-sidecars"]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", out.stderr);
+    let note = lines[0];
+    assert!(
+        note.starts_with("note: no proxy scopes, so no listeners to show: namespaces seen: "),
+        "{note}"
+    );
+    for why in [
+        "batch (its Namespace has `istio-injection=disabled`; 1 workload, none marked for an Istio sidecar)",
+        "kube-system (a system namespace, never injected)",
+        "shop (its Namespace has no `istio-injection` or `istio.io/rev` label; 1 workload, none marked for an Istio sidecar)",
+        "label a namespace `istio-injection=enabled`",
+    ] {
+        assert!(note.contains(why), "{why:?} missing from {note}");
+    }
+    // JSON output stays a document; the reason is on stderr.
+    let out = meshlint(&["listeners", "testdata/cli/no-sidecars", "--format", "json"]);
+    out.expect_code(0);
+    assert_eq!(out.json()["scopes"], serde_json::json!([]));
+    assert!(
+        out.stderr.starts_with("note: no proxy scopes"),
+        "{}",
+        out.stderr
+    );
+
+    // Scopes exist but the filters leave none.
+    let out = meshlint(&["listeners", "testdata/demo", "-n", "billing"]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        "note: no proxy scope in namespace billing; scopes are in namespaces app, manager, shop\n"
+    );
+}
+
+#[test]
+fn an_input_without_objects_warns_and_keeps_exit_code_0() {
+    // A wrong path in CI: a directory with no manifests at all.
+    let dir = temp_dir();
+    write(&dir.path().join("docs/README.md"), "# not YAML\n");
+    let out = meshlint_in(dir.path(), &["check", "."]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("in 0 files, 0 resources"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stderr,
+        "warning: No YAML or JSON files found under the given path(s)\n"
+    );
+
+    // A directory of Helm values only: read, but nothing to check.
+    let values = read("testdata/cli/not-objects/values.yaml");
+    write(&dir.path().join("chart/values.yaml"), &values);
+    write(&dir.path().join("chart/values-prod.yaml"), &values);
+    for format in FORMATS {
+        let out = meshlint_in(dir.path(), &["check", "chart", "--format", format]);
+        out.expect_code(0);
+        assert_eq!(
+            out.stderr,
+            "warning: No Kubernetes objects found in the 2 files read; Helm values, templates and other files that are no objects are skipped\n",
+            "--format {format}"
+        );
+    }
+    let out = meshlint_in(dir.path(), &["listeners", "chart"]);
+    out.expect_code(0);
+    assert!(
+        out.stderr.starts_with("warning: No Kubernetes objects"),
+        "{}",
+        out.stderr
+    );
+
+    // With an input error there is already something to say.
+    let out = meshlint(&["check", "testdata/cli/errors/missing-kind.yaml"]);
+    out.expect_code(2);
+    assert!(!out.stderr.contains("warning:"), "{}", out.stderr);
+}

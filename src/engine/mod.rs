@@ -8,14 +8,14 @@ mod suppress;
 
 use crate::config::LoadedConfig;
 use crate::diagnostic::{Finding, Outcome};
-use crate::envoy::load::take_dumps;
+use crate::envoy::load::{LoadedDump, take_dumps};
 use crate::mesh::graph::MeshGraph;
 use crate::mesh::settings::MeshSettings;
 use crate::mesh::version;
 use crate::model::istio::MeshConfig;
 use crate::model::{ModelOptions, Store};
 use crate::rules::{Context, Indexes, RULES, UNUSED_SUPPRESSION};
-use crate::source::{self, FieldPath, InputError, Sources};
+use crate::source::{self, FieldPath, InputError, Level, Notice, Sources};
 
 pub use listeners::{ListenerView, listeners, listeners_with};
 pub use locate::resource_ref;
@@ -75,6 +75,7 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
     let severity = select::severity_overrides(&settings.config)?;
     let dumps = take_dumps(&mut sources);
     let store = Store::build(&mut sources, &model_options(settings));
+    warn_if_empty(&mut sources, &store, &dumps);
     let mesh = mesh_settings(settings, &store)?;
     let index = Indexes::build(&store, &mesh);
     let graph = MeshGraph::build(&store, &index.hosts, &index.workloads);
@@ -118,6 +119,28 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
         graph,
         config: settings.config.path.clone(),
     })
+}
+
+/// A run that found nothing to check says so, as a wrong path in CI would otherwise pass
+/// silently. Input errors already say what went wrong, so they need no warning beside them.
+fn warn_if_empty(sources: &mut Sources, store: &Store, dumps: &[LoadedDump]) {
+    if !store.is_empty() || !dumps.is_empty() || !sources.errors.is_empty() {
+        return;
+    }
+    let message = match sources.files.len() {
+        0 => "No YAML or JSON files found under the given path(s)".to_string(),
+        n => format!(
+            "No Kubernetes objects found in the {n} file{} read; Helm values, templates and other files that are no objects are skipped",
+            if n == 1 { "" } else { "s" }
+        ),
+    };
+    sources.notices.push(Notice {
+        level: Level::Warning,
+        file: String::new(),
+        line: 0,
+        column: 0,
+        message,
+    });
 }
 
 /// Exclude globs from the flags and the config file.

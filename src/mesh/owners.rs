@@ -96,7 +96,7 @@ pub struct Owner {
     pub namespace: String,
     /// `exportTo` as written, or the mesh default.
     pub export_to: Vec<String>,
-    pub created: Option<String>,
+    pub created: Option<jiff::Timestamp>,
     /// Name istiod sorts by after the creation time (Service name, or ServiceEntry host).
     pub sort_name: String,
     /// The ExternalName target or ServiceEntry endpoints' meaning, for messages.
@@ -112,7 +112,7 @@ impl Owner {
     /// istiod's service order: oldest first, then name, then namespace. Owners without a
     /// creation time sort after those with one.
     pub fn istiod_order(&self, other: &Owner) -> Ordering {
-        let t = |o: &Owner| (o.created.is_none(), o.created.clone());
+        let t = |o: &Owner| (o.created.is_none(), o.created);
         t(self)
             .cmp(&t(other))
             .then_with(|| self.sort_name.cmp(&other.sort_name))
@@ -194,7 +194,7 @@ pub fn collect(store: &Store, settings: &MeshSettings) -> Vec<Owner> {
                         addr: addr.clone(),
                         namespace: res.namespace.clone(),
                         export_to: export.clone(),
-                        created: res.creation_timestamp.clone(),
+                        created: res.created,
                         sort_name: res.name.clone(),
                         target: spec.external_name.clone(),
                     });
@@ -224,7 +224,7 @@ pub fn collect(store: &Store, settings: &MeshSettings) -> Vec<Owner> {
                             addr: addr.clone(),
                             namespace: res.namespace.clone(),
                             export_to: export.clone(),
-                            created: res.creation_timestamp.clone(),
+                            created: res.created,
                             sort_name: host.clone(),
                             target: None,
                         });

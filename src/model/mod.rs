@@ -4,12 +4,13 @@ pub mod istio;
 pub mod k8s;
 pub mod listener;
 pub mod raw;
+mod template;
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::de::DeserializeOwned;
 
-use crate::source::{FieldPath, FileId, InputError, Node, Seg, Sources, Value};
+use crate::source::{FieldPath, FileId, InputError, Node, Pos, Seg, Sources, Value};
 
 /// Index of a resource in [`Store::resources`].
 pub type ResId = usize;
@@ -43,7 +44,11 @@ pub struct Resource {
     pub namespace_explicit: bool,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// `metadata.creationTimestamp` as written, for messages.
     pub creation_timestamp: Option<String>,
+    /// The same, parsed as RFC 3339. Offsets differ between writers, so only this is compared;
+    /// an unparsable value is `None`, like a missing one (the API server would not keep it).
+    pub created: Option<jiff::Timestamp>,
     pub node: Node,
     pub spec: Spec,
     /// A later document defines the same object; `kubectl apply` keeps that one, so this copy
@@ -68,6 +73,23 @@ impl Resource {
 
     pub fn is_istio_networking(&self) -> bool {
         self.api_version.starts_with("networking.istio.io/")
+    }
+
+    /// The creation time as a message shows it: `created T`, `no creationTimestamp`, or that
+    /// the written one does not parse and so counts as missing.
+    pub fn created_text(&self) -> String {
+        match (&self.created, &self.creation_timestamp) {
+            (Some(_), Some(t)) => format!("created {t}"),
+            (None, Some(t)) => {
+                format!("creationTimestamp `{t}` is not an RFC 3339 time and counts as missing")
+            }
+            _ => "no creationTimestamp".into(),
+        }
+    }
+
+    /// Whether a creationTimestamp is written but does not parse.
+    pub fn created_unparsable(&self) -> bool {
+        self.created.is_none() && self.creation_timestamp.is_some()
     }
 }
 
@@ -101,8 +123,30 @@ impl Store {
     pub fn build(sources: &mut Sources, opts: &ModelOptions) -> Store {
         let mut store = Store::default();
         let mut errors = Vec::new();
+        let documents = std::mem::take(&mut sources.documents);
+        // A file with an unrendered template is not read as if it were real, none of its
+        // documents: one note says why.
+        let mut templated: BTreeMap<FileId, Pos> = BTreeMap::new();
+        for doc in &documents {
+            if !templated.contains_key(&doc.file)
+                && let Some(at) = template::unrendered(&doc.root)
+            {
+                templated.insert(doc.file, at);
+            }
+        }
+        for (&file, &at) in &templated {
+            let f = &sources.files[file];
+            let (path, note) = (
+                f.path.clone(),
+                crate::source::template_note(&f.text, at.line),
+            );
+            sources.note(&path, at, note);
+        }
         // Documents move into their resources: large inputs are not copied.
-        for doc in std::mem::take(&mut sources.documents) {
+        for doc in documents {
+            if templated.contains_key(&doc.file) {
+                continue;
+            }
             let path = &sources.files[doc.file].path;
             store.add_document(doc.file, path, doc.root, opts, &mut errors, 0);
         }
@@ -213,6 +257,9 @@ impl Store {
             .and_then(|m| m.get("creationTimestamp"))
             .and_then(Node::as_str)
             .map(str::to_string);
+        let created = creation_timestamp
+            .as_deref()
+            .and_then(|t| t.trim().parse::<jiff::Timestamp>().ok());
         let mut res = Resource {
             file,
             api_version,
@@ -223,6 +270,7 @@ impl Store {
             labels,
             annotations,
             creation_timestamp,
+            created,
             node: root,
             spec: Spec::Other,
             replaced_by: None,
@@ -415,4 +463,37 @@ pub fn from_documents(files: &[(String, String)]) -> (Sources, Store) {
     }
     let store = Store::build(&mut sources, &ModelOptions::default());
     (sources, store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn created(t: &str) -> Resource {
+        let text = format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: a, creationTimestamp: \"{t}\"}}\n"
+        );
+        let (_, store) = from_documents(&[("a.yaml".into(), text)]);
+        store.resources[0].clone()
+    }
+
+    #[test]
+    fn creation_timestamps_are_instants_whatever_the_offset() {
+        let east = created("2024-01-01T06:00:00-05:00");
+        let utc = created("2024-01-01T10:00:00Z");
+        assert!(utc.created < east.created, "{east:?} {utc:?}");
+        assert_eq!(east.created_text(), "created 2024-01-01T06:00:00-05:00");
+    }
+
+    #[test]
+    fn an_unparsable_creation_timestamp_counts_as_missing_and_says_so() {
+        let r = created("01/01/2024 09:00");
+        assert_eq!(r.created, None);
+        assert!(r.created_unparsable());
+        assert!(
+            r.created_text().contains("is not an RFC 3339 time"),
+            "{}",
+            r.created_text()
+        );
+    }
 }

@@ -1,17 +1,20 @@
 //! Input discovery and parsing: paths, directories and stdin into positioned documents.
 
+mod kustomize;
 pub mod node;
 pub mod pointer;
+mod skip;
 pub mod sniff;
+mod walk;
 pub mod yaml;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 
 pub use node::{FieldPath, Node, Pos, Seg, Value};
+pub use skip::template_note;
+pub use walk::{Discovered, Discovery, discover};
 
 /// Index of a file in [`Sources::files`].
 pub type FileId = usize;
@@ -32,6 +35,27 @@ pub struct InputError {
     pub message: String,
 }
 
+/// How much a [`Notice`] matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Something left out on purpose, e.g. a file that is not a Kubernetes object.
+    Note,
+    /// Something the user may want to fix, e.g. a broken symbolic link in a walked tree.
+    Warning,
+}
+
+/// A remark about the input that is neither a finding nor an input error: one line on stderr,
+/// never a change to the exit code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub level: Level,
+    /// Empty for a notice about the whole run.
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
 /// One top-level document of a file.
 #[derive(Clone, Debug)]
 pub struct Document {
@@ -44,6 +68,7 @@ pub struct Sources {
     pub files: Vec<SourceFile>,
     pub documents: Vec<Document>,
     pub errors: Vec<InputError>,
+    pub notices: Vec<Notice>,
     /// Files whose text is a JSON config dump, left unparsed for `envoy::load`.
     pub dump_files: Vec<FileId>,
 }
@@ -51,129 +76,40 @@ pub struct Sources {
 /// The name under which stdin is reported.
 pub const STDIN_NAME: &str = "<stdin>";
 
-const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
-
-/// Options for directory discovery.
-#[derive(Clone, Debug, Default)]
-pub struct Discovery {
-    pub exclude: Vec<String>,
-}
-
-impl Discovery {
-    fn exclude_set(&self) -> Result<GlobSet, InputError> {
-        let mut b = GlobSetBuilder::new();
-        for pat in &self.exclude {
-            let glob = Glob::new(pat).map_err(|e| InputError {
-                file: "--exclude".into(),
-                line: 0,
-                column: 0,
-                message: format!("invalid glob `{pat}`: {e}"),
-            })?;
-            b.add(glob);
-        }
-        b.build().map_err(|e| InputError {
-            file: "--exclude".into(),
-            line: 0,
-            column: 0,
-            message: e.to_string(),
-        })
-    }
-}
-
-/// Lists the files named by `paths`: files as given, directories walked recursively (honouring
-/// `.gitignore` and the exclude globs, keeping YAML/JSON files), `-` for stdin. Sorted per
-/// directory so output order never depends on the file system.
-pub fn discover(paths: &[String], opts: &Discovery) -> (Vec<String>, Vec<InputError>) {
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    let excludes = match opts.exclude_set() {
-        Ok(set) => set,
-        Err(e) => {
-            errors.push(e);
-            GlobSet::empty()
-        }
-    };
-    for p in paths {
-        if p == "-" {
-            out.push(p.clone());
-            continue;
-        }
-        let path = Path::new(p);
-        if !path.is_dir() {
-            if !excluded(&excludes, path) {
-                out.push(p.clone());
-            }
-            continue;
-        }
-        let mut found: Vec<PathBuf> = Vec::new();
-        // Symlinked manifests are followed; the walker detects loops.
-        let walker = ignore::WalkBuilder::new(path)
-            .require_git(false)
-            .follow_links(true)
-            .sort_by_file_path(|a, b| a.cmp(b))
-            .build();
-        for entry in walker {
-            match entry {
-                Ok(e) => {
-                    let fp = e.path();
-                    let is_file = e.file_type().is_some_and(|t| t.is_file());
-                    let ext_ok = fp
-                        .extension()
-                        .and_then(|x| x.to_str())
-                        .is_some_and(|x| EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()));
-                    if is_file && ext_ok && !excluded(&excludes, fp) {
-                        found.push(fp.to_path_buf());
-                    }
-                }
-                Err(e) => errors.push(InputError {
-                    file: p.clone(),
-                    line: 0,
-                    column: 0,
-                    message: e.to_string(),
-                }),
-            }
-        }
-        found.sort();
-        out.extend(found.into_iter().map(|f| f.to_string_lossy().into_owned()));
-    }
-    // A file named twice (directly and through its directory) is read once.
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|f| {
-        f == "-" || seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| PathBuf::from(f)))
-    });
-    (out, errors)
-}
-
-fn excluded(set: &GlobSet, path: &Path) -> bool {
-    if set.is_empty() {
-        return false;
-    }
-    let stripped = path.strip_prefix("./").unwrap_or(path);
-    set.is_match(stripped) || path.file_name().is_some_and(|n| set.is_match(n))
-}
-
 /// Reads and parses every path. Failures become [`InputError`]s; everything else still loads.
 pub fn load(paths: &[String], opts: &Discovery) -> Sources {
-    let (files, errors) = discover(paths, opts);
+    let Discovered {
+        files,
+        errors,
+        notices,
+    } = discover(paths, opts);
     let mut sources = Sources {
         errors,
+        notices,
         ..Sources::default()
     };
+    let patches = kustomize::patch_files(&files);
     // Reading and parsing run in parallel; results are added in discovery order, so output
     // never depends on scheduling.
     let parsed: Vec<_> = files
         .into_par_iter()
         .map(|f| {
+            let patch_of = std::fs::canonicalize(&f)
+                .ok()
+                .and_then(|c| Some(kustomize::display(patches.get(&c)?, &f, &c)));
             let read = read_input(&f).map(|text| {
-                let parsed = parse(&text);
+                let parsed = match patch_of {
+                    Some(k) => Parsed::Patch(k),
+                    None => parse(&text),
+                };
                 (text, parsed)
             });
             (f, read)
         })
         .collect();
     for (f, read) in parsed {
-        // Files found by walking a directory may be any YAML (Helm values, CI configs);
-        // only files named on the command line must be Kubernetes resources.
+        // Files found by walking a directory may be any YAML (Helm values, CI configs): what
+        // is plainly no Kubernetes object is skipped there without a word.
         let walked = !paths.contains(&f);
         match read {
             Ok((text, parsed)) => sources.add_parsed(f, text, parsed, walked),
@@ -188,9 +124,11 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
     sources
 }
 
-/// A file's content, parsed: a JSON config dump is decoded by `envoy::load`, everything else is YAML.
+/// A file's content, parsed: a JSON config dump is decoded by `envoy::load`, a kustomize patch
+/// (named by the kustomization listing it) is left out, everything else is YAML.
 enum Parsed {
     JsonDump,
+    Patch(String),
     Yaml(Result<Vec<Node>, yaml::ParseError>),
 }
 
@@ -235,6 +173,28 @@ fn read_input(path: &str) -> Result<String, (u32, u32, String)> {
 }
 
 impl Sources {
+    /// Adds a note on `file`, once per file and message: a file of twenty Helm values
+    /// documents gets one line.
+    pub fn note(&mut self, file: &str, at: Pos, message: String) {
+        // Notes are added file by file, so only the last ones can be this file's.
+        if self
+            .notices
+            .iter()
+            .rev()
+            .take_while(|n| n.file == file)
+            .any(|n| n.message == message)
+        {
+            return;
+        }
+        self.notices.push(Notice {
+            level: Level::Note,
+            file: file.to_string(),
+            line: at.line,
+            column: at.column,
+            message,
+        });
+    }
+
     /// Parses `text` as the file `path` and appends its documents (or its error).
     pub fn add_text(&mut self, path: String, text: String) {
         let parsed = parse(&text);
@@ -249,33 +209,38 @@ impl Sources {
                 self.files.push(SourceFile { path: name, text });
                 return;
             }
+            Parsed::Patch(kustomization) => {
+                self.note(
+                    &name,
+                    Pos::default(),
+                    format!(
+                        "skipped: a kustomize patch (listed in {kustomization}), not an object; check the output of `kustomize build` instead"
+                    ),
+                );
+                self.files.push(SourceFile { path: name, text });
+                return;
+            }
             Parsed::Yaml(result) => result,
         };
         match result {
             Ok(docs) => {
                 let id = self.files.len();
-                self.documents.extend(
-                    docs.into_iter()
-                        .filter(|root| !not_a_resource(root, walked))
-                        .map(|root| Document { file: id, root }),
-                );
+                for root in docs {
+                    match skip::skip(&root, walked) {
+                        None => self.documents.push(Document { file: id, root }),
+                        Some(s) if !s.quiet => {
+                            self.note(&name, s.at, format!("skipped: {}", s.why))
+                        }
+                        Some(_) => {}
+                    }
+                }
                 self.files.push(SourceFile { path: name, text });
             }
             Err(e) => {
-                self.errors.push(InputError {
-                    file: name.clone(),
-                    line: e.line,
-                    column: e.column,
-                    message: format!(
-                        "invalid YAML: {}{}",
-                        e.message,
-                        if text.contains("{{") {
-                            " (this looks like an unrendered Helm template: check the output of `helm template` instead)"
-                        } else {
-                            ""
-                        }
-                    ),
-                });
+                match skip::template_at_error(&text, e.line) {
+                    Some(at) => self.note(&name, at, skip::template_note(&text, at.line)),
+                    None => self.errors.push(yaml_error(&name, &e, &text)),
+                }
                 // Kept so later stages can still show the file, but it contributes no documents.
                 self.files.push(SourceFile { path: name, text });
             }
@@ -283,27 +248,18 @@ impl Sources {
     }
 }
 
-/// Documents that are not Kubernetes resources and are skipped rather than reported:
-/// kustomize's own files always, and, in files found by walking a directory, documents without
-/// `metadata` or without both `apiVersion` and `kind` (Helm values, Chart.yaml, kind cluster
-/// configs, CI files). A document with `metadata` but no `kind` is still a broken resource,
-/// and a map with `configs` but no `kind` may be a YAML config dump, kept for `envoy::load`.
-fn not_a_resource(root: &Node, walked: bool) -> bool {
-    if !root.is_map() || (root.get("configs").is_some() && root.get("kind").is_none()) {
-        return false;
+fn yaml_error(file: &str, e: &yaml::ParseError, text: &str) -> InputError {
+    let hint = if text.contains("{{") {
+        " (this looks like an unrendered Helm template: check the output of `helm template` instead)"
+    } else {
+        ""
+    };
+    InputError {
+        file: file.to_string(),
+        line: e.line,
+        column: e.column,
+        message: format!("invalid YAML: {}{hint}", e.message),
     }
-    let api = root.get("apiVersion").and_then(Node::as_str);
-    if api.is_some_and(|a| a.starts_with("kustomize.config.k8s.io/")) {
-        return true;
-    }
-    let list = root
-        .get("kind")
-        .and_then(Node::as_str)
-        .is_some_and(|k| k.ends_with("List"))
-        && root.get("items").is_some();
-    walked
-        && !list
-        && (root.get("metadata").is_none() || (api.is_none() && root.get("kind").is_none()))
 }
 
 /// Parses a standalone YAML text (a config file or an embedded mesh config).
@@ -316,43 +272,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn walks_directories_sorted_honouring_gitignore_and_excludes() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path();
-        std::fs::create_dir_all(root.join("b")).expect("mkdir");
-        std::fs::write(root.join(".gitignore"), "ignored.yaml\n").expect("write");
-        for f in [
-            "b/z.yaml",
-            "a.yml",
-            "c.json",
-            "ignored.yaml",
-            "notes.txt",
-            "skip.yaml",
-        ] {
-            std::fs::write(root.join(f), "a: 1\n").expect("write");
-        }
-        let (files, errors) = discover(
-            &[root.to_string_lossy().into_owned()],
-            &Discovery {
-                exclude: vec!["skip.yaml".into()],
-            },
-        );
-        assert!(errors.is_empty(), "{errors:?}");
-        let names: Vec<_> = files
-            .iter()
-            .map(|f| {
-                Path::new(f)
-                    .strip_prefix(root)
-                    .expect("under root")
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        assert_eq!(names, vec!["a.yml", "b/z.yaml", "c.json"]);
-    }
-
-    #[test]
-    fn walked_files_without_resources_are_skipped_but_named_ones_are_checked() {
+    fn files_without_resources_are_skipped_quietly_when_walked_and_with_a_note_when_named() {
         let dir = tempfile::tempdir().expect("tempdir");
         let values = dir.path().join("values.yaml");
         std::fs::write(&values, "replicaCount: 2\nimage: {tag: v1}\n").expect("write");
@@ -371,14 +291,40 @@ mod tests {
             &Discovery::default(),
         );
         assert!(walked.documents.is_empty() && walked.errors.is_empty());
+        assert!(walked.notices.is_empty(), "{:?}", walked.notices);
         let named = load(
             &[values.to_string_lossy().into_owned()],
             &Discovery::default(),
         );
-        assert_eq!(
-            named.documents.len(),
-            1,
-            "a named file is checked and its error reported"
+        assert!(named.documents.is_empty() && named.errors.is_empty());
+        assert_eq!(named.notices.len(), 1, "{:?}", named.notices);
+        assert!(named.notices[0].message.contains("no `kind` or `metadata`"));
+    }
+
+    #[test]
+    fn files_a_kustomization_lists_as_patches_are_skipped_with_a_note() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::write(
+            root.join("kustomization.yaml"),
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [svc.yaml]\npatches:\n- path: svc-patch.yaml\n",
+        )
+        .expect("write");
+        let svc =
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n";
+        std::fs::write(root.join("svc.yaml"), svc).expect("write");
+        std::fs::write(root.join("svc-patch.yaml"), svc).expect("write");
+        let s = load(
+            &[root.to_string_lossy().into_owned()],
+            &Discovery::default(),
+        );
+        assert_eq!(s.documents.len(), 1);
+        assert_eq!(s.notices.len(), 1, "{:?}", s.notices);
+        assert!(s.notices[0].file.ends_with("svc-patch.yaml"));
+        assert!(
+            s.notices[0].message.contains("kustomization.yaml"),
+            "{:?}",
+            s.notices
         );
     }
 

@@ -21,7 +21,8 @@ fn first_key(text: &str, open: usize) -> Option<&str> {
 }
 
 /// Whether a JSON text is a config dump: an object whose first key is `configs`, or an array
-/// whose first element is an Envoy resource.
+/// whose first element is an Envoy resource (not a Kubernetes object, nor a JSON patch
+/// operation for `kubectl patch --type=json`).
 pub fn json_is_dump(text: &str) -> bool {
     match first_significant(text) {
         Some((i, b'{')) => first_key(text, i) == Some("configs"),
@@ -30,7 +31,10 @@ pub fn json_is_dump(text: &str) -> bool {
             rest.starts_with('{') && {
                 // Look at the first element's keys only.
                 match first_key(rest, 0) {
-                    Some(k) => !matches!(k, "apiVersion" | "kind" | "metadata"),
+                    Some(k) => !matches!(
+                        k,
+                        "apiVersion" | "kind" | "metadata" | "op" | "path" | "from" | "value"
+                    ),
                     None => false,
                 }
             }
@@ -53,6 +57,9 @@ mod tests {
             "{\"apiVersion\": \"v1\", \"kind\": \"Service\"}"
         ));
         assert!(!json_is_dump("[{\"kind\": \"Service\"}]"));
+        assert!(!json_is_dump(
+            "[\n  {\"op\": \"replace\", \"path\": \"/spec/type\", \"value\": \"NodePort\"}]"
+        ));
         assert!(!json_is_dump("kind: Service\n"));
     }
 }

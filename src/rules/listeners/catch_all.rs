@@ -65,12 +65,10 @@ pub fn victims(
     out
 }
 
-/// "created 2024-03-01T10:00:00Z" or "no creationTimestamp".
-pub fn created(owner: &Owner) -> String {
-    owner
-        .created
-        .as_deref()
-        .map_or("no creationTimestamp".into(), |t| format!("created {t}"))
+/// "created 2024-03-01T10:00:00Z", "no creationTimestamp", or why the written one counts as
+/// missing.
+pub fn created(store: &Store, owner: &Owner) -> String {
+    store.get(owner.resource).created_text()
 }
 
 /// A short name for an owner: `ServiceEntry shop/github (github.com)`.

@@ -9,6 +9,7 @@ use crate::mesh::owners::OwnerKind;
 use crate::rules::dump::mesh704_unreached_outbound_cluster::NO_ROUTE_HELP;
 
 use super::catch_all::{created, describe, port_field, scope_list};
+use crate::mesh::owners::Owner;
 use crate::rules::{Context, Rule, RuleMeta};
 
 pub struct TcpListenerShadowed;
@@ -61,17 +62,32 @@ impl Rule for TcpListenerShadowed {
         }
         for ((loser, winner), Shadowing { scopes, certain }) in shadowed {
             let (l, w) = (&table.owners[loser], &table.owners[winner]);
+            let unparsable = |o: &Owner| store.get(o.resource).created_unparsable();
             let order = match (&l.created, &w.created) {
                 (Some(_), Some(_)) => format!(
                     "{} was created first ({}; this one {})",
                     describe(store, w),
-                    created(w),
-                    created(l)
+                    created(store, w),
+                    created(store, l)
+                ),
+                (None, Some(_)) if unparsable(l) => format!(
+                    "{} has a creationTimestamp and this entry's, `{}`, is not an RFC 3339 time and counts as missing, so istiod orders it first ({})",
+                    describe(store, w),
+                    store
+                        .get(l.resource)
+                        .creation_timestamp
+                        .as_deref()
+                        .unwrap_or_default(),
+                    created(store, w)
                 ),
                 (None, Some(_)) => format!(
                     "{} has a creationTimestamp and this entry has none in the input, so istiod orders it first ({})",
                     describe(store, w),
-                    created(w)
+                    created(store, w)
+                ),
+                _ if unparsable(l) || unparsable(w) => format!(
+                    "neither has a creationTimestamp that parses as RFC 3339 in the input, so the older one in the cluster wins; with equal times istiod orders by name and {} comes first",
+                    describe(store, w)
                 ),
                 _ => format!(
                     "neither sets creationTimestamp in the input, so the older one in the cluster wins; with equal times istiod orders by name and {} comes first",
@@ -116,7 +132,7 @@ impl Rule for TcpListenerShadowed {
                 .related(
                     w.resource,
                     port_field(w),
-                    format!("{} owns 0.0.0.0:{} ({})", describe(store, w), w.port, created(w)),
+                    format!("{} owns 0.0.0.0:{} ({})", describe(store, w), w.port, created(store, w)),
                 );
         }
     }

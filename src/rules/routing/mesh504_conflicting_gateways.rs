@@ -124,11 +124,11 @@ impl Effect {
 
 /// istiod's processing order: creation time (resources without one last), then name, then
 /// namespace.
-fn order_key(store: &Store, id: ResId) -> (bool, String, String, String) {
+fn order_key(store: &Store, id: ResId) -> (bool, Option<jiff::Timestamp>, String, String) {
     let r = store.get(id);
     (
-        r.creation_timestamp.is_none(),
-        r.creation_timestamp.clone().unwrap_or_default(),
+        r.created.is_none(),
+        r.created,
         r.name.clone(),
         r.namespace.clone(),
     )
@@ -339,10 +339,15 @@ impl ConflictingGateways {
             parts.push(format!("{} more hosts", hosts.len() - 3));
         }
         let effect = first_other.map(|(og, oi)| effect(server, &gateway(store, og).servers[oi]));
-        let basis = if r.creation_timestamp.is_none() {
-            "this Gateway has no creationTimestamp in the input, so the order shown is by name"
-        } else {
-            "ordered by creationTimestamp, then name"
+        let basis = match (&r.created, &r.creation_timestamp) {
+            (Some(_), _) => "ordered by creationTimestamp, then name".to_string(),
+            (None, Some(t)) => format!(
+                "this Gateway's creationTimestamp `{t}` is not an RFC 3339 time and counts as missing, so the order shown is by name"
+            ),
+            (None, None) => {
+                "this Gateway has no creationTimestamp in the input, so the order shown is by name"
+                    .to_string()
+            }
         };
         let merged = matches!(effect, Some(Effect::Merged { .. }));
         let fate = match oldest {
@@ -478,6 +483,41 @@ spec:
             let a = f.iter().find(|f| f.resource.name == "a").expect("a");
             assert!(a.message.contains("keeps the port"), "{}", a.message);
         }
+    }
+
+    #[test]
+    fn creation_times_compare_as_instants_and_unparsable_ones_count_as_missing() {
+        let server = "[{port: {number: 443, name: https, protocol: HTTPS}, tls: {mode: SIMPLE}, hosts: [x.com]}]";
+        // 06:00-05:00 is 11:00Z: later than b, although it sorts first as text.
+        let a = gw(
+            "a",
+            "2024-01-01T06:00:00-05:00",
+            "{istio: ingressgateway}",
+            server,
+        );
+        let b = gw(
+            "b",
+            "2024-01-01T10:00:00Z",
+            "{istio: ingressgateway}",
+            server,
+        );
+        let f = run(&format!("{a}{b}"));
+        let a = f.iter().find(|f| f.resource.name == "a").expect("a");
+        assert!(
+            a.message.contains("processed after default/b"),
+            "{}",
+            a.message
+        );
+        let a = gw("a", "last tuesday", "{istio: ingressgateway}", server);
+        let b = gw("b", "not a time", "{istio: ingressgateway}", server);
+        let f = run(&format!("{b}{a}"));
+        let b = f.iter().find(|f| f.resource.name == "b").expect("b");
+        assert!(
+            b.message.contains("processed after default/a")
+                && b.message.contains("`not a time` is not an RFC 3339 time"),
+            "{}",
+            b.message
+        );
     }
 
     #[test]

@@ -138,8 +138,8 @@ impl Rule for ConflictingMeshHosts {
             oldest.sort_by_key(|&o| {
                 let r = store.get(o);
                 (
-                    r.creation_timestamp.is_none(),
-                    r.creation_timestamp.clone(),
+                    r.created.is_none(),
+                    r.created,
                     r.name.clone(),
                     r.namespace.clone(),
                 )
@@ -150,12 +150,33 @@ impl Rule for ConflictingMeshHosts {
                 let w = store.get(oldest[0]);
                 format!("{}/{}", w.namespace, w.name)
             };
+            let unparsable: Vec<String> = ids
+                .iter()
+                .map(|&o| store.get(o))
+                .filter(|r| r.created_unparsable())
+                .map(|r| {
+                    format!(
+                        "`{}` of {}/{}",
+                        r.creation_timestamp.as_deref().unwrap_or_default(),
+                        r.namespace,
+                        r.name
+                    )
+                })
+                .collect();
+            let caveat = if unparsable.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; the creationTimestamp {} is not an RFC 3339 time and counts as missing",
+                    unparsable.join(", ")
+                )
+            };
             let written = match &me.spec {
                 Spec::VirtualService(vs) => vs.hosts.get(k).cloned().unwrap_or_default(),
                 _ => String::new(),
             };
             let message = format!(
-                "host `{}` ({host}) is also defined by VirtualService {} for sidecars in {visible}; a sidecar keeps one virtual host per domain, so istiod uses the routes of one VirtualService ({winner} by creationTimestamp, then name) and silently drops the others' for this host",
+                "host `{}` ({host}) is also defined by VirtualService {} for sidecars in {visible}; a sidecar keeps one virtual host per domain, so istiod uses the routes of one VirtualService ({winner} by creationTimestamp, then name{caveat}) and silently drops the others' for this host",
                 written,
                 others.join(", "),
             );
@@ -208,6 +229,41 @@ spec: {{hosts: {hosts}{extra}}}
         let mut got: Vec<String> = run(&text).iter().map(|f| f.resource.to_string()).collect();
         got.sort();
         assert_eq!(got, ["VirtualService bar/b", "VirtualService foo/a"]);
+    }
+
+    #[test]
+    fn the_oldest_wins_by_instant_not_by_text() {
+        let stamped = |ns: &str, name: &str, t: &str| {
+            vs(ns, name, "[ratings.foo.svc.cluster.local]", "").replace(
+                "namespace: ",
+                &format!("creationTimestamp: \"{t}\", namespace: "),
+            )
+        };
+        // 06:00-05:00 is 11:00Z, after b's 10:00Z, although it sorts first as text.
+        let text = [
+            stamped("foo", "a", "2024-01-01T06:00:00-05:00"),
+            stamped("foo", "b", "2024-01-01T10:00:00Z"),
+        ]
+        .concat();
+        let f = run(&text);
+        let a = f.iter().find(|f| f.resource.name == "a").expect("a");
+        assert!(
+            a.message.contains("(foo/b by creationTimestamp"),
+            "{}",
+            a.message
+        );
+        let text = [
+            stamped("foo", "a", "2024-01-01T10:00:00Z"),
+            stamped("foo", "b", "yesterday"),
+        ]
+        .concat();
+        let f = run(&text);
+        let b = f.iter().find(|f| f.resource.name == "b").expect("b");
+        assert!(
+            b.message.contains("(foo/a by creationTimestamp, then name; the creationTimestamp `yesterday` of foo/b is not an RFC 3339 time"),
+            "{}",
+            b.message
+        );
     }
 
     #[test]

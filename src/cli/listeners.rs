@@ -1,0 +1,133 @@
+//! `meshlint listeners`.
+
+use crate::engine;
+use crate::model::listener::Row;
+
+use super::{AdminArgs, ListFormat, MeshArgs, eprint_line, input_error, print, print_notices};
+
+#[derive(Debug, clap::Args)]
+pub struct ListenersArgs {
+    /// Files or directories; `-` reads stdin.
+    pub paths: Vec<String>,
+    /// Only scopes of this namespace (also the namespace of resources that do not set one).
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    /// Only the scope of the Sidecar or namespace that applies to this workload.
+    #[arg(long)]
+    pub workload: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: ListFormat,
+    #[command(flatten)]
+    pub mesh: MeshArgs,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+}
+
+pub(super) fn listeners(args: ListenersArgs) -> u8 {
+    // `-n` picks the scopes to print and is also the namespace of resources without one, so
+    // `... | meshlint listeners - -n payments` shows them.
+    let settings = match args.mesh.settings(args.namespace.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let paths = if args.paths.is_empty() && args.admin.admin.is_none() {
+        vec![".".to_string()]
+    } else {
+        args.paths.clone()
+    };
+    let view = match engine::listeners_with(&paths, args.admin.fetch(), &settings) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut out = String::new();
+    let mut json_scopes = Vec::new();
+    let mut printed = 0;
+    for (label, namespace, workloads, rows) in &view.scopes {
+        if args.namespace.as_ref().is_some_and(|n| n != namespace) {
+            continue;
+        }
+        if args
+            .workload
+            .as_ref()
+            .is_some_and(|w| !workloads.contains(w))
+        {
+            continue;
+        }
+        printed += 1;
+        match args.format {
+            ListFormat::Human => {
+                out.push_str(&format!("{label}\n"));
+                out.push_str(&format!(
+                    "  {:<16} {:>6}  {:<20} {}\n",
+                    "ADDRESS", "PORT", "TYPE", "OWNERS"
+                ));
+                for r in rows {
+                    out.push_str(&format!(
+                        "  {:<16} {:>6}  {:<20} {}{}\n",
+                        r.address,
+                        r.port,
+                        r.kind,
+                        r.owners.join(", "),
+                        r.conflict
+                            .as_ref()
+                            .map_or(String::new(), |c| format!("  <- {c}"))
+                    ));
+                }
+                out.push('\n');
+            }
+            ListFormat::Json => json_scopes.push(serde_json::json!({
+                "scope": label,
+                "namespace": namespace,
+                "workloads": workloads,
+                "listeners": rows.iter().map(|r| serde_json::json!({
+                    "address": r.address, "port": r.port, "type": r.kind,
+                    "owners": r.owners, "conflict": r.conflict,
+                })).collect::<Vec<_>>(),
+            })),
+        }
+    }
+    if args.format == ListFormat::Json {
+        out =
+            serde_json::to_string_pretty(&serde_json::json!({"version": 1, "scopes": json_scopes}))
+                .expect("JSON values always serialise");
+        out.push('\n');
+    }
+    print_notices(&view.notices);
+    for e in &view.errors {
+        eprint_line("error", &input_error(e));
+    }
+    if let Some(why) = &view.no_scopes {
+        eprint_line("note", why);
+    } else if printed == 0 && !view.scopes.is_empty() {
+        eprint_line("note", &filtered_out(&args, &view.scopes));
+    }
+    print(&out);
+    if view.errors.is_empty() { 0 } else { 2 }
+}
+
+/// Why `-n` or `--workload` left nothing to print, naming what there is.
+fn filtered_out(
+    args: &ListenersArgs,
+    scopes: &[(String, String, Vec<String>, Vec<Row>)],
+) -> String {
+    let mut namespaces: Vec<&str> = scopes.iter().map(|s| s.1.as_str()).collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    let which = match (&args.namespace, &args.workload) {
+        (Some(ns), Some(w)) => format!("for workload `{w}` in namespace {ns}"),
+        (Some(ns), None) => format!("in namespace {ns}"),
+        (None, Some(w)) => format!("for workload `{w}`"),
+        (None, None) => String::new(),
+    };
+    format!(
+        "no proxy scope {which}; scopes are in namespace{} {}",
+        if namespaces.len() == 1 { "" } else { "s" },
+        namespaces.join(", ")
+    )
+}

@@ -1,0 +1,240 @@
+//! Command-line interface: the arguments, one file per command, and the exit code.
+
+mod check;
+mod graph;
+mod listeners;
+mod trace;
+
+use std::io::Write;
+use std::path::Path;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, LoadedConfig};
+use crate::engine::{self, Settings};
+use crate::rules::{self, RULES};
+use crate::source::{InputError, Level, Notice};
+
+pub use check::CheckArgs;
+pub use graph::GraphArgs;
+pub use listeners::ListenersArgs;
+pub use trace::{TraceArgs, parse_destination};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "meshlint",
+    version,
+    about = "Find port and listener conflicts in service-mesh configuration",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests (files, directories, `-` for stdin) and report findings.
+    Check(CheckArgs),
+    /// Print the outbound listeners istiod would give each proxy scope, marking conflicts.
+    Listeners(ListenersArgs),
+    /// Simulate Envoy for one connection in a config dump: listener, filter chain, route,
+    /// cluster, endpoints, and why each alternative was passed over.
+    Trace(TraceArgs),
+    /// Print the resource graph (Services, workloads, Gateways, routes...) with the resources
+    /// that have findings highlighted.
+    Graph(GraphArgs),
+    /// List every rule.
+    Rules,
+    /// Print a rule's documentation.
+    Explain {
+        /// Rule code (MESH101) or name (port-name-missing-protocol).
+        rule: String,
+    },
+}
+
+/// The config file and the mesh facts every command that models the mesh takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MeshArgs {
+    /// Config file; by default `.meshlint.yaml` is searched upward from the working directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<String>,
+    /// Target Istio version (MAJOR.MINOR); otherwise detected from istiod/proxy images.
+    #[arg(long, value_name = "X.Y")]
+    pub istio_version: Option<String>,
+    /// A MeshConfig YAML file (like `istioctl analyze --meshConfigFile`).
+    #[arg(long, value_name = "FILE")]
+    pub mesh_config: Option<String>,
+}
+
+impl MeshArgs {
+    /// Settings from the config file (flag or discovered), `--mesh-config` and the version.
+    fn settings(&self, namespace: Option<String>) -> Result<Settings, String> {
+        Ok(Settings {
+            istio_version: self.istio_version.clone(),
+            mesh_config: self
+                .mesh_config
+                .as_deref()
+                .map(config::load_mesh_config)
+                .transpose()?,
+            namespace,
+            config: load_config(self.config.as_deref())?,
+            ..Settings::default()
+        })
+    }
+}
+
+/// Reading a live config dump from Envoy's admin endpoint.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdminArgs {
+    /// Envoy admin URL (e.g. http://127.0.0.1:15000 through `kubectl port-forward POD 15000`);
+    /// meshlint GETs /config_dump?include_eds once and sends nothing else.
+    #[arg(long, value_name = "URL")]
+    pub admin: Option<String>,
+    /// Seconds to wait for the admin endpoint.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = seconds)]
+    pub admin_timeout: f64,
+}
+
+/// A positive, finite number of seconds.
+fn seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a positive number of seconds")),
+    }
+}
+
+impl AdminArgs {
+    /// The fetched dump (or why it could not be had), named by its URL.
+    fn fetch(&self) -> engine::Fetched {
+        self.admin
+            .iter()
+            .map(|url| {
+                let timeout =
+                    std::time::Duration::from_secs_f64(self.admin_timeout.clamp(0.05, 3600.0));
+                (
+                    crate::envoy::admin::shown(url),
+                    crate::envoy::admin::fetch_admin(url, timeout),
+                )
+            })
+            .collect()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Human,
+    Json,
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Check(args) => check::check(args),
+        Command::Listeners(args) => listeners::listeners(args),
+        Command::Trace(args) => trace::trace(args),
+        Command::Graph(args) => graph::graph(args),
+        Command::Rules => {
+            let mut out = String::new();
+            for r in RULES {
+                let m = r.meta();
+                let istio = if m.istio_codes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", m.istio_codes.join(", "))
+                };
+                out.push_str(&format!(
+                    "{}  {:<32} {:<8} {}{istio}\n",
+                    m.code,
+                    m.name,
+                    m.severity.as_str(),
+                    m.summary
+                ));
+            }
+            print(&out);
+            0
+        }
+        Command::Explain { rule } => match rules::find(&rule) {
+            Some(r) => {
+                print(r.meta().doc);
+                0
+            }
+            None => {
+                eprintln!("error: unknown rule `{rule}` (run `meshlint rules` for the list)");
+                2
+            }
+        },
+    }
+}
+
+/// `file:line:column: message`, or `file: message` when the position is unknown.
+fn located(file: &str, line: u32, column: u32, message: &str) -> String {
+    if line > 0 {
+        format!("{file}:{line}:{column}: {message}")
+    } else {
+        format!("{file}: {message}")
+    }
+}
+
+fn input_error(e: &InputError) -> String {
+    located(&e.file, e.line, e.column, &e.message)
+}
+
+/// One `level: text` line on stderr. File names and messages come from the input, so control
+/// characters are escaped rather than sent to the terminal.
+fn eprint_line(level: &str, text: &str) {
+    let text: String = text
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    eprintln!("{level}: {text}");
+}
+
+/// The run's notices on stderr, one line each, in file order; those about the whole run last.
+fn print_notices(notices: &[Notice]) {
+    let mut sorted: Vec<&Notice> = notices.iter().collect();
+    sorted.sort_by_key(|n| (n.file.is_empty(), &n.file, n.line, n.column));
+    for n in sorted {
+        let level = match n.level {
+            Level::Note => "note",
+            Level::Warning => "warning",
+        };
+        if n.file.is_empty() {
+            eprint_line(level, &n.message);
+        } else {
+            eprint_line(level, &located(&n.file, n.line, n.column, &n.message));
+        }
+    }
+}
+
+fn print(s: &str) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`meshlint ... | head`) is not an error worth reporting.
+    let _ = stdout.write_all(s.as_bytes());
+    let _ = stdout.flush();
+}
+
+fn load_config(flag: Option<&str>) -> Result<LoadedConfig, String> {
+    let found = match flag {
+        Some(p) => Some(Path::new(p).to_path_buf()),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|d| config::discover(&d)),
+    };
+    match found {
+        Some(p) => config::load_file(&p).map_err(|e| {
+            if e.line > 0 {
+                format!("{}:{}:{}: {}", e.file, e.line, e.column, e.message)
+            } else {
+                format!("{}: {}", e.file, e.message)
+            }
+        }),
+        None => Ok(LoadedConfig::default()),
+    }
+}

@@ -1,0 +1,129 @@
+//! Files that a kustomization names as patches: fragments kustomize merges into objects, not
+//! objects. A patch file often repeats the target's kind and name, or has no name at all, so it
+//! is told apart by the kustomization that lists it, not by its content.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+/// File names kustomize reads as a directory's kustomization.
+const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Fields whose entries name patch files (a string, or a map with `path`).
+const PATCH_FIELDS: &[&str] = &["patches", "patchesStrategicMerge", "patchesJson6902"];
+
+/// Every patch file named by a kustomization in the directory of one of `files` or above it
+/// (kustomize only loads files under the kustomization's directory), by canonical path, with
+/// the kustomization's canonical path.
+pub(super) fn patch_files(files: &[String]) -> HashMap<PathBuf, PathBuf> {
+    let mut dirs = BTreeSet::new();
+    for f in files.iter().filter(|f| *f != "-") {
+        if let Some(parent) = std::fs::canonicalize(f)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+        {
+            dirs.extend(parent.ancestors().map(Path::to_path_buf));
+        }
+    }
+    let mut out = HashMap::new();
+    for dir in dirs {
+        let Some(k) = KUSTOMIZATION_FILES
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|p| p.is_file())
+        else {
+            continue;
+        };
+        for patch in listed_patches(&k) {
+            if let Ok(canonical) = std::fs::canonicalize(dir.join(patch)) {
+                out.entry(canonical).or_insert_with(|| k.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The patch paths a kustomization file lists; inline patches (text with a newline) are not
+/// files. An unreadable kustomization lists nothing: it is reported, if at all, as an input.
+fn listed_patches(kustomization: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(kustomization) else {
+        return Vec::new();
+    };
+    let Ok(docs) = super::yaml::parse_stream(&text) else {
+        return Vec::new();
+    };
+    let Some(root) = docs.first() else {
+        return Vec::new();
+    };
+    PATCH_FIELDS
+        .iter()
+        .filter_map(|field| root.get(field).and_then(|n| n.as_seq()))
+        .flatten()
+        .filter_map(|entry| entry.as_str().or_else(|| entry.get("path")?.as_str()))
+        .filter(|p| !p.contains('\n'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// How to name `kustomization` for a reader who named the patch as `patch_display`: the same
+/// way, relative to where they are, when the kustomization is above the patch.
+pub(super) fn display(kustomization: &Path, patch_display: &str, patch: &Path) -> String {
+    let Some(below) = kustomization
+        .parent()
+        .and_then(|dir| patch.strip_prefix(dir).ok())
+    else {
+        return kustomization.to_string_lossy().into_owned();
+    };
+    let mut at = PathBuf::from(patch_display);
+    let mut ups = PathBuf::new();
+    for _ in below.components() {
+        if at.as_os_str().is_empty() || at.ends_with("..") {
+            ups.push("..");
+        } else {
+            at.pop();
+        }
+    }
+    let name = kustomization.file_name().unwrap_or_default();
+    at.join(ups).join(name).to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patches_are_found_from_the_kustomization_above_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = std::fs::canonicalize(dir.path()).expect("canonical");
+        std::fs::create_dir_all(root.join("base/patches")).expect("mkdir");
+        std::fs::write(
+            root.join("base/kustomization.yaml"),
+            "resources: [svc.yaml]\npatches:\n- path: patches/svc.yaml\n- patch: |-\n    inline\n  target: {kind: Service}\npatchesStrategicMerge: [old.yaml]\npatchesJson6902:\n- path: ops.json\n  target: {kind: Service, name: a}\n",
+        )
+        .expect("write");
+        for f in ["svc.yaml", "patches/svc.yaml", "old.yaml", "ops.json"] {
+            std::fs::write(root.join("base").join(f), "a: 1\n").expect("write");
+        }
+        let named = root.join("base/patches/svc.yaml");
+        let found = patch_files(&[named.to_string_lossy().into_owned()]);
+        let mut listed: Vec<_> = found
+            .keys()
+            .map(|p| p.strip_prefix(&root).expect("under root").to_path_buf())
+            .collect();
+        listed.sort();
+        let want: Vec<PathBuf> = ["base/old.yaml", "base/ops.json", "base/patches/svc.yaml"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(listed, want);
+        let k = &found[&named];
+        assert_eq!(
+            display(k, "base/patches/svc.yaml", &named),
+            "base/kustomization.yaml"
+        );
+        assert_eq!(
+            display(k, "./patches/svc.yaml", &named),
+            "./kustomization.yaml"
+        );
+        assert_eq!(display(k, "svc.yaml", &named), "../kustomization.yaml");
+    }
+}
