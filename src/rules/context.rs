@@ -8,6 +8,7 @@ use std::rc::Rc;
 use crate::diagnostic::{RawFinding, RelatedTarget, Severity, Target};
 use crate::envoy::load::LoadedDump;
 use crate::envoy::table::{self as dump_table, CatchAll, Unreached};
+use crate::mesh::destination_rules::DrIndex;
 use crate::mesh::graph::MeshGraph;
 use crate::mesh::hosts::HostIndex;
 use crate::mesh::settings::MeshSettings;
@@ -25,6 +26,7 @@ pub type DumpId = usize;
 pub struct Indexes<'a> {
     pub hosts: HostIndex,
     pub workloads: Workloads<'a>,
+    pub destination_rules: DrIndex,
 }
 
 impl<'a> Indexes<'a> {
@@ -32,6 +34,10 @@ impl<'a> Indexes<'a> {
         Self {
             hosts: HostIndex::build(store, &settings.mesh),
             workloads: Workloads::build(store),
+            destination_rules: DrIndex::build(
+                store,
+                &settings.mesh.default_destination_rule_export_to,
+            ),
         }
     }
 }

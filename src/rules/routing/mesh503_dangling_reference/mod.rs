@@ -3,8 +3,9 @@
 //! IST0173 and IST0174).
 //!
 //! Every lookup goes through an index built once: hosts (`hosts::HostIndex`), workloads by
-//! label (`workloads::Workloads`), DestinationRules by host, gateways and secrets by name.
-//! They are built here and shared by the checks, one submodule per resource kind.
+//! label (`workloads::Workloads`) and DestinationRules by host (`destination_rules::DrIndex`)
+//! come from the run's shared indexes; gateways and secrets by name are built here. The checks
+//! share them, one submodule per resource kind.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -12,7 +13,8 @@ use crate::diagnostic::Severity;
 use crate::model::{ResId, Resource, Spec, Store};
 use crate::source::{FieldPath, Node};
 
-use crate::mesh::hosts::{self, DeclKind, Export, HostIndex, fqdn};
+use crate::mesh::destination_rules::DrIndex;
+use crate::mesh::hosts::{DeclKind, HostIndex};
 use crate::mesh::routes;
 use crate::mesh::workloads::{Workloads, selector_text};
 use crate::model::raw::{label, raw};
@@ -50,104 +52,6 @@ const GATEWAY: &str = "gateway";
 
 /// (DestinationRule, subset) → the VirtualService and the `subset` field of its first route there.
 type RoutedSubsets = HashMap<(ResId, String), (ResId, FieldPath)>;
-
-/// A DestinationRule's host and subsets, for subset lookups.
-struct DrEntry {
-    id: ResId,
-    host: String,
-    namespace: String,
-    export: Export,
-    subsets: Vec<String>,
-}
-
-/// DestinationRules by host: exact hosts in a map, wildcard ones in a list.
-struct DrIndex {
-    entries: Vec<DrEntry>,
-    exact: HashMap<String, Vec<usize>>,
-    wildcard: Vec<usize>,
-}
-
-impl DrIndex {
-    fn build(store: &Store, default_export: &[String]) -> Self {
-        let mut entries = Vec::new();
-        for (id, r) in store.iter() {
-            if let Spec::DestinationRule(dr) = &r.spec {
-                entries.push(DrEntry {
-                    id,
-                    host: fqdn(&dr.host, &r.namespace),
-                    namespace: r.namespace.clone(),
-                    export: Export::new(&dr.export_to, &r.namespace, default_export),
-                    subsets: dr.subsets.iter().map(|s| s.name.clone()).collect(),
-                });
-            }
-        }
-        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut wildcard = Vec::new();
-        for (i, e) in entries.iter().enumerate() {
-            if e.host.starts_with('*') {
-                wildcard.push(i);
-            } else {
-                exact
-                    .entry(e.host.to_ascii_lowercase())
-                    .or_default()
-                    .push(i);
-            }
-        }
-        Self {
-            entries,
-            exact,
-            wildcard,
-        }
-    }
-
-    /// DestinationRules whose host covers `host`, most specific first (exact, then the longest
-    /// wildcard).
-    fn for_host(&self, host: &str) -> Vec<&DrEntry> {
-        let mut out: Vec<&DrEntry> = self
-            .exact
-            .get(&host.to_ascii_lowercase())
-            .into_iter()
-            .flatten()
-            .map(|&i| &self.entries[i])
-            .collect();
-        let mut wild: Vec<&DrEntry> = self
-            .wildcard
-            .iter()
-            .map(|&i| &self.entries[i])
-            .filter(|e| hosts::hosts_match(&e.host, host) && e.host.len() <= host.len() + 1)
-            .collect();
-        wild.sort_by_key(|e| std::cmp::Reverse(e.host.len()));
-        out.extend(wild);
-        out
-    }
-}
-
-/// Which DestinationRules istiod applies to `host` for proxies in `proxy_ns`: those in the
-/// proxy's namespace, else those in the host's namespace exported to it, else those in the
-/// root namespace exported to it; within that tier the most specific host.
-fn effective_drs<'a>(
-    drs: &'a DrIndex,
-    host: &str,
-    proxy_ns: &str,
-    host_ns: Option<&str>,
-    root_ns: &str,
-) -> Vec<&'a DrEntry> {
-    let all = drs.for_host(host);
-    let visible = |e: &DrEntry| e.export.visible_from(proxy_ns);
-    let tiers = [Some(proxy_ns), host_ns, Some(root_ns)];
-    for tier in tiers.into_iter().flatten() {
-        let hit: Vec<&DrEntry> = all
-            .iter()
-            .copied()
-            .filter(|e| e.namespace == tier && visible(e))
-            .collect();
-        if let Some(first) = hit.first() {
-            let host = first.host.clone();
-            return hit.into_iter().filter(|e| e.host == host).collect();
-        }
-    }
-    Vec::new()
-}
 
 /// Secrets by `(namespace, name)`: Secrets, and what creates them (cert-manager Certificates,
 /// SealedSecrets, ExternalSecrets).
@@ -252,7 +156,7 @@ struct Checker<'a, 'c> {
     workload_entries: HashMap<&'a str, Vec<ResId>>,
     hosts: &'a HostIndex,
     workloads: &'a Workloads<'a>,
-    drs: DrIndex,
+    drs: &'a DrIndex,
     root_ns: String,
     gateways: BTreeSet<(String, String)>,
     gateway_namespaces: BTreeSet<String>,
@@ -345,7 +249,6 @@ impl Rule for DanglingReference {
         let store = cx.store;
         let mesh = &cx.settings.mesh;
         let index = cx.index;
-        let drs = DrIndex::build(store, &mesh.default_destination_rule_export_to);
         let root_ns = mesh
             .root_namespace
             .clone()
@@ -386,7 +289,7 @@ impl Rule for DanglingReference {
             workload_entries,
             hosts: &index.hosts,
             workloads: &index.workloads,
-            drs,
+            drs: &index.destination_rules,
             root_ns,
             gateways,
             gateway_namespaces,

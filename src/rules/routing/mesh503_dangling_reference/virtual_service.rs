@@ -5,14 +5,12 @@ use crate::diagnostic::Severity;
 use crate::model::{ResId, Resource, Spec};
 use crate::source::{FieldPath, Node};
 
+use crate::mesh::destination_rules::{DrEntry, effective_drs};
 use crate::mesh::hosts::{Viewers, fqdn, is_short, k8s_service_of};
 use crate::mesh::routes;
 use crate::model::raw::{raw, raw_strings};
 
-use super::{
-    Checker, DESTINATION_HOST, DrEntry, GATEWAY, MIRROR_HOST, RoutedSubsets, SUBSET, effective_drs,
-    partial,
-};
+use super::{Checker, DESTINATION_HOST, GATEWAY, MIRROR_HOST, RoutedSubsets, SUBSET, partial};
 
 impl<'a> Checker<'a, '_> {
     pub(super) fn virtual_service(&mut self, id: ResId, res: &'a Resource) {
