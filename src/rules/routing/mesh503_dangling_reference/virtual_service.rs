@@ -173,7 +173,7 @@ impl<'a> Checker<'a, '_> {
                         .first()
                         .map(|e| e.namespace.clone())
                 });
-        effective_drs(&self.drs, host, ns, host_ns.as_deref(), &self.root_ns)
+        effective_drs(self.drs, host, ns, host_ns.as_deref(), &self.root_ns)
     }
 
     /// The first route of a VirtualService to each (DestinationRule, subset) the rule defines,
