@@ -2,8 +2,11 @@
 //! a clear error or the right result, never raw control characters, leaked credentials, a hang
 //! or a panic.
 
+use std::io::Read;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_meshlint");
 
@@ -127,4 +130,102 @@ fn a_config_above_the_repository_is_not_applied() {
         "{}",
         run.stdout
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// What is read: every document that parses, nothing that blocks, nothing unbounded, nothing
+// skipped by an ignore file that does not apply
+// ---------------------------------------------------------------------------------------------
+
+/// No run should come near this; one that does is treated as a hang.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `cmd` with `stdin`, killing it if it hangs.
+fn bounded(mut cmd: Command, stdin: Stdio) -> Run {
+    let what = format!("{cmd:?}");
+    let mut child = cmd
+        .env_remove("NO_COLOR")
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("hung: {what}");
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    Run {
+        code: status.code().expect("exited, not killed"),
+        stdout: out.join().expect("stdout"),
+        stderr: err.join().expect("stderr"),
+    }
+}
+
+/// `meshlint check --format concise ARGS` in `dir`, bounded, stdin empty.
+fn concise(args: &[&str], dir: &Path) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["check", "--format", "concise"])
+        .args(args)
+        .current_dir(dir);
+    bounded(cmd, Stdio::null())
+}
+
+/// A Service whose port name MESH101 reports at line 4.
+const SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: x}\nspec: {ports: [{name: web, port: 80}]}\n";
+
+/// The lines of `file` with a MESH101 finding in concise output.
+fn mesh101_lines(run: &Run, file: &str) -> Vec<u32> {
+    run.stdout
+        .lines()
+        .filter(|l| l.starts_with(&format!("{file}:")) && l.contains("[MESH101]"))
+        .filter_map(|l| l.split(':').nth(1)?.parse().ok())
+        .collect()
+}
+
+fn input_errors(run: &Run) -> Vec<&str> {
+    run.stdout
+        .lines()
+        .filter(|l| l.contains("error[input]"))
+        .collect()
+}
+
+#[test]
+fn a_million_documents_and_a_reused_anchor_are_not_refused_by_budgets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Past the former limit of 1,000,000 documents in one stream.
+    let text = format!("{}{SERVICE}", "---\n".repeat(1_000_100));
+    std::fs::write(dir.path().join("docs.yaml"), text).expect("write");
+    // One anchor, aliased far more often than a ratio heuristic allows.
+    let mut shared =
+        String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  base: &b x\n");
+    for i in 0..200 {
+        shared.push_str(&format!("  k{i}: *b\n"));
+    }
+    std::fs::write(dir.path().join("shared.yaml"), shared).expect("write");
+    let run = concise(&["docs.yaml", "shared.yaml"], dir.path());
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        mesh101_lines(&run, "docs.yaml"),
+        [1_000_104],
+        "{}",
+        run.stdout
+    );
+    assert!(input_errors(&run).is_empty(), "{}", run.stdout);
 }

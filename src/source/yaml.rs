@@ -15,22 +15,42 @@ pub struct ParseError {
     pub message: String,
 }
 
-/// Limits that refuse alias bombs and absurd nesting instead of expanding them.
+/// Nesting deeper than this is refused: no manifest needs it, and it would cost stack.
 const MAX_DEPTH: usize = 128;
-const MAX_DOCUMENTS: usize = 1_000_000;
-const MAX_NODES: usize = 50_000_000;
-const MAX_ALIAS_REPLAY: usize = 100_000;
+/// Floor of the limits that grow with the input, so small texts keep generous limits.
+const MIN_SCALE: usize = 1 << 20;
+/// Events aliases may replay in a small text: far more than manifests use.
+const MIN_ALIAS_REPLAY: usize = 100_000;
+/// Input bytes per event aliases may replay in a large text: a manifest spends more than this
+/// on every node, so what aliases add stays below what the text itself holds.
+const BYTES_PER_REPLAYED_EVENT: usize = 16;
 
-fn options() -> serde_saphyr::Options {
+/// Parser limits for a text of `len` bytes. What the text itself holds (documents, nodes,
+/// scalar bytes, anchors, aliases) is bounded by its length, which `--max-file-size` bounds,
+/// so those limits grow with it and never refuse an honest input. Only alias expansion makes
+/// more than the text holds: it is capped in proportion to the text, which stops an alias
+/// bomb at a hundred thousand events in a small text.
+fn options(len: usize) -> serde_saphyr::Options {
+    // Generous multiples: one byte can hold a node (`[a,b]`), and `!!str` spells a 21-byte tag.
+    let scale = len.max(MIN_SCALE).saturating_mul(4);
     serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_depth: MAX_DEPTH,
-            max_documents: MAX_DOCUMENTS,
-            max_nodes: MAX_NODES,
-            max_events: MAX_NODES * 2,
+            max_documents: scale,
+            max_nodes: scale,
+            max_events: scale,
+            max_total_scalar_bytes: scale,
+            max_aliases: scale,
+            max_anchors: scale,
+            max_merge_keys: scale,
+            max_recorded_anchor_events: scale,
+            max_recorded_anchor_bytes: scale,
+            // One anchor reused many times is common (a shared block); the replay limit below
+            // is what stops a bomb.
+            enforce_alias_anchor_ratio: false,
         },
         alias_limits: serde_saphyr::alias_limits! {
-            max_total_replayed_events: MAX_ALIAS_REPLAY,
+            max_total_replayed_events: (len / BYTES_PER_REPLAYED_EVENT).max(MIN_ALIAS_REPLAY),
         },
         // Kubernetes decodes YAML 1.1 style: `0755` is octal.
         legacy_octal_numbers: true,
@@ -41,7 +61,8 @@ fn options() -> serde_saphyr::Options {
 /// Parses every document of a YAML stream. Empty documents come back as `Value::Null`.
 pub fn parse_stream(text: &str) -> Result<Vec<Node>, ParseError> {
     let docs: Vec<Option<Spanned<Tree>>> =
-        serde_saphyr::from_multiple_with_options(text, options()).map_err(to_parse_error)?;
+        serde_saphyr::from_multiple_with_options(text, options(text.len()))
+            .map_err(to_parse_error)?;
     Ok(docs
         .into_iter()
         .map(|d| match d {
@@ -252,6 +273,15 @@ mod tests {
             ));
         }
         assert!(parse_stream(&text).is_err());
+    }
+
+    #[test]
+    fn one_anchor_aliased_many_times_is_not_refused() {
+        let mut text = String::from("base: &b {x: 1}\n");
+        for i in 0..500 {
+            text.push_str(&format!("k{i}: *b\n"));
+        }
+        assert!(parse_stream(&text).is_ok());
     }
 
     #[test]
