@@ -207,6 +207,28 @@ fn input_errors(run: &Run) -> Vec<&str> {
 }
 
 #[test]
+fn a_broken_document_does_not_hide_the_others_in_its_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A `---` indented in a block scalar is text, not a document boundary.
+    let script = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s, namespace: x}\ndata:\n  run.sh: |\n    echo\n    ---\n    kind: [\n";
+    let text = format!(
+        "{SERVICE}---\nkind: [\n---\n{script}---\n{}",
+        SERVICE.replace("name: a", "name: b")
+    );
+    std::fs::write(dir.path().join("r1.yaml"), &text).expect("write");
+    let run = concise(&["r1.yaml"], dir.path());
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(mesh101_lines(&run, "r1.yaml"), [4, 20], "{}", run.stdout);
+    let errors = input_errors(&run);
+    assert_eq!(errors.len(), 1, "{}", run.stdout);
+    assert!(
+        errors[0].starts_with("r1.yaml:6:7: error[input] invalid YAML"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn a_million_documents_and_a_reused_anchor_are_not_refused_by_budgets() {
     let dir = tempfile::tempdir().expect("tempdir");
     // Past the former limit of 1,000,000 documents in one stream.

@@ -129,14 +129,16 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
 enum Parsed {
     JsonDump,
     Patch(String),
-    Yaml(Result<Vec<Node>, yaml::ParseError>),
+    /// The documents that parse, and an error for each one that does not.
+    Yaml(Vec<Node>, Vec<yaml::ParseError>),
 }
 
 fn parse(text: &str) -> Parsed {
     if sniff::json_is_dump(text) {
         Parsed::JsonDump
     } else {
-        Parsed::Yaml(yaml::parse_stream(text))
+        let (docs, errors) = yaml::parse_documents(text);
+        Parsed::Yaml(docs, errors)
     }
 }
 
@@ -195,7 +197,7 @@ impl Sources {
         });
     }
 
-    /// Parses `text` as the file `path` and appends its documents (or its error).
+    /// Parses `text` as the file `path` and appends its documents and errors.
     pub fn add_text(&mut self, path: String, text: String) {
         let parsed = parse(&text);
         self.add_parsed(path, text, parsed, false);
@@ -203,7 +205,7 @@ impl Sources {
 
     fn add_parsed(&mut self, path: String, text: String, parsed: Parsed, walked: bool) {
         let name = display_name(&path);
-        let result = match parsed {
+        let (docs, errors) = match parsed {
             Parsed::JsonDump => {
                 self.dump_files.push(self.files.len());
                 self.files.push(SourceFile { path: name, text });
@@ -220,31 +222,30 @@ impl Sources {
                 self.files.push(SourceFile { path: name, text });
                 return;
             }
-            Parsed::Yaml(result) => result,
+            Parsed::Yaml(docs, errors) => (docs, errors),
         };
-        match result {
-            Ok(docs) => {
-                let id = self.files.len();
-                for root in docs {
-                    match skip::skip(&root, walked) {
-                        None => self.documents.push(Document { file: id, root }),
-                        Some(s) if !s.quiet => {
-                            self.note(&name, s.at, format!("skipped: {}", s.why))
-                        }
-                        Some(_) => {}
-                    }
-                }
-                self.files.push(SourceFile { path: name, text });
-            }
-            Err(e) => {
-                match skip::template_at_error(&text, e.line) {
-                    Some(at) => self.note(&name, at, skip::template_note(&text, at.line)),
-                    None => self.errors.push(yaml_error(&name, &e, &text)),
-                }
-                // Kept so later stages can still show the file, but it contributes no documents.
-                self.files.push(SourceFile { path: name, text });
+        // A YAML error where a template stands skips the whole file, as a template in a
+        // field does: the documents beside it are as unrendered.
+        if let Some(at) = errors
+            .iter()
+            .find_map(|e| skip::template_at_error(&text, e.line))
+        {
+            self.note(&name, at, skip::template_note(&text, at.line));
+            self.files.push(SourceFile { path: name, text });
+            return;
+        }
+        for e in &errors {
+            self.errors.push(yaml_error(&name, e, &text));
+        }
+        let id = self.files.len();
+        for root in docs {
+            match skip::skip(&root, walked) {
+                None => self.documents.push(Document { file: id, root }),
+                Some(s) if !s.quiet => self.note(&name, s.at, format!("skipped: {}", s.why)),
+                Some(_) => {}
             }
         }
+        self.files.push(SourceFile { path: name, text });
     }
 }
 
