@@ -228,6 +228,104 @@ fn a_broken_document_does_not_hide_the_others_in_its_file() {
     );
 }
 
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status().expect("mkfifo");
+    assert!(made.success());
+}
+
+#[cfg(unix)]
+#[test]
+fn named_pipes_are_refused_without_blocking_and_process_substitution_is_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("svc.yaml"), SERVICE).expect("write");
+    mkfifo(&dir.path().join("f.yaml"));
+    let run = concise(&["f.yaml", "svc.yaml"], dir.path());
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(mesh101_lines(&run, "svc.yaml"), [4], "{}", run.stdout);
+    assert_eq!(
+        input_errors(&run),
+        [
+            "f.yaml: error[input] file is a named pipe, not a regular file; pass what it holds on stdin as `-`"
+        ]
+    );
+    for (flag, what) in [("--config", "config"), ("--mesh-config", "mesh config")] {
+        let run = concise(&[flag, "f.yaml", "svc.yaml"], dir.path());
+        assert_eq!(run.code, 2, "{flag}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(&format!(
+                "f.yaml: {what} is a named pipe, not a regular file"
+            )),
+            "{flag}: {}",
+            run.stderr
+        );
+    }
+    // A walked directory passes over the pipe.
+    std::fs::create_dir(dir.path().join("walked")).expect("mkdir");
+    std::fs::write(dir.path().join("walked/svc.yaml"), SERVICE).expect("write");
+    mkfifo(&dir.path().join("walked/p.yaml"));
+    let run = concise(&["walked"], dir.path());
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    // `<(…)` names a pipe the shell has already connected, at /dev/fd/N: it is read.
+    let mut sh = Command::new("bash");
+    sh.arg("-c")
+        .arg(format!("'{BIN}' check --format concise <(cat svc.yaml)"))
+        .current_dir(dir.path());
+    let run = bounded(sh, Stdio::null());
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.starts_with("/dev/fd/"), "{}", run.stdout);
+}
+
+#[cfg(unix)]
+#[test]
+fn inputs_are_read_up_to_max_file_size_and_endless_ones_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("svc.yaml"), SERVICE).expect("write");
+    std::fs::write(dir.path().join("big.yaml"), "# padding\n".repeat(200)).expect("write");
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("z.yaml")).expect("symlink");
+    let run = concise(
+        &["--max-file-size", "1K", "z.yaml", "big.yaml", "svc.yaml"],
+        dir.path(),
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(mesh101_lines(&run, "svc.yaml"), [4], "{}", run.stdout);
+    assert_eq!(
+        input_errors(&run),
+        [
+            "big.yaml: error[input] file is larger than --max-file-size (1 KiB); raise the limit to read it",
+            "z.yaml: error[input] file is a character device, not a regular file; pass what it holds on stdin as `-`",
+        ]
+    );
+    // stdin has no size to look at first: it is read up to the limit and no further.
+    let mut cmd = Command::new(BIN);
+    cmd.args(["check", "--format", "concise", "--max-file-size", "1M", "-"])
+        .current_dir(dir.path());
+    let zero = std::fs::File::open("/dev/zero").expect("/dev/zero");
+    let run = bounded(cmd, Stdio::from(zero));
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        input_errors(&run),
+        [
+            "<stdin>: error[input] stdin is larger than --max-file-size (1 MiB); raise the limit to read it"
+        ]
+    );
+    let run = concise(&["--config", "/dev/zero", "svc.yaml"], dir.path());
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("/dev/zero: config is a character device, not a regular file"),
+        "{}",
+        run.stderr
+    );
+    let run = concise(&["--max-file-size", "lots", "svc.yaml"], dir.path());
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`lots` is not a size"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn a_million_documents_and_a_reused_anchor_are_not_refused_by_budgets() {
     let dir = tempfile::tempdir().expect("tempdir");

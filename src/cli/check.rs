@@ -6,7 +6,7 @@ use crate::diagnostic::Severity;
 use crate::engine;
 use crate::report::{self, ColorChoice, Format};
 
-use super::{AdminArgs, MeshArgs, print, print_notices};
+use super::{AdminArgs, MeshArgs, ReadArgs, print, print_notices};
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -26,6 +26,8 @@ pub struct CheckArgs {
     /// Skip files whose path or file name matches this glob (walked or named).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Namespace for resources that do not set one.
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,
@@ -38,7 +40,7 @@ pub struct CheckArgs {
 }
 
 pub(super) fn check(args: CheckArgs) -> u8 {
-    let mut settings = match args.mesh.settings(args.namespace.clone()) {
+    let mut settings = match args.mesh.settings(args.namespace.clone(), &args.read) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

@@ -4,7 +4,7 @@ use crate::engine;
 use crate::report;
 use crate::report::graph::GraphFormat;
 
-use super::{MeshArgs, eprint_line, input_error, print, print_notices};
+use super::{MeshArgs, ReadArgs, eprint_line, input_error, print, print_notices};
 
 #[derive(Debug, clap::Args)]
 pub struct GraphArgs {
@@ -19,11 +19,13 @@ pub struct GraphArgs {
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
     #[command(flatten)]
+    pub read: ReadArgs,
+    #[command(flatten)]
     pub mesh: MeshArgs,
 }
 
 pub(super) fn graph(args: GraphArgs) -> u8 {
-    let mut settings = match args.mesh.settings(args.namespace.clone()) {
+    let mut settings = match args.mesh.settings(args.namespace.clone(), &args.read) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

@@ -3,7 +3,9 @@
 use crate::engine;
 use crate::model::listener::Row;
 
-use super::{AdminArgs, ListFormat, MeshArgs, eprint_line, input_error, print, print_notices};
+use super::{
+    AdminArgs, ListFormat, MeshArgs, ReadArgs, eprint_line, input_error, print, print_notices,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct ListenersArgs {
@@ -18,6 +20,8 @@ pub struct ListenersArgs {
     #[arg(long, value_enum, default_value = "human")]
     pub format: ListFormat,
     #[command(flatten)]
+    pub read: ReadArgs,
+    #[command(flatten)]
     pub mesh: MeshArgs,
     #[command(flatten)]
     pub admin: AdminArgs,
@@ -26,7 +30,7 @@ pub struct ListenersArgs {
 pub(super) fn listeners(args: ListenersArgs) -> u8 {
     // `-n` picks the scopes to print and is also the namespace of resources without one, so
     // `... | meshlint listeners - -n payments` shows them.
-    let settings = match args.mesh.settings(args.namespace.clone()) {
+    let settings = match args.mesh.settings(args.namespace.clone(), &args.read) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

@@ -2,7 +2,7 @@
 
 use crate::report;
 
-use super::{AdminArgs, ListFormat, eprint_line, input_error, print};
+use super::{AdminArgs, ListFormat, ReadArgs, eprint_line, input_error, print};
 
 #[derive(Debug, clap::Args)]
 pub struct TraceArgs {
@@ -23,6 +23,8 @@ pub struct TraceArgs {
     pub source: Option<String>,
     #[arg(long, value_enum, default_value = "human")]
     pub format: ListFormat,
+    #[command(flatten)]
+    pub read: ReadArgs,
     #[command(flatten)]
     pub admin: AdminArgs,
 }
@@ -73,7 +75,10 @@ pub(super) fn trace(args: TraceArgs) -> u8 {
     } else {
         sources = crate::source::load(
             std::slice::from_ref(&input),
-            &crate::source::Discovery::default(),
+            &crate::source::Discovery {
+                max_file_size: args.read.max_file_size,
+                ..crate::source::Discovery::default()
+            },
         );
     }
     let dumps = crate::envoy::load::take_dumps(&mut sources);

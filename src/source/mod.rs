@@ -3,16 +3,16 @@
 mod kustomize;
 pub mod node;
 pub mod pointer;
+mod read;
 mod skip;
 pub mod sniff;
 mod walk;
 pub mod yaml;
 
-use std::io::Read;
-
 use rayon::prelude::*;
 
 pub use node::{FieldPath, Node, Pos, Seg, Value};
+pub use read::{FileSize, Unreadable, read_text};
 pub use skip::template_note;
 pub use walk::{Discovered, Discovery, discover};
 
@@ -88,7 +88,7 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
         notices,
         ..Sources::default()
     };
-    let patches = kustomize::patch_files(&files);
+    let patches = kustomize::patch_files(&files, opts.max_file_size);
     // Reading and parsing run in parallel; results are added in discovery order, so output
     // never depends on scheduling.
     let parsed: Vec<_> = files
@@ -97,13 +97,14 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
             let patch_of = std::fs::canonicalize(&f)
                 .ok()
                 .and_then(|c| Some(kustomize::display(patches.get(&c)?, &f, &c)));
-            let read = read_input(&f).map(|text| {
-                let parsed = match patch_of {
-                    Some(k) => Parsed::Patch(k),
-                    None => parse(&text),
-                };
-                (text, parsed)
-            });
+            let read =
+                read_text(std::path::Path::new(&f), opts.max_file_size, "file").map(|text| {
+                    let parsed = match patch_of {
+                        Some(k) => Parsed::Patch(k),
+                        None => parse(&text),
+                    };
+                    (text, parsed)
+                });
             (f, read)
         })
         .collect();
@@ -113,11 +114,11 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
         let walked = !paths.contains(&f);
         match read {
             Ok((text, parsed)) => sources.add_parsed(f, text, parsed, walked),
-            Err((line, column, message)) => sources.errors.push(InputError {
+            Err(e) => sources.errors.push(InputError {
                 file: display_name(&f),
-                line,
-                column,
-                message,
+                line: e.line,
+                column: e.column,
+                message: e.message,
             }),
         }
     }
@@ -148,30 +149,6 @@ fn display_name(path: &str) -> String {
     } else {
         path.to_string()
     }
-}
-
-/// Reads a file or stdin as UTF-8; an error carries its line and column when known.
-fn read_input(path: &str) -> Result<String, (u32, u32, String)> {
-    let bytes = if path == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| (0, 0, format!("cannot read stdin: {e}")))?;
-        buf
-    } else {
-        std::fs::read(path).map_err(|e| (0, 0, format!("cannot read file: {e}")))?
-    };
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let valid = String::from_utf8_lossy(&e.as_bytes()[..at]);
-        let line = valid.matches('\n').count() as u32 + 1;
-        let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
-        (
-            line,
-            column,
-            format!("file is not valid UTF-8 (invalid byte at offset {at})"),
-        )
-    })
 }
 
 impl Sources {

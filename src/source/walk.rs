@@ -4,15 +4,17 @@ use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
-use super::{InputError, Level, Notice};
+use super::{FileSize, InputError, Level, Notice};
 
 /// File name extensions of the files a walk keeps.
 const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 
-/// Options for directory discovery.
+/// How inputs are found and read.
 #[derive(Clone, Debug, Default)]
 pub struct Discovery {
     pub exclude: Vec<String>,
+    /// Inputs larger than this are input errors, not read.
+    pub max_file_size: FileSize,
 }
 
 impl Discovery {
@@ -79,6 +81,8 @@ pub fn discover(paths: &[String], opts: &Discovery) -> Discovered {
             match entry {
                 Ok(e) => {
                     let fp = e.path();
+                    // Named pipes, sockets and devices are no manifests, and reading one could
+                    // block or never end.
                     let is_file = e.file_type().is_some_and(|t| t.is_file());
                     if is_file && has_manifest_extension(fp) && !excluded(&excludes, fp) {
                         found.push(fp.to_path_buf());
@@ -197,6 +201,7 @@ mod tests {
             &[root.to_string_lossy().into_owned()],
             &Discovery {
                 exclude: vec!["skip.yaml".into()],
+                ..Discovery::default()
             },
         );
         assert!(errors.is_empty(), "{errors:?}");
@@ -232,6 +237,7 @@ mod tests {
                 &[root.to_string_lossy().into_owned()],
                 &Discovery {
                     exclude: exclude.iter().map(|e| e.to_string()).collect(),
+                    ..Discovery::default()
                 },
             )
         };
