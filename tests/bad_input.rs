@@ -349,3 +349,58 @@ fn a_million_documents_and_a_reused_anchor_are_not_refused_by_budgets() {
     );
     assert!(input_errors(&run).is_empty(), "{}", run.stdout);
 }
+
+#[test]
+fn ignore_files_apply_only_inside_a_git_work_tree_and_never_to_named_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().join("d");
+    std::fs::create_dir_all(d.join("sub")).expect("mkdir");
+    std::fs::write(d.join(".gitignore"), "*.yaml\n").expect("write");
+    std::fs::write(d.join("sub/svc.yaml"), SERVICE).expect("write");
+    // A global excludes file, as `core.excludesFile` names it.
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("mkdir");
+    std::fs::write(home.join("excludes"), "svc.yaml\n").expect("write");
+    std::fs::write(
+        home.join(".gitconfig"),
+        format!(
+            "[core]\n\texcludesFile = {}\n",
+            home.join("excludes").display()
+        ),
+    )
+    .expect("write");
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["check", "--format", "concise"])
+            .args(args)
+            .current_dir(dir.path())
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join(".config"));
+        bounded(cmd, Stdio::null())
+    };
+    // Outside a repository, no ignore file applies.
+    assert_eq!(mesh101_lines(&run(&["d/sub"]), "d/sub/svc.yaml"), [4]);
+    // Inside one, they do, unless --no-ignore; a file named on the command line is read.
+    std::fs::create_dir(d.join(".git")).expect("mkdir");
+    let walked = run(&["d/sub"]);
+    assert!(
+        mesh101_lines(&walked, "d/sub/svc.yaml").is_empty(),
+        "{}",
+        walked.stdout
+    );
+    assert_eq!(
+        mesh101_lines(&run(&["d/sub", "--no-ignore"]), "d/sub/svc.yaml"),
+        [4]
+    );
+    assert_eq!(
+        mesh101_lines(&run(&["d/sub/svc.yaml"]), "d/sub/svc.yaml"),
+        [4]
+    );
+    // A `.gitignore` above the work tree's root is not the repository's.
+    std::fs::remove_dir(d.join(".git")).expect("rmdir");
+    std::fs::write(d.join(".gitignore"), "").expect("write");
+    std::fs::write(dir.path().join(".gitignore"), "*.yaml\n").expect("write");
+    std::fs::create_dir(d.join(".git")).expect("mkdir");
+    std::fs::remove_file(home.join(".gitconfig")).expect("rm");
+    assert_eq!(mesh101_lines(&run(&["d/sub"]), "d/sub/svc.yaml"), [4]);
+}

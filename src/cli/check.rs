@@ -26,6 +26,9 @@ pub struct CheckArgs {
     /// Skip files whose path or file name matches this glob (walked or named).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Walk directories without honouring ignore files (`.gitignore`, `.ignore`).
+    #[arg(long)]
+    pub no_ignore: bool,
     #[command(flatten)]
     pub read: ReadArgs,
     /// Namespace for resources that do not set one.
@@ -59,6 +62,7 @@ pub(super) fn check(args: CheckArgs) -> u8 {
     settings.select = args.select.clone();
     settings.ignore = args.ignore.clone();
     settings.exclude = args.exclude.clone();
+    settings.no_ignore = args.no_ignore;
     let outcome = match engine::check_with(&paths, args.admin.fetch(), &settings) {
         Ok(o) => o,
         Err(e) => {

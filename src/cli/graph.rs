@@ -18,6 +18,9 @@ pub struct GraphArgs {
     /// Skip paths matching this glob.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Walk directories without honouring ignore files (`.gitignore`, `.ignore`).
+    #[arg(long)]
+    pub no_ignore: bool,
     #[command(flatten)]
     pub read: ReadArgs,
     #[command(flatten)]
@@ -38,6 +41,7 @@ pub(super) fn graph(args: GraphArgs) -> u8 {
         args.paths.clone()
     };
     settings.exclude = args.exclude.clone();
+    settings.no_ignore = args.no_ignore;
     match engine::check(&paths, &settings) {
         Ok(outcome) => {
             print_notices(&outcome.sources.notices);

@@ -19,6 +19,9 @@ pub struct ListenersArgs {
     pub workload: Option<String>,
     #[arg(long, value_enum, default_value = "human")]
     pub format: ListFormat,
+    /// Walk directories without honouring ignore files (`.gitignore`, `.ignore`).
+    #[arg(long)]
+    pub no_ignore: bool,
     #[command(flatten)]
     pub read: ReadArgs,
     #[command(flatten)]
@@ -30,13 +33,14 @@ pub struct ListenersArgs {
 pub(super) fn listeners(args: ListenersArgs) -> u8 {
     // `-n` picks the scopes to print and is also the namespace of resources without one, so
     // `... | meshlint listeners - -n payments` shows them.
-    let settings = match args.mesh.settings(args.namespace.clone(), &args.read) {
+    let mut settings = match args.mesh.settings(args.namespace.clone(), &args.read) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
+    settings.no_ignore = args.no_ignore;
     let paths = if args.paths.is_empty() && args.admin.admin.is_none() {
         vec![".".to_string()]
     } else {

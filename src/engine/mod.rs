@@ -28,6 +28,8 @@ pub struct Settings {
     pub select: Vec<String>,
     pub ignore: Vec<String>,
     pub exclude: Vec<String>,
+    /// Walk directories without ignore files.
+    pub no_ignore: bool,
     /// Inputs larger than this are input errors.
     pub max_file_size: source::FileSize,
     pub namespace: Option<String>,
@@ -145,7 +147,7 @@ fn warn_if_empty(sources: &mut Sources, store: &Store, dumps: &[LoadedDump]) {
     });
 }
 
-/// Exclude globs from the flags and the config file, and how to read.
+/// Exclude globs from the flags and the config file, and how to walk and read.
 /// A bad glob of the config file is reported at its position there, not as a flag.
 fn discovery(settings: &Settings) -> Result<source::Discovery, String> {
     let cfg = &settings.config;
@@ -162,6 +164,7 @@ fn discovery(settings: &Settings) -> Result<source::Discovery, String> {
     exclude.extend(cfg.config.exclude.iter().cloned());
     Ok(source::Discovery {
         exclude,
+        no_ignore: settings.no_ignore,
         max_file_size: settings.max_file_size,
     })
 }

@@ -13,6 +13,8 @@ const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 #[derive(Clone, Debug, Default)]
 pub struct Discovery {
     pub exclude: Vec<String>,
+    /// Walk without ignore files (`.gitignore`, `.ignore`, git's excludes).
+    pub no_ignore: bool,
     /// Inputs larger than this are input errors, not read.
     pub max_file_size: FileSize,
 }
@@ -47,8 +49,8 @@ pub struct Discovered {
 }
 
 /// Lists the files named by `paths`: files as given, directories walked recursively (honouring
-/// `.gitignore` and the exclude globs, keeping YAML/JSON files), `-` for stdin. Sorted per
-/// directory so output order never depends on the file system.
+/// ignore files as ripgrep does unless `no_ignore`, and the exclude globs, keeping YAML/JSON
+/// files), `-` for stdin. Sorted per directory so output order never depends on the file system.
 pub fn discover(paths: &[String], opts: &Discovery) -> Discovered {
     let mut out = Discovered::default();
     let excludes = match opts.exclude_set() {
@@ -71,9 +73,18 @@ pub fn discover(paths: &[String], opts: &Discovery) -> Discovered {
             continue;
         }
         let mut found: Vec<PathBuf> = Vec::new();
-        // Symlinked manifests are followed; the walker detects loops.
+        // Symlinked manifests are followed; the walker detects loops. `.gitignore`, git's
+        // excludes and `core.excludesFile` apply only inside a git work tree, and a
+        // `.gitignore` above the work tree's root never does: outside a repository they
+        // describe nothing meshlint is asked to check.
+        let use_ignore = !opts.no_ignore;
         let walker = ignore::WalkBuilder::new(path)
-            .require_git(false)
+            .require_git(true)
+            .parents(use_ignore)
+            .ignore(use_ignore)
+            .git_ignore(use_ignore)
+            .git_global(use_ignore)
+            .git_exclude(use_ignore)
             .follow_links(true)
             .sort_by_file_path(|a, b| a.cmp(b))
             .build();
@@ -186,6 +197,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
         std::fs::create_dir_all(root.join("b")).expect("mkdir");
+        std::fs::create_dir_all(root.join(".git")).expect("mkdir");
         std::fs::write(root.join(".gitignore"), "ignored.yaml\n").expect("write");
         for f in [
             "b/z.yaml",
