@@ -6,7 +6,7 @@ use crate::diagnostic::Severity;
 use crate::engine;
 use crate::report::{self, ColorChoice, Format};
 
-use super::{AdminArgs, MeshArgs, ReadArgs, print, print_notices};
+use super::{AdminArgs, MeshArgs, ReadArgs, eprint_line, print, print_notices};
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -46,7 +46,7 @@ pub(super) fn check(args: CheckArgs) -> u8 {
     let mut settings = match args.mesh.settings(args.namespace.clone(), &args.read) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint_line("error", &e);
             return 2;
         }
     };
@@ -66,7 +66,7 @@ pub(super) fn check(args: CheckArgs) -> u8 {
     let outcome = match engine::check_with(&paths, args.admin.fetch(), &settings) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint_line("error", &e);
             return 2;
         }
     };

@@ -31,7 +31,7 @@ pub(super) fn graph(args: GraphArgs) -> u8 {
     let mut settings = match args.mesh.settings(args.namespace.clone(), &args.read) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint_line("error", &e);
             return 2;
         }
     };
@@ -52,7 +52,7 @@ pub(super) fn graph(args: GraphArgs) -> u8 {
             if outcome.errors.is_empty() { 0 } else { 2 }
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint_line("error", &e);
             2
         }
     }

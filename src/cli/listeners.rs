@@ -36,7 +36,7 @@ pub(super) fn listeners(args: ListenersArgs) -> u8 {
     let mut settings = match args.mesh.settings(args.namespace.clone(), &args.read) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint_line("error", &e);
             return 2;
         }
     };
@@ -49,7 +49,7 @@ pub(super) fn listeners(args: ListenersArgs) -> u8 {
     let view = match engine::listeners_with(&paths, args.admin.fetch(), &settings) {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint_line("error", &e);
             return 2;
         }
     };

@@ -172,7 +172,10 @@ pub fn run(cli: Cli) -> u8 {
                 0
             }
             None => {
-                eprintln!("error: unknown rule `{rule}` (run `meshlint rules` for the list)");
+                eprint_line(
+                    "error",
+                    &format!("unknown rule `{rule}` (run `meshlint rules` for the list)"),
+                );
                 2
             }
         },

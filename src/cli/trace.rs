@@ -49,7 +49,7 @@ pub(super) fn trace(args: TraceArgs) -> u8 {
     let (ip, port) = match parse_destination(&dest) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint_line("error", &e);
             return 2;
         }
     };
@@ -67,7 +67,7 @@ pub(super) fn trace(args: TraceArgs) -> u8 {
             match got {
                 Ok(text) => sources.add_text(name, text),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    eprint_line("error", &e);
                     return 2;
                 }
             }
@@ -91,16 +91,22 @@ pub(super) fn trace(args: TraceArgs) -> u8 {
             .iter()
             .map(|d| sources.files[d.file].path.as_str())
             .collect();
-        eprintln!(
-            "error: {input} holds {} config dumps ({}); trace one proxy's dump at a time",
-            names.len(),
-            names.join(", ")
+        eprint_line(
+            "error",
+            &format!(
+                "{input} holds {} config dumps ({}); trace one proxy's dump at a time",
+                names.len(),
+                names.join(", ")
+            ),
         );
         return 2;
     }
     let Some(ld) = dumps.first() else {
-        eprintln!(
-            "error: {input}: not an Envoy config dump (expected `istioctl proxy-config all -o json`, Envoy /config_dump, or `istioctl proxy-config listener -o json` output)"
+        eprint_line(
+            "error",
+            &format!(
+                "{input}: not an Envoy config dump (expected `istioctl proxy-config all -o json`, Envoy /config_dump, or `istioctl proxy-config listener -o json` output)"
+            ),
         );
         return 2;
     };
