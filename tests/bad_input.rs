@@ -2,8 +2,11 @@
 //! a clear error or the right result, never raw control characters, leaked credentials, a hang
 //! or a panic.
 
+use std::io::Read;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_meshlint");
 
@@ -127,4 +130,277 @@ fn a_config_above_the_repository_is_not_applied() {
         "{}",
         run.stdout
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// What is read: every document that parses, nothing that blocks, nothing unbounded, nothing
+// skipped by an ignore file that does not apply
+// ---------------------------------------------------------------------------------------------
+
+/// No run should come near this; one that does is treated as a hang.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `cmd` with `stdin`, killing it if it hangs.
+fn bounded(mut cmd: Command, stdin: Stdio) -> Run {
+    let what = format!("{cmd:?}");
+    let mut child = cmd
+        .env_remove("NO_COLOR")
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("hung: {what}");
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    Run {
+        code: status.code().expect("exited, not killed"),
+        stdout: out.join().expect("stdout"),
+        stderr: err.join().expect("stderr"),
+    }
+}
+
+/// `meshlint check --format concise ARGS` in `dir`, bounded, stdin empty.
+fn concise(args: &[&str], dir: &Path) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["check", "--format", "concise"])
+        .args(args)
+        .current_dir(dir);
+    bounded(cmd, Stdio::null())
+}
+
+/// A Service whose port name MESH101 reports at line 4.
+const SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: x}\nspec: {ports: [{name: web, port: 80}]}\n";
+
+/// The lines of `file` with a MESH101 finding in concise output.
+fn mesh101_lines(run: &Run, file: &str) -> Vec<u32> {
+    run.stdout
+        .lines()
+        .filter(|l| l.starts_with(&format!("{file}:")) && l.contains("[MESH101]"))
+        .filter_map(|l| l.split(':').nth(1)?.parse().ok())
+        .collect()
+}
+
+fn input_errors(run: &Run) -> Vec<&str> {
+    run.stdout
+        .lines()
+        .filter(|l| l.contains("error[input]"))
+        .collect()
+}
+
+#[test]
+fn a_broken_document_does_not_hide_the_others_in_its_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A `---` indented in a block scalar is text, not a document boundary.
+    let script = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s, namespace: x}\ndata:\n  run.sh: |\n    echo\n    ---\n    kind: [\n";
+    let text = format!(
+        "{SERVICE}---\nkind: [\n---\n{script}---\n{}",
+        SERVICE.replace("name: a", "name: b")
+    );
+    std::fs::write(dir.path().join("r1.yaml"), &text).expect("write");
+    let run = concise(&["r1.yaml"], dir.path());
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(mesh101_lines(&run, "r1.yaml"), [4, 20], "{}", run.stdout);
+    let errors = input_errors(&run);
+    assert_eq!(errors.len(), 1, "{}", run.stdout);
+    assert!(
+        errors[0].starts_with("r1.yaml:6:7: error[input] invalid YAML"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status().expect("mkfifo");
+    assert!(made.success());
+}
+
+#[cfg(unix)]
+#[test]
+fn named_pipes_are_refused_without_blocking_and_process_substitution_is_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("svc.yaml"), SERVICE).expect("write");
+    mkfifo(&dir.path().join("f.yaml"));
+    let run = concise(&["f.yaml", "svc.yaml"], dir.path());
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(mesh101_lines(&run, "svc.yaml"), [4], "{}", run.stdout);
+    assert_eq!(
+        input_errors(&run),
+        [
+            "f.yaml: error[input] file is a named pipe, not a regular file; pass what it holds on stdin as `-`"
+        ]
+    );
+    for (flag, what) in [("--config", "config"), ("--mesh-config", "mesh config")] {
+        let run = concise(&[flag, "f.yaml", "svc.yaml"], dir.path());
+        assert_eq!(run.code, 2, "{flag}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(&format!(
+                "f.yaml: {what} is a named pipe, not a regular file"
+            )),
+            "{flag}: {}",
+            run.stderr
+        );
+    }
+    // A walked directory passes over the pipe.
+    std::fs::create_dir(dir.path().join("walked")).expect("mkdir");
+    std::fs::write(dir.path().join("walked/svc.yaml"), SERVICE).expect("write");
+    mkfifo(&dir.path().join("walked/p.yaml"));
+    let run = concise(&["walked"], dir.path());
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    // `<(…)` names a pipe the shell has already connected, at /dev/fd/N: it is read.
+    let mut sh = Command::new("bash");
+    sh.arg("-c")
+        .arg(format!("'{BIN}' check --format concise <(cat svc.yaml)"))
+        .current_dir(dir.path());
+    let run = bounded(sh, Stdio::null());
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.starts_with("/dev/fd/"), "{}", run.stdout);
+}
+
+#[cfg(unix)]
+#[test]
+fn inputs_are_read_up_to_max_file_size_and_endless_ones_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("svc.yaml"), SERVICE).expect("write");
+    std::fs::write(dir.path().join("big.yaml"), "# padding\n".repeat(200)).expect("write");
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("z.yaml")).expect("symlink");
+    let run = concise(
+        &["--max-file-size", "1K", "z.yaml", "big.yaml", "svc.yaml"],
+        dir.path(),
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(mesh101_lines(&run, "svc.yaml"), [4], "{}", run.stdout);
+    assert_eq!(
+        input_errors(&run),
+        [
+            "big.yaml: error[input] file is larger than --max-file-size (1 KiB); raise the limit to read it",
+            "z.yaml: error[input] file is a character device, not a regular file; pass what it holds on stdin as `-`",
+        ]
+    );
+    // stdin has no size to look at first: it is read up to the limit and no further.
+    let mut cmd = Command::new(BIN);
+    cmd.args(["check", "--format", "concise", "--max-file-size", "1M", "-"])
+        .current_dir(dir.path());
+    let zero = std::fs::File::open("/dev/zero").expect("/dev/zero");
+    let run = bounded(cmd, Stdio::from(zero));
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        input_errors(&run),
+        [
+            "<stdin>: error[input] stdin is larger than --max-file-size (1 MiB); raise the limit to read it"
+        ]
+    );
+    let run = concise(&["--config", "/dev/zero", "svc.yaml"], dir.path());
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("/dev/zero: config is a character device, not a regular file"),
+        "{}",
+        run.stderr
+    );
+    let run = concise(&["--max-file-size", "lots", "svc.yaml"], dir.path());
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`lots` is not a size"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_million_documents_and_a_reused_anchor_are_not_refused_by_budgets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Past the former limit of 1,000,000 documents in one stream.
+    let text = format!("{}{SERVICE}", "---\n".repeat(1_000_100));
+    std::fs::write(dir.path().join("docs.yaml"), text).expect("write");
+    // One anchor, aliased far more often than a ratio heuristic allows.
+    let mut shared =
+        String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  base: &b x\n");
+    for i in 0..200 {
+        shared.push_str(&format!("  k{i}: *b\n"));
+    }
+    std::fs::write(dir.path().join("shared.yaml"), shared).expect("write");
+    let run = concise(&["docs.yaml", "shared.yaml"], dir.path());
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        mesh101_lines(&run, "docs.yaml"),
+        [1_000_104],
+        "{}",
+        run.stdout
+    );
+    assert!(input_errors(&run).is_empty(), "{}", run.stdout);
+}
+
+#[test]
+fn ignore_files_apply_only_inside_a_git_work_tree_and_never_to_named_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().join("d");
+    std::fs::create_dir_all(d.join("sub")).expect("mkdir");
+    std::fs::write(d.join(".gitignore"), "*.yaml\n").expect("write");
+    std::fs::write(d.join("sub/svc.yaml"), SERVICE).expect("write");
+    // A global excludes file, as `core.excludesFile` names it.
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("mkdir");
+    std::fs::write(home.join("excludes"), "svc.yaml\n").expect("write");
+    std::fs::write(
+        home.join(".gitconfig"),
+        format!(
+            "[core]\n\texcludesFile = {}\n",
+            home.join("excludes").display()
+        ),
+    )
+    .expect("write");
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["check", "--format", "concise"])
+            .args(args)
+            .current_dir(dir.path())
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join(".config"));
+        bounded(cmd, Stdio::null())
+    };
+    // Outside a repository, no ignore file applies.
+    assert_eq!(mesh101_lines(&run(&["d/sub"]), "d/sub/svc.yaml"), [4]);
+    // Inside one, they do, unless --no-ignore; a file named on the command line is read.
+    std::fs::create_dir(d.join(".git")).expect("mkdir");
+    let walked = run(&["d/sub"]);
+    assert!(
+        mesh101_lines(&walked, "d/sub/svc.yaml").is_empty(),
+        "{}",
+        walked.stdout
+    );
+    assert_eq!(
+        mesh101_lines(&run(&["d/sub", "--no-ignore"]), "d/sub/svc.yaml"),
+        [4]
+    );
+    assert_eq!(
+        mesh101_lines(&run(&["d/sub/svc.yaml"]), "d/sub/svc.yaml"),
+        [4]
+    );
+    // A `.gitignore` above the work tree's root is not the repository's.
+    std::fs::remove_dir(d.join(".git")).expect("rmdir");
+    std::fs::write(d.join(".gitignore"), "").expect("write");
+    std::fs::write(dir.path().join(".gitignore"), "*.yaml\n").expect("write");
+    std::fs::create_dir(d.join(".git")).expect("mkdir");
+    std::fs::remove_file(home.join(".gitconfig")).expect("rm");
+    assert_eq!(mesh101_lines(&run(&["d/sub"]), "d/sub/svc.yaml"), [4]);
 }

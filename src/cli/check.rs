@@ -6,7 +6,7 @@ use crate::diagnostic::Severity;
 use crate::engine;
 use crate::report::{self, ColorChoice, Format};
 
-use super::{AdminArgs, MeshArgs, print, print_notices};
+use super::{AdminArgs, MeshArgs, ReadArgs, eprint_line, print, print_notices};
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -26,6 +26,11 @@ pub struct CheckArgs {
     /// Skip files whose path or file name matches this glob (walked or named).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Walk directories without honouring ignore files (`.gitignore`, `.ignore`).
+    #[arg(long)]
+    pub no_ignore: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Namespace for resources that do not set one.
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,
@@ -38,10 +43,10 @@ pub struct CheckArgs {
 }
 
 pub(super) fn check(args: CheckArgs) -> u8 {
-    let mut settings = match args.mesh.settings(args.namespace.clone()) {
+    let mut settings = match args.mesh.settings(args.namespace.clone(), &args.read) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint_line("error", &e);
             return 2;
         }
     };
@@ -57,10 +62,11 @@ pub(super) fn check(args: CheckArgs) -> u8 {
     settings.select = args.select.clone();
     settings.ignore = args.ignore.clone();
     settings.exclude = args.exclude.clone();
+    settings.no_ignore = args.no_ignore;
     let outcome = match engine::check_with(&paths, args.admin.fetch(), &settings) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint_line("error", &e);
             return 2;
         }
     };

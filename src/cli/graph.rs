@@ -4,7 +4,7 @@ use crate::engine;
 use crate::report;
 use crate::report::graph::GraphFormat;
 
-use super::{MeshArgs, eprint_line, input_error, print, print_notices};
+use super::{MeshArgs, ReadArgs, eprint_line, input_error, print, print_notices};
 
 #[derive(Debug, clap::Args)]
 pub struct GraphArgs {
@@ -18,15 +18,20 @@ pub struct GraphArgs {
     /// Skip paths matching this glob.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Walk directories without honouring ignore files (`.gitignore`, `.ignore`).
+    #[arg(long)]
+    pub no_ignore: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
     #[command(flatten)]
     pub mesh: MeshArgs,
 }
 
 pub(super) fn graph(args: GraphArgs) -> u8 {
-    let mut settings = match args.mesh.settings(args.namespace.clone()) {
+    let mut settings = match args.mesh.settings(args.namespace.clone(), &args.read) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint_line("error", &e);
             return 2;
         }
     };
@@ -36,6 +41,7 @@ pub(super) fn graph(args: GraphArgs) -> u8 {
         args.paths.clone()
     };
     settings.exclude = args.exclude.clone();
+    settings.no_ignore = args.no_ignore;
     match engine::check(&paths, &settings) {
         Ok(outcome) => {
             print_notices(&outcome.sources.notices);
@@ -46,7 +52,7 @@ pub(super) fn graph(args: GraphArgs) -> u8 {
             if outcome.errors.is_empty() { 0 } else { 2 }
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint_line("error", &e);
             2
         }
     }

@@ -3,7 +3,9 @@
 use crate::engine;
 use crate::model::listener::Row;
 
-use super::{AdminArgs, ListFormat, MeshArgs, eprint_line, input_error, print, print_notices};
+use super::{
+    AdminArgs, ListFormat, MeshArgs, ReadArgs, eprint_line, input_error, print, print_notices,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct ListenersArgs {
@@ -17,6 +19,11 @@ pub struct ListenersArgs {
     pub workload: Option<String>,
     #[arg(long, value_enum, default_value = "human")]
     pub format: ListFormat,
+    /// Walk directories without honouring ignore files (`.gitignore`, `.ignore`).
+    #[arg(long)]
+    pub no_ignore: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
     #[command(flatten)]
     pub mesh: MeshArgs,
     #[command(flatten)]
@@ -26,13 +33,14 @@ pub struct ListenersArgs {
 pub(super) fn listeners(args: ListenersArgs) -> u8 {
     // `-n` picks the scopes to print and is also the namespace of resources without one, so
     // `... | meshlint listeners - -n payments` shows them.
-    let settings = match args.mesh.settings(args.namespace.clone()) {
+    let mut settings = match args.mesh.settings(args.namespace.clone(), &args.read) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint_line("error", &e);
             return 2;
         }
     };
+    settings.no_ignore = args.no_ignore;
     let paths = if args.paths.is_empty() && args.admin.admin.is_none() {
         vec![".".to_string()]
     } else {
@@ -41,7 +49,7 @@ pub(super) fn listeners(args: ListenersArgs) -> u8 {
     let view = match engine::listeners_with(&paths, args.admin.fetch(), &settings) {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint_line("error", &e);
             return 2;
         }
     };

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{self, LoadedConfig};
 use crate::engine::{self, Settings};
 use crate::rules::{self, RULES};
-use crate::source::{InputError, Level, Notice};
+use crate::source::{FileSize, InputError, Level, Notice};
 
 pub use check::CheckArgs;
 pub use graph::GraphArgs;
@@ -68,20 +68,32 @@ pub struct MeshArgs {
 }
 
 impl MeshArgs {
-    /// Settings from the config file (flag or discovered), `--mesh-config` and the version.
-    fn settings(&self, namespace: Option<String>) -> Result<Settings, String> {
+    /// Settings from the config file (flag or discovered), `--mesh-config` and the version;
+    /// every file is read with the `--max-file-size` bound.
+    fn settings(&self, namespace: Option<String>, read: &ReadArgs) -> Result<Settings, String> {
+        let limit = read.max_file_size;
         Ok(Settings {
             istio_version: self.istio_version.clone(),
             mesh_config: self
                 .mesh_config
                 .as_deref()
-                .map(config::load_mesh_config)
+                .map(|p| config::load_mesh_config(p, limit))
                 .transpose()?,
             namespace,
-            config: load_config(self.config.as_deref())?,
+            config: load_config(self.config.as_deref(), limit)?,
+            max_file_size: limit,
             ..Settings::default()
         })
     }
+}
+
+/// How inputs are read.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReadArgs {
+    /// Refuse any input (file, stdin, config) larger than SIZE: bytes, or with a K, M or G
+    /// suffix (powers of 1024), e.g. 256MiB, 10M.
+    #[arg(long, value_name = "SIZE", default_value = "256MiB")]
+    pub max_file_size: FileSize,
 }
 
 /// Reading a live config dump from Envoy's admin endpoint.
@@ -160,7 +172,10 @@ pub fn run(cli: Cli) -> u8 {
                 0
             }
             None => {
-                eprintln!("error: unknown rule `{rule}` (run `meshlint rules` for the list)");
+                eprint_line(
+                    "error",
+                    &format!("unknown rule `{rule}` (run `meshlint rules` for the list)"),
+                );
                 2
             }
         },
@@ -220,7 +235,7 @@ fn print(s: &str) {
     let _ = stdout.flush();
 }
 
-fn load_config(flag: Option<&str>) -> Result<LoadedConfig, String> {
+fn load_config(flag: Option<&str>, limit: FileSize) -> Result<LoadedConfig, String> {
     let found = match flag {
         Some(p) => Some(Path::new(p).to_path_buf()),
         None => std::env::current_dir()
@@ -228,7 +243,7 @@ fn load_config(flag: Option<&str>) -> Result<LoadedConfig, String> {
             .and_then(|d| config::discover(&d)),
     };
     match found {
-        Some(p) => config::load_file(&p).map_err(|e| {
+        Some(p) => config::load_file(&p, limit).map_err(|e| {
             if e.line > 0 {
                 format!("{}:{}:{}: {}", e.file, e.line, e.column, e.message)
             } else {

@@ -2,7 +2,7 @@
 
 use crate::report;
 
-use super::{AdminArgs, ListFormat, eprint_line, input_error, print};
+use super::{AdminArgs, ListFormat, ReadArgs, eprint_line, input_error, print};
 
 #[derive(Debug, clap::Args)]
 pub struct TraceArgs {
@@ -23,6 +23,8 @@ pub struct TraceArgs {
     pub source: Option<String>,
     #[arg(long, value_enum, default_value = "human")]
     pub format: ListFormat,
+    #[command(flatten)]
+    pub read: ReadArgs,
     #[command(flatten)]
     pub admin: AdminArgs,
 }
@@ -47,7 +49,7 @@ pub(super) fn trace(args: TraceArgs) -> u8 {
     let (ip, port) = match parse_destination(&dest) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint_line("error", &e);
             return 2;
         }
     };
@@ -65,7 +67,7 @@ pub(super) fn trace(args: TraceArgs) -> u8 {
             match got {
                 Ok(text) => sources.add_text(name, text),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    eprint_line("error", &e);
                     return 2;
                 }
             }
@@ -73,7 +75,10 @@ pub(super) fn trace(args: TraceArgs) -> u8 {
     } else {
         sources = crate::source::load(
             std::slice::from_ref(&input),
-            &crate::source::Discovery::default(),
+            &crate::source::Discovery {
+                max_file_size: args.read.max_file_size,
+                ..crate::source::Discovery::default()
+            },
         );
     }
     let dumps = crate::envoy::load::take_dumps(&mut sources);
@@ -86,16 +91,22 @@ pub(super) fn trace(args: TraceArgs) -> u8 {
             .iter()
             .map(|d| sources.files[d.file].path.as_str())
             .collect();
-        eprintln!(
-            "error: {input} holds {} config dumps ({}); trace one proxy's dump at a time",
-            names.len(),
-            names.join(", ")
+        eprint_line(
+            "error",
+            &format!(
+                "{input} holds {} config dumps ({}); trace one proxy's dump at a time",
+                names.len(),
+                names.join(", ")
+            ),
         );
         return 2;
     }
     let Some(ld) = dumps.first() else {
-        eprintln!(
-            "error: {input}: not an Envoy config dump (expected `istioctl proxy-config all -o json`, Envoy /config_dump, or `istioctl proxy-config listener -o json` output)"
+        eprint_line(
+            "error",
+            &format!(
+                "{input}: not an Envoy config dump (expected `istioctl proxy-config all -o json`, Envoy /config_dump, or `istioctl proxy-config listener -o json` output)"
+            ),
         );
         return 2;
     };

@@ -126,7 +126,7 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
     None
 }
 
-pub fn load_file(path: &Path) -> Result<LoadedConfig, ConfigError> {
+pub fn load_file(path: &Path, limit: source::FileSize) -> Result<LoadedConfig, ConfigError> {
     // Shown relative to the working directory, like the manifests, so annotations attach.
     let shown = std::env::current_dir()
         .ok()
@@ -134,11 +134,11 @@ pub fn load_file(path: &Path) -> Result<LoadedConfig, ConfigError> {
         .unwrap_or(path)
         .to_string_lossy()
         .into_owned();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+    let text = source::read_text(path, limit, "config").map_err(|e| ConfigError {
         file: shown.clone(),
-        line: 0,
-        column: 0,
-        message: format!("cannot read config: {e}"),
+        line: e.line,
+        column: e.column,
+        message: e.message,
     })?;
     parse(&shown, &text)
 }
@@ -192,9 +192,14 @@ pub fn parse(shown: &str, text: &str) -> Result<LoadedConfig, ConfigError> {
 }
 
 /// Reads a MeshConfig YAML file (`--mesh-config`).
-pub fn load_mesh_config(path: &str) -> Result<MeshConfig, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{path}: cannot read mesh config: {e}"))?;
+pub fn load_mesh_config(path: &str, limit: source::FileSize) -> Result<MeshConfig, String> {
+    let text = source::read_text(Path::new(path), limit, "mesh config").map_err(|e| {
+        if e.line > 0 {
+            format!("{path}:{}:{}: {}", e.line, e.column, e.message)
+        } else {
+            format!("{path}: {}", e.message)
+        }
+    })?;
     let docs = source::parse_yaml(&text)
         .map_err(|e| format!("{path}:{}:{}: {}", e.line, e.column, e.message))?;
     match docs.first() {

@@ -28,6 +28,10 @@ pub struct Settings {
     pub select: Vec<String>,
     pub ignore: Vec<String>,
     pub exclude: Vec<String>,
+    /// Walk directories without ignore files.
+    pub no_ignore: bool,
+    /// Inputs larger than this are input errors.
+    pub max_file_size: source::FileSize,
     pub namespace: Option<String>,
     pub istio_version: Option<String>,
     /// A MeshConfig given with `--mesh-config`; overrides an `istio` ConfigMap in the input.
@@ -143,7 +147,7 @@ fn warn_if_empty(sources: &mut Sources, store: &Store, dumps: &[LoadedDump]) {
     });
 }
 
-/// Exclude globs from the flags and the config file.
+/// Exclude globs from the flags and the config file, and how to walk and read.
 /// A bad glob of the config file is reported at its position there, not as a flag.
 fn discovery(settings: &Settings) -> Result<source::Discovery, String> {
     let cfg = &settings.config;
@@ -158,7 +162,11 @@ fn discovery(settings: &Settings) -> Result<source::Discovery, String> {
     }
     let mut exclude = settings.exclude.clone();
     exclude.extend(cfg.config.exclude.iter().cloned());
-    Ok(source::Discovery { exclude })
+    Ok(source::Discovery {
+        exclude,
+        no_ignore: settings.no_ignore,
+        max_file_size: settings.max_file_size,
+    })
 }
 
 /// The default namespace: the flag, then the config file, then `default`.

@@ -5,6 +5,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use super::FileSize;
+
 /// File names kustomize reads as a directory's kustomization.
 const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
@@ -14,7 +16,7 @@ const PATCH_FIELDS: &[&str] = &["patches", "patchesStrategicMerge", "patchesJson
 /// Every patch file named by a kustomization in the directory of one of `files` or above it
 /// (kustomize only loads files under the kustomization's directory), by canonical path, with
 /// the kustomization's canonical path.
-pub(super) fn patch_files(files: &[String]) -> HashMap<PathBuf, PathBuf> {
+pub(super) fn patch_files(files: &[String], limit: FileSize) -> HashMap<PathBuf, PathBuf> {
     let mut dirs = BTreeSet::new();
     for f in files.iter().filter(|f| *f != "-") {
         if let Some(parent) = std::fs::canonicalize(f)
@@ -33,7 +35,7 @@ pub(super) fn patch_files(files: &[String]) -> HashMap<PathBuf, PathBuf> {
         else {
             continue;
         };
-        for patch in listed_patches(&k) {
+        for patch in listed_patches(&k, limit) {
             if let Ok(canonical) = std::fs::canonicalize(dir.join(patch)) {
                 out.entry(canonical).or_insert_with(|| k.clone());
             }
@@ -44,8 +46,8 @@ pub(super) fn patch_files(files: &[String]) -> HashMap<PathBuf, PathBuf> {
 
 /// The patch paths a kustomization file lists; inline patches (text with a newline) are not
 /// files. An unreadable kustomization lists nothing: it is reported, if at all, as an input.
-fn listed_patches(kustomization: &Path) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(kustomization) else {
+fn listed_patches(kustomization: &Path, limit: FileSize) -> Vec<String> {
+    let Ok(text) = super::read_text(kustomization, limit, "file") else {
         return Vec::new();
     };
     let Ok(docs) = super::yaml::parse_stream(&text) else {
@@ -104,7 +106,7 @@ mod tests {
             std::fs::write(root.join("base").join(f), "a: 1\n").expect("write");
         }
         let named = root.join("base/patches/svc.yaml");
-        let found = patch_files(&[named.to_string_lossy().into_owned()]);
+        let found = patch_files(&[named.to_string_lossy().into_owned()], FileSize::default());
         let mut listed: Vec<_> = found
             .keys()
             .map(|p| p.strip_prefix(&root).expect("under root").to_path_buf())

@@ -3,16 +3,16 @@
 mod kustomize;
 pub mod node;
 pub mod pointer;
+mod read;
 mod skip;
 pub mod sniff;
 mod walk;
 pub mod yaml;
 
-use std::io::Read;
-
 use rayon::prelude::*;
 
 pub use node::{FieldPath, Node, Pos, Seg, Value};
+pub use read::{FileSize, Unreadable, read_text};
 pub use skip::template_note;
 pub use walk::{Discovered, Discovery, discover};
 
@@ -88,7 +88,7 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
         notices,
         ..Sources::default()
     };
-    let patches = kustomize::patch_files(&files);
+    let patches = kustomize::patch_files(&files, opts.max_file_size);
     // Reading and parsing run in parallel; results are added in discovery order, so output
     // never depends on scheduling.
     let parsed: Vec<_> = files
@@ -97,13 +97,14 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
             let patch_of = std::fs::canonicalize(&f)
                 .ok()
                 .and_then(|c| Some(kustomize::display(patches.get(&c)?, &f, &c)));
-            let read = read_input(&f).map(|text| {
-                let parsed = match patch_of {
-                    Some(k) => Parsed::Patch(k),
-                    None => parse(&text),
-                };
-                (text, parsed)
-            });
+            let read =
+                read_text(std::path::Path::new(&f), opts.max_file_size, "file").map(|text| {
+                    let parsed = match patch_of {
+                        Some(k) => Parsed::Patch(k),
+                        None => parse(&text),
+                    };
+                    (text, parsed)
+                });
             (f, read)
         })
         .collect();
@@ -113,11 +114,11 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
         let walked = !paths.contains(&f);
         match read {
             Ok((text, parsed)) => sources.add_parsed(f, text, parsed, walked),
-            Err((line, column, message)) => sources.errors.push(InputError {
+            Err(e) => sources.errors.push(InputError {
                 file: display_name(&f),
-                line,
-                column,
-                message,
+                line: e.line,
+                column: e.column,
+                message: e.message,
             }),
         }
     }
@@ -129,14 +130,16 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
 enum Parsed {
     JsonDump,
     Patch(String),
-    Yaml(Result<Vec<Node>, yaml::ParseError>),
+    /// The documents that parse, and an error for each one that does not.
+    Yaml(Vec<Node>, Vec<yaml::ParseError>),
 }
 
 fn parse(text: &str) -> Parsed {
     if sniff::json_is_dump(text) {
         Parsed::JsonDump
     } else {
-        Parsed::Yaml(yaml::parse_stream(text))
+        let (docs, errors) = yaml::parse_documents(text);
+        Parsed::Yaml(docs, errors)
     }
 }
 
@@ -146,30 +149,6 @@ fn display_name(path: &str) -> String {
     } else {
         path.to_string()
     }
-}
-
-/// Reads a file or stdin as UTF-8; an error carries its line and column when known.
-fn read_input(path: &str) -> Result<String, (u32, u32, String)> {
-    let bytes = if path == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| (0, 0, format!("cannot read stdin: {e}")))?;
-        buf
-    } else {
-        std::fs::read(path).map_err(|e| (0, 0, format!("cannot read file: {e}")))?
-    };
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let valid = String::from_utf8_lossy(&e.as_bytes()[..at]);
-        let line = valid.matches('\n').count() as u32 + 1;
-        let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
-        (
-            line,
-            column,
-            format!("file is not valid UTF-8 (invalid byte at offset {at})"),
-        )
-    })
 }
 
 impl Sources {
@@ -195,7 +174,7 @@ impl Sources {
         });
     }
 
-    /// Parses `text` as the file `path` and appends its documents (or its error).
+    /// Parses `text` as the file `path` and appends its documents and errors.
     pub fn add_text(&mut self, path: String, text: String) {
         let parsed = parse(&text);
         self.add_parsed(path, text, parsed, false);
@@ -203,7 +182,7 @@ impl Sources {
 
     fn add_parsed(&mut self, path: String, text: String, parsed: Parsed, walked: bool) {
         let name = display_name(&path);
-        let result = match parsed {
+        let (docs, errors) = match parsed {
             Parsed::JsonDump => {
                 self.dump_files.push(self.files.len());
                 self.files.push(SourceFile { path: name, text });
@@ -220,31 +199,30 @@ impl Sources {
                 self.files.push(SourceFile { path: name, text });
                 return;
             }
-            Parsed::Yaml(result) => result,
+            Parsed::Yaml(docs, errors) => (docs, errors),
         };
-        match result {
-            Ok(docs) => {
-                let id = self.files.len();
-                for root in docs {
-                    match skip::skip(&root, walked) {
-                        None => self.documents.push(Document { file: id, root }),
-                        Some(s) if !s.quiet => {
-                            self.note(&name, s.at, format!("skipped: {}", s.why))
-                        }
-                        Some(_) => {}
-                    }
-                }
-                self.files.push(SourceFile { path: name, text });
-            }
-            Err(e) => {
-                match skip::template_at_error(&text, e.line) {
-                    Some(at) => self.note(&name, at, skip::template_note(&text, at.line)),
-                    None => self.errors.push(yaml_error(&name, &e, &text)),
-                }
-                // Kept so later stages can still show the file, but it contributes no documents.
-                self.files.push(SourceFile { path: name, text });
+        // A YAML error where a template stands skips the whole file, as a template in a
+        // field does: the documents beside it are as unrendered.
+        if let Some(at) = errors
+            .iter()
+            .find_map(|e| skip::template_at_error(&text, e.line))
+        {
+            self.note(&name, at, skip::template_note(&text, at.line));
+            self.files.push(SourceFile { path: name, text });
+            return;
+        }
+        for e in &errors {
+            self.errors.push(yaml_error(&name, e, &text));
+        }
+        let id = self.files.len();
+        for root in docs {
+            match skip::skip(&root, walked) {
+                None => self.documents.push(Document { file: id, root }),
+                Some(s) if !s.quiet => self.note(&name, s.at, format!("skipped: {}", s.why)),
+                Some(_) => {}
             }
         }
+        self.files.push(SourceFile { path: name, text });
     }
 }
 

@@ -4,15 +4,19 @@ use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
-use super::{InputError, Level, Notice};
+use super::{FileSize, InputError, Level, Notice};
 
 /// File name extensions of the files a walk keeps.
 const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 
-/// Options for directory discovery.
+/// How inputs are found and read.
 #[derive(Clone, Debug, Default)]
 pub struct Discovery {
     pub exclude: Vec<String>,
+    /// Walk without ignore files (`.gitignore`, `.ignore`, git's excludes).
+    pub no_ignore: bool,
+    /// Inputs larger than this are input errors, not read.
+    pub max_file_size: FileSize,
 }
 
 impl Discovery {
@@ -45,8 +49,8 @@ pub struct Discovered {
 }
 
 /// Lists the files named by `paths`: files as given, directories walked recursively (honouring
-/// `.gitignore` and the exclude globs, keeping YAML/JSON files), `-` for stdin. Sorted per
-/// directory so output order never depends on the file system.
+/// ignore files as ripgrep does unless `no_ignore`, and the exclude globs, keeping YAML/JSON
+/// files), `-` for stdin. Sorted per directory so output order never depends on the file system.
 pub fn discover(paths: &[String], opts: &Discovery) -> Discovered {
     let mut out = Discovered::default();
     let excludes = match opts.exclude_set() {
@@ -69,9 +73,18 @@ pub fn discover(paths: &[String], opts: &Discovery) -> Discovered {
             continue;
         }
         let mut found: Vec<PathBuf> = Vec::new();
-        // Symlinked manifests are followed; the walker detects loops.
+        // Symlinked manifests are followed; the walker detects loops. `.gitignore`, git's
+        // excludes and `core.excludesFile` apply only inside a git work tree, and a
+        // `.gitignore` above the work tree's root never does: outside a repository they
+        // describe nothing meshlint is asked to check.
+        let use_ignore = !opts.no_ignore;
         let walker = ignore::WalkBuilder::new(path)
-            .require_git(false)
+            .require_git(true)
+            .parents(use_ignore)
+            .ignore(use_ignore)
+            .git_ignore(use_ignore)
+            .git_global(use_ignore)
+            .git_exclude(use_ignore)
             .follow_links(true)
             .sort_by_file_path(|a, b| a.cmp(b))
             .build();
@@ -79,6 +92,8 @@ pub fn discover(paths: &[String], opts: &Discovery) -> Discovered {
             match entry {
                 Ok(e) => {
                     let fp = e.path();
+                    // Named pipes, sockets and devices are no manifests, and reading one could
+                    // block or never end.
                     let is_file = e.file_type().is_some_and(|t| t.is_file());
                     if is_file && has_manifest_extension(fp) && !excluded(&excludes, fp) {
                         found.push(fp.to_path_buf());
@@ -182,6 +197,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
         std::fs::create_dir_all(root.join("b")).expect("mkdir");
+        std::fs::create_dir_all(root.join(".git")).expect("mkdir");
         std::fs::write(root.join(".gitignore"), "ignored.yaml\n").expect("write");
         for f in [
             "b/z.yaml",
@@ -197,6 +213,7 @@ mod tests {
             &[root.to_string_lossy().into_owned()],
             &Discovery {
                 exclude: vec!["skip.yaml".into()],
+                ..Discovery::default()
             },
         );
         assert!(errors.is_empty(), "{errors:?}");
@@ -232,6 +249,7 @@ mod tests {
                 &[root.to_string_lossy().into_owned()],
                 &Discovery {
                     exclude: exclude.iter().map(|e| e.to_string()).collect(),
+                    ..Discovery::default()
                 },
             )
         };

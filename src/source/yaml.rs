@@ -15,22 +15,42 @@ pub struct ParseError {
     pub message: String,
 }
 
-/// Limits that refuse alias bombs and absurd nesting instead of expanding them.
+/// Nesting deeper than this is refused: no manifest needs it, and it would cost stack.
 const MAX_DEPTH: usize = 128;
-const MAX_DOCUMENTS: usize = 1_000_000;
-const MAX_NODES: usize = 50_000_000;
-const MAX_ALIAS_REPLAY: usize = 100_000;
+/// Floor of the limits that grow with the input, so small texts keep generous limits.
+const MIN_SCALE: usize = 1 << 20;
+/// Events aliases may replay in a small text: far more than manifests use.
+const MIN_ALIAS_REPLAY: usize = 100_000;
+/// Input bytes per event aliases may replay in a large text: a manifest spends more than this
+/// on every node, so what aliases add stays below what the text itself holds.
+const BYTES_PER_REPLAYED_EVENT: usize = 16;
 
-fn options() -> serde_saphyr::Options {
+/// Parser limits for a text of `len` bytes. What the text itself holds (documents, nodes,
+/// scalar bytes, anchors, aliases) is bounded by its length, which `--max-file-size` bounds,
+/// so those limits grow with it and never refuse an honest input. Only alias expansion makes
+/// more than the text holds: it is capped in proportion to the text, which stops an alias
+/// bomb at a hundred thousand events in a small text.
+fn options(len: usize) -> serde_saphyr::Options {
+    // Generous multiples: one byte can hold a node (`[a,b]`), and `!!str` spells a 21-byte tag.
+    let scale = len.max(MIN_SCALE).saturating_mul(4);
     serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_depth: MAX_DEPTH,
-            max_documents: MAX_DOCUMENTS,
-            max_nodes: MAX_NODES,
-            max_events: MAX_NODES * 2,
+            max_documents: scale,
+            max_nodes: scale,
+            max_events: scale,
+            max_total_scalar_bytes: scale,
+            max_aliases: scale,
+            max_anchors: scale,
+            max_merge_keys: scale,
+            max_recorded_anchor_events: scale,
+            max_recorded_anchor_bytes: scale,
+            // One anchor reused many times is common (a shared block); the replay limit below
+            // is what stops a bomb.
+            enforce_alias_anchor_ratio: false,
         },
         alias_limits: serde_saphyr::alias_limits! {
-            max_total_replayed_events: MAX_ALIAS_REPLAY,
+            max_total_replayed_events: (len / BYTES_PER_REPLAYED_EVENT).max(MIN_ALIAS_REPLAY),
         },
         // Kubernetes decodes YAML 1.1 style: `0755` is octal.
         legacy_octal_numbers: true,
@@ -41,7 +61,8 @@ fn options() -> serde_saphyr::Options {
 /// Parses every document of a YAML stream. Empty documents come back as `Value::Null`.
 pub fn parse_stream(text: &str) -> Result<Vec<Node>, ParseError> {
     let docs: Vec<Option<Spanned<Tree>>> =
-        serde_saphyr::from_multiple_with_options(text, options()).map_err(to_parse_error)?;
+        serde_saphyr::from_multiple_with_options(text, options(text.len()))
+            .map_err(to_parse_error)?;
     Ok(docs
         .into_iter()
         .map(|d| match d {
@@ -49,6 +70,112 @@ pub fn parse_stream(text: &str) -> Result<Vec<Node>, ParseError> {
             None => Node::new(Value::Null, Pos::default()),
         })
         .collect())
+}
+
+/// Parses every document of a stream that parses and reports each one that does not, so one
+/// broken document does not hide the objects beside it. Positions are in the whole text.
+pub fn parse_documents(text: &str) -> (Vec<Node>, Vec<ParseError>) {
+    let whole = match parse_stream(text) {
+        Ok(docs) => return (docs, Vec::new()),
+        Err(e) => e,
+    };
+    let parts = document_parts(text);
+    if parts.len() < 2 {
+        return (Vec::new(), vec![whole]);
+    }
+    let mut docs = Vec::new();
+    let mut errors = Vec::new();
+    for part in parts {
+        match parse_stream(&text[part.start..part.end]) {
+            Ok(found) => docs.extend(found.into_iter().map(|mut n| {
+                shift(&mut n, part.lines_before, part.start);
+                n
+            })),
+            Err(mut e) => {
+                if e.line > 0 {
+                    e.line += part.lines_before;
+                }
+                errors.push(e);
+            }
+        }
+    }
+    // Every document parses alone but the stream does not (a directive out of place): the
+    // stream's own error still has to be reported.
+    if errors.is_empty() {
+        errors.push(whole);
+    }
+    (docs, errors)
+}
+
+/// A document's byte range and the number of lines before it.
+struct Part {
+    start: usize,
+    end: usize,
+    lines_before: u32,
+}
+
+/// Splits a stream at its document markers: `---` starts a document and `...` ends one, at
+/// column 0 and followed by a space or the line's end. At column 0 they end any block scalar,
+/// flow collection or quoted scalar too (YAML forbids them inside), so a marker is a boundary
+/// wherever it stands; an indented `---` in a block scalar is text. Directives and comments
+/// before a `---` stay with its document.
+fn document_parts(text: &str) -> Vec<Part> {
+    let mut parts = Vec::new();
+    let (mut start, mut lines_before, mut has_content) = (0, 0, false);
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let i = i as u32;
+        let starts = is_marker(line, "---");
+        if starts && has_content {
+            parts.push(Part {
+                start,
+                end: offset,
+                lines_before,
+            });
+            (start, lines_before) = (offset, i);
+        }
+        let trimmed = line.trim_start();
+        has_content |=
+            starts || !(trimmed.is_empty() || trimmed.starts_with('#') || line.starts_with('%'));
+        offset += line.len();
+        if is_marker(line, "...") {
+            parts.push(Part {
+                start,
+                end: offset,
+                lines_before,
+            });
+            (start, lines_before, has_content) = (offset, i + 1, false);
+        }
+    }
+    if start < text.len() {
+        parts.push(Part {
+            start,
+            end: text.len(),
+            lines_before,
+        });
+    }
+    parts
+}
+
+fn is_marker(line: &str, marker: &str) -> bool {
+    line.strip_prefix(marker)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']))
+}
+
+/// Moves the positions of a tree parsed from a part of a text to the whole text's.
+fn shift(node: &mut Node, lines: u32, offset: usize) {
+    if node.pos.line > 0 {
+        node.pos.line += lines;
+        node.pos.offset += offset;
+    }
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().for_each(|n| shift(n, lines, offset)),
+        Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+            shift(k, lines, offset);
+            shift(v, lines, offset);
+        }),
+        _ => {}
+    }
 }
 
 fn to_parse_error(e: serde_saphyr::Error) -> ParseError {
@@ -252,6 +379,61 @@ mod tests {
             ));
         }
         assert!(parse_stream(&text).is_err());
+    }
+
+    #[test]
+    fn a_broken_document_leaves_the_others_at_their_own_positions() {
+        // An indented `---` in a block scalar is text, and `...` ends a document.
+        let text =
+            "a: 1\n---\nkind: [\n---\nscript: |\n  echo\n  ---\nb: 2\n...\nc: {\n---\nd: 4\n";
+        let (docs, errors) = parse_documents(text);
+        let found: Vec<(String, u32, usize)> = docs
+            .iter()
+            .map(|d| match &d.value {
+                Value::Map(entries) => {
+                    let (k, _) = &entries[entries.len() - 1];
+                    (
+                        k.as_str().unwrap_or("").to_string(),
+                        k.pos.line,
+                        k.pos.offset,
+                    )
+                }
+                v => panic!("{v:?}"),
+            })
+            .collect();
+        let line = |n: usize| text.split_inclusive('\n').take(n - 1).map(str::len).sum();
+        assert_eq!(
+            found,
+            [
+                ("a".to_string(), 1, 0),
+                ("b".to_string(), 8, line(8)),
+                ("d".to_string(), 12, line(12))
+            ]
+        );
+        let script = docs[1].get("script").and_then(Node::as_str);
+        assert_eq!(script, Some("echo\n---\n"));
+        let lines: Vec<u32> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [3, 10], "{errors:?}");
+    }
+
+    #[test]
+    fn a_stream_broken_across_documents_is_still_an_error() {
+        // At column 0, `---` ends the flow sequence too soon: the first part is broken.
+        let (_, errors) = parse_documents("a: [1,\n---\n2]\n");
+        assert_eq!(errors.first().map(|e| e.line), Some(1), "{errors:?}");
+        let (docs, errors) = parse_documents("%YAML 1.2\n---\na: 1\n---\nb: [\n");
+        assert_eq!(docs.len(), 1, "the directive stays with its document");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].line, 5, "{errors:?}");
+    }
+
+    #[test]
+    fn one_anchor_aliased_many_times_is_not_refused() {
+        let mut text = String::from("base: &b {x: 1}\n");
+        for i in 0..500 {
+            text.push_str(&format!("k{i}: *b\n"));
+        }
+        assert!(parse_stream(&text).is_ok());
     }
 
     #[test]
