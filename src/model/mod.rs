@@ -4,6 +4,7 @@ mod decode;
 pub mod istio;
 pub mod k8s;
 pub mod listener;
+mod port;
 pub mod raw;
 mod template;
 
@@ -363,6 +364,18 @@ fn decode<T: DeserializeOwned + Default>(root: &Node, at: &str) -> Result<T, Dec
     }
 }
 
+/// Decodes an Istio spec, refused when a port number istiod requires is unset.
+fn istio_spec<T: DeserializeOwned + Default>(
+    root: &Node,
+    unset_port: impl Fn(&T) -> Option<FieldPath>,
+) -> Result<T, DecodeError> {
+    let spec = decode(root, "spec")?;
+    match unset_port(&spec) {
+        Some(path) => Err(port::required(root, path)),
+        None => Ok(spec),
+    }
+}
+
 fn decode_spec(res: &Resource) -> Result<Spec, DecodeError> {
     let root = &res.node;
     let istio = res.is_istio_networking();
@@ -371,11 +384,17 @@ fn decode_spec(res: &Resource) -> Result<Spec, DecodeError> {
         "Service" if res.api_version == "v1" || res.api_version.is_empty() => {
             Spec::Service(decode(root, "")?)
         }
-        "VirtualService" if istio => Spec::VirtualService(decode(root, "spec")?),
+        "VirtualService" if istio => {
+            Spec::VirtualService(istio_spec(root, istio::VirtualService::unset_port)?)
+        }
         "DestinationRule" if istio => Spec::DestinationRule(decode(root, "spec")?),
-        "Gateway" if istio => Spec::Gateway(decode(root, "spec")?),
-        "ServiceEntry" if istio => Spec::ServiceEntry(decode(root, "spec")?),
-        "Sidecar" if istio => Spec::Sidecar(decode(root, "spec")?),
+        "Gateway" if istio => {
+            Spec::Gateway(istio_spec(root, |g: &istio::Gateway| g.unset_port(root))?)
+        }
+        "ServiceEntry" if istio => {
+            Spec::ServiceEntry(istio_spec(root, istio::ServiceEntry::unset_port)?)
+        }
+        "Sidecar" if istio => Spec::Sidecar(istio_spec(root, istio::Sidecar::unset_port)?),
         "WorkloadEntry" if istio => Spec::WorkloadEntry(decode(root, "spec")?),
         "ConfigMap" if is_mesh_config_map(res) => match mesh_config(root)? {
             Some(m) => Spec::MeshConfig(Box::new(m)),
