@@ -6,6 +6,7 @@ pub mod k8s;
 pub mod listener;
 mod port;
 pub mod raw;
+mod shape;
 mod template;
 
 use std::collections::{BTreeMap, HashMap};
@@ -286,7 +287,8 @@ impl Store {
             spec: Spec::Other,
             replaced_by: None,
         };
-        match decode_spec(&res) {
+        let decoded = decode_spec(&res).and_then(|spec| shape::check(&res).map(|()| spec));
+        match decoded {
             Ok(spec) => res.spec = spec,
             Err((p, msg)) => {
                 let (node, _) = res.node.lookup(&p);
