@@ -1,8 +1,8 @@
 //! What a VirtualService points at, as istiod reads it: gateway references and every route and
 //! mirror destination with where it is written.
 
-use crate::model::Resource;
-use crate::source::{FieldPath, Node, Value};
+use crate::model::{Resource, Spec};
+use crate::source::FieldPath;
 
 /// istiod's `resolveGatewayName`: `name` and `./name` are in `namespace`, `ns/name` is explicit,
 /// and the legacy `name.ns[.svc.cluster.local]` form names namespace `ns`.
@@ -65,112 +65,29 @@ impl RouteDest {
     }
 }
 
-fn dest_from(node: Option<&Node>) -> (bool, String, Option<String>, Option<i64>) {
-    let Some(node) = node.filter(|n| n.is_map()) else {
-        return (false, String::new(), None, None);
-    };
-    let host = node
-        .get("host")
-        .map(Node::scalar_text)
-        .filter(|h| h != "null")
-        .unwrap_or_default();
-    let subset = node
-        .get("subset")
-        .and_then(Node::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
-    let port = node
-        .get("port")
-        .and_then(|p| p.get("number"))
-        .and_then(|n| match &n.value {
-            Value::Int(i) => Some(*i),
-            Value::Str(s) => s.parse().ok(),
-            _ => None,
-        });
-    (true, host, subset, port)
-}
-
-/// Every route and mirror destination of a VirtualService, read from the document so that
-/// `mirror` and `mirrors` (not in the typed model) are included. Order: tcp, tls, http, as
-/// istio's analyzers walk them, then http mirrors.
+/// Every route and mirror destination of a VirtualService with where it is written, in
+/// [`crate::model::istio::VirtualService::destinations`]' order.
 pub fn route_destinations(res: &Resource) -> Vec<RouteDest> {
-    let mut out = Vec::new();
-    let spec = res.node.get("spec");
-    for section in ["tcp", "tls", "http"] {
-        let Some(rules) = spec.and_then(|s| s.get(section)).and_then(Node::as_seq) else {
-            continue;
-        };
-        for (i, rule) in rules.iter().enumerate() {
-            if let Some(routes) = rule.get("route").and_then(Node::as_seq) {
-                for (j, rd) in routes.iter().enumerate() {
-                    let path = FieldPath::parse("spec")
-                        .key(section)
-                        .index(i)
-                        .key("route")
-                        .index(j);
-                    let dest = rd.get("destination");
-                    let (present, host, subset, port) = dest_from(dest);
-                    out.push(RouteDest {
-                        section,
-                        rule: i,
-                        index: Some(j),
-                        mirror: false,
-                        path: if present {
-                            path.key("destination")
-                        } else {
-                            path
-                        },
-                        host,
-                        subset,
-                        port,
-                        present,
-                    });
-                }
-            }
-        }
-    }
-    let http = spec.and_then(|s| s.get("http"));
-    if let Some(rules) = http.and_then(Node::as_seq) {
-        for (i, rule) in rules.iter().enumerate() {
-            let base = FieldPath::parse("spec.http").index(i);
-            if let Some(m) = rule.get("mirror").filter(|m| m.is_map()) {
-                let (present, host, subset, port) = dest_from(Some(m));
-                out.push(RouteDest {
-                    section: "http",
-                    rule: i,
-                    index: None,
-                    mirror: true,
-                    path: base.clone().key("mirror"),
-                    host,
-                    subset,
-                    port,
-                    present,
-                });
-            }
-            if let Some(mirrors) = rule.get("mirrors").and_then(Node::as_seq) {
-                for (j, m) in mirrors.iter().enumerate() {
-                    let (present, host, subset, port) = dest_from(m.get("destination"));
-                    let path = base.clone().key("mirrors").index(j);
-                    out.push(RouteDest {
-                        section: "http",
-                        rule: i,
-                        index: Some(j),
-                        mirror: true,
-                        path: if present {
-                            path.key("destination")
-                        } else {
-                            path
-                        },
-                        host,
-                        subset,
-                        port,
-                        present,
-                    });
-                }
-            }
-        }
-    }
-    out
+    let Spec::VirtualService(vs) = &res.spec else {
+        return Vec::new();
+    };
+    vs.destinations()
+        .into_iter()
+        .map(|d| RouteDest {
+            section: d.section,
+            rule: d.rule,
+            index: d.index,
+            mirror: d.mirror,
+            path: d.path,
+            host: d.dest.map(|d| d.host.clone()).unwrap_or_default(),
+            subset: d
+                .dest
+                .and_then(|d| d.subset.clone())
+                .filter(|s| !s.is_empty()),
+            port: d.dest.and_then(|d| d.port.as_ref()?.number),
+            present: d.dest.is_some(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -3,34 +3,18 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
-/// Port numbers as protobuf JSON allows them: a number or a numeric string.
-fn port_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum N {
-        Int(i64),
-        Str(String),
-    }
-    match Option::<N>::deserialize(d)? {
-        None => Ok(None),
-        Some(N::Int(i)) => Ok(Some(i)),
-        Some(N::Str(s)) => s
-            .parse()
-            .map(Some)
-            .map_err(|_| serde::de::Error::custom(format!("invalid port number `{s}`"))),
-    }
-}
+use crate::source::{FieldPath, Node};
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PortSpec {
-    #[serde(deserialize_with = "port_number")]
+    #[serde(deserialize_with = "super::port::proto_port")]
     pub number: Option<i64>,
     pub name: Option<String>,
     pub protocol: Option<String>,
-    #[serde(deserialize_with = "port_number")]
+    #[serde(deserialize_with = "super::port::proto_port")]
     pub target_port: Option<i64>,
 }
 
@@ -88,6 +72,14 @@ pub struct HttpRoute {
     #[serde(rename = "match")]
     pub matches: Vec<serde_json::Value>,
     pub route: Vec<RouteDestination>,
+    pub mirror: Option<Destination>,
+    pub mirrors: Vec<HttpMirrorPolicy>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HttpMirrorPolicy {
+    pub destination: Option<Destination>,
 }
 
 /// A `tcp` or `tls` route: L4 match attributes and destinations.
@@ -102,7 +94,7 @@ pub struct TcpRoute {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct L4Match {
-    #[serde(deserialize_with = "port_number")]
+    #[serde(deserialize_with = "super::port::proto_port")]
     pub port: Option<i64>,
     pub gateways: Vec<String>,
     pub sni_hosts: Vec<String>,
@@ -112,7 +104,7 @@ pub struct L4Match {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct RouteDestination {
-    pub destination: Destination,
+    pub destination: Option<Destination>,
     pub weight: Option<i64>,
 }
 
@@ -127,7 +119,7 @@ pub struct Destination {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PortSelector {
-    #[serde(deserialize_with = "port_number")]
+    #[serde(deserialize_with = "super::port::proto_port")]
     pub number: Option<i64>,
 }
 
@@ -168,9 +160,149 @@ pub struct EgressListener {
 #[serde(rename_all = "camelCase", default)]
 pub struct WorkloadEntry {
     pub address: Option<String>,
+    #[serde(deserialize_with = "super::port::proto_port_map")]
     pub ports: BTreeMap<String, i64>,
     pub labels: BTreeMap<String, String>,
     pub network: Option<String>,
+}
+
+/// A Gateway server or Sidecar listener bound to a Unix socket has no port number.
+fn unix_bind(bind: &Option<String>) -> bool {
+    bind.as_deref().is_some_and(|b| b.starts_with("unix://"))
+}
+
+// Where istiod's validation requires a port number that is unset (0 is unset in protobuf), the
+// path of the first one: `agent.ValidatePort` on every ServiceEntry port, on Gateway servers and
+// Sidecar egress listeners not bound to a Unix socket, and in `validatePortSelector` on every
+// destination with a `port`.
+
+impl ServiceEntry {
+    pub fn unset_port(&self) -> Option<FieldPath> {
+        let i = self.ports.iter().position(|p| p.number.is_none())?;
+        Some(FieldPath::parse("spec.ports").index(i).key("number"))
+    }
+}
+
+impl Gateway {
+    /// A server without `port` at all is left out rather than refused: istio's analyzers accept
+    /// one (their conflicting-gateway tests feed it), and so does meshlint, reading no port.
+    pub fn unset_port(&self, root: &Node) -> Option<FieldPath> {
+        self.servers.iter().enumerate().find_map(|(i, s)| {
+            let port = FieldPath::parse("spec.servers").index(i).key("port");
+            let written = root.lookup(&port).1;
+            (written && s.port.number.is_none() && !unix_bind(&s.bind)).then(|| port.key("number"))
+        })
+    }
+}
+
+impl Sidecar {
+    pub fn unset_port(&self) -> Option<FieldPath> {
+        let i = self.egress.iter().position(|e| {
+            e.port.as_ref().is_some_and(|p| p.number.is_none()) && !unix_bind(&e.bind)
+        })?;
+        Some(
+            FieldPath::parse("spec.egress")
+                .index(i)
+                .key("port")
+                .key("number"),
+        )
+    }
+}
+
+impl Destination {
+    fn port_unset(&self) -> bool {
+        self.port.as_ref().is_some_and(|p| p.number.is_none())
+    }
+}
+
+/// A route or mirror destination of a VirtualService, with where it is written.
+pub struct DestinationAt<'a> {
+    /// `http`, `tcp` or `tls`.
+    pub section: &'static str,
+    pub rule: usize,
+    /// Index in `route` or `mirrors`; `None` for `mirror`.
+    pub index: Option<usize>,
+    pub mirror: bool,
+    /// Path of the destination (`…destination` or `…mirror`), or of its entry when it has none.
+    pub path: FieldPath,
+    pub dest: Option<&'a Destination>,
+}
+
+impl<'a> DestinationAt<'a> {
+    /// A route or `mirrors` entry: the path is its `destination`'s when it has one.
+    fn entry(
+        section: &'static str,
+        (rule, index): (usize, usize),
+        mirror: bool,
+        entry: FieldPath,
+        dest: Option<&'a Destination>,
+    ) -> Self {
+        let path = match dest {
+            Some(_) => entry.key("destination"),
+            None => entry,
+        };
+        DestinationAt {
+            section,
+            rule,
+            index: Some(index),
+            mirror,
+            path,
+            dest,
+        }
+    }
+}
+
+impl VirtualService {
+    /// Every route and mirror destination. Order: tcp, tls, http, as istio's analyzers walk
+    /// them, then http mirrors.
+    pub fn destinations(&self) -> Vec<DestinationAt<'_>> {
+        let mut out = Vec::new();
+        let sections: [(&'static str, Vec<&[RouteDestination]>); 3] = [
+            ("tcp", self.tcp.iter().map(|r| &r.route[..]).collect()),
+            ("tls", self.tls.iter().map(|r| &r.route[..]).collect()),
+            ("http", self.http.iter().map(|r| &r.route[..]).collect()),
+        ];
+        for (section, rules) in sections {
+            for (i, route) in rules.into_iter().enumerate() {
+                for (j, rd) in route.iter().enumerate() {
+                    let entry = FieldPath::parse("spec")
+                        .key(section)
+                        .index(i)
+                        .key("route")
+                        .index(j);
+                    let dest = rd.destination.as_ref();
+                    out.push(DestinationAt::entry(section, (i, j), false, entry, dest));
+                }
+            }
+        }
+        for (i, rule) in self.http.iter().enumerate() {
+            let base = FieldPath::parse("spec.http").index(i);
+            if let Some(m) = &rule.mirror {
+                out.push(DestinationAt {
+                    section: "http",
+                    rule: i,
+                    index: None,
+                    mirror: true,
+                    path: base.clone().key("mirror"),
+                    dest: Some(m),
+                });
+            }
+            for (j, m) in rule.mirrors.iter().enumerate() {
+                let entry = base.clone().key("mirrors").index(j);
+                let dest = m.destination.as_ref();
+                out.push(DestinationAt::entry("http", (i, j), true, entry, dest));
+            }
+        }
+        out
+    }
+
+    pub fn unset_port(&self) -> Option<FieldPath> {
+        let d = self
+            .destinations()
+            .into_iter()
+            .find(|d| d.dest.is_some_and(Destination::port_unset))?;
+        Some(d.path.key("port").key("number"))
+    }
 }
 
 /// The fields of Istio's MeshConfig that change listener generation.

@@ -6,9 +6,8 @@ use serde::Deserialize;
 
 use crate::source::{FieldPath, Node, Value};
 
-/// `IntOrString` as Kubernetes defines it: `"8080"` stays a (named-port) string.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
+/// `IntOrString` as Kubernetes defines it; a string is a port name (see [`super::port`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IntOrString {
     Int(i64),
     Str(String),
@@ -62,10 +61,13 @@ impl ServiceSpec {
 #[serde(rename_all = "camelCase")]
 pub struct ServicePort {
     pub name: Option<String>,
+    #[serde(deserialize_with = "super::port::port")]
     pub port: i64,
+    #[serde(default, deserialize_with = "super::port::target_port")]
     pub target_port: Option<IntOrString>,
     pub protocol: Option<String>,
     pub app_protocol: Option<String>,
+    #[serde(default, deserialize_with = "super::port::optional_port")]
     pub node_port: Option<i64>,
 }
 
@@ -106,9 +108,11 @@ pub struct Container {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerPort {
+    #[serde(deserialize_with = "super::port::port")]
     pub container_port: i64,
     pub name: Option<String>,
     pub protocol: Option<String>,
+    #[serde(default, deserialize_with = "super::port::optional_port")]
     pub host_port: Option<i64>,
     #[serde(rename = "hostIP")]
     pub host_ip: Option<String>,
@@ -126,6 +130,18 @@ pub struct EnvVar {
     pub value: Option<String>,
 }
 
+/// The `metadata` meshlint reads.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ObjectMeta {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub creation_timestamp: Option<String>,
+}
+
+/// The metadata of a pod template.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct TemplateMeta {

@@ -1,16 +1,21 @@
 //! Typed resources built from positioned documents.
 
+mod decode;
 pub mod istio;
 pub mod k8s;
 pub mod listener;
+mod port;
 pub mod raw;
+mod shape;
 mod template;
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::de::DeserializeOwned;
 
-use crate::source::{FieldPath, FileId, InputError, Node, Pos, Seg, Sources, Value};
+use crate::source::{FieldPath, FileId, InputError, Node, Pos, Sources, Value};
+
+use decode::DecodeError;
 
 /// Index of a resource in [`Store::resources`].
 pub type ResId = usize;
@@ -236,28 +241,32 @@ impl Store {
             return;
         }
         let kind = kind.as_str();
-        let meta = root.get("metadata");
-        let Some(name) = meta.and_then(|m| m.get("name")).and_then(Node::as_str) else {
-            let at = meta.unwrap_or(&root);
+        let api_version = match root.get("apiVersion") {
+            Some(Node {
+                value: Value::Str(v),
+                ..
+            }) => v.clone(),
+            Some(v) if v.value != Value::Null => {
+                let msg = decode::expected("a string", v);
+                errors.push(err(v, format!("{kind}: `apiVersion`: {msg}")));
+                return;
+            }
+            _ => String::new(),
+        };
+        let meta: k8s::ObjectMeta = match decode(&root, "metadata") {
+            Ok(meta) => meta,
+            Err((p, msg)) => {
+                errors.push(err(root.lookup(&p).0, format!("{kind}: `{p}`: {msg}")));
+                return;
+            }
+        };
+        let Some(name) = meta.name else {
+            let at = root.get("metadata").unwrap_or(&root);
             errors.push(err(at, format!("{kind} has no `metadata.name`")));
             return;
         };
-        let ns_node = meta.and_then(|m| m.get("namespace")).and_then(Node::as_str);
-        let api_version = root
-            .get("apiVersion")
-            .and_then(Node::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let name = name.to_string();
-        let namespace = ns_node.unwrap_or(&opts.default_namespace).to_string();
-        let namespace_explicit = ns_node.is_some();
-        let labels = string_map(meta.and_then(|m| m.get("labels")));
-        let annotations = string_map(meta.and_then(|m| m.get("annotations")));
-        let creation_timestamp = meta
-            .and_then(|m| m.get("creationTimestamp"))
-            .and_then(Node::as_str)
-            .map(str::to_string);
-        let created = creation_timestamp
+        let created = meta
+            .creation_timestamp
             .as_deref()
             .and_then(|t| t.trim().parse::<jiff::Timestamp>().ok());
         let mut res = Resource {
@@ -265,23 +274,27 @@ impl Store {
             api_version,
             kind: kind.to_string(),
             name,
-            namespace,
-            namespace_explicit,
-            labels,
-            annotations,
-            creation_timestamp,
+            namespace: meta
+                .namespace
+                .clone()
+                .unwrap_or_else(|| opts.default_namespace.clone()),
+            namespace_explicit: meta.namespace.is_some(),
+            labels: meta.labels,
+            annotations: meta.annotations,
+            creation_timestamp: meta.creation_timestamp,
             created,
             node: root,
             spec: Spec::Other,
             replaced_by: None,
         };
-        match decode_spec(&res) {
+        let decoded = decode_spec(&res).and_then(|spec| shape::check(&res).map(|()| spec));
+        match decoded {
             Ok(spec) => res.spec = spec,
             Err((p, msg)) => {
                 let (node, _) = res.node.lookup(&p);
                 errors.push(err(
                     node,
-                    format!("{kind} {}: invalid `{p}`: {msg}", res.name),
+                    format!("{kind} {}/{}: `{p}`: {msg}", res.namespace, res.name),
                 ));
                 return;
             }
@@ -327,7 +340,7 @@ impl Store {
     }
 }
 
-/// Reads a map of strings, stringifying scalar values as Kubernetes clients would show them.
+/// Reads a map of strings (a raw label selector); what is not a string is left out.
 pub fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     if let Some(Node {
@@ -336,36 +349,33 @@ pub fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
     }) = node
     {
         for (k, v) in entries {
-            if !matches!(v.value, Value::Seq(_) | Value::Map(_)) {
-                out.insert(k.scalar_text(), v.scalar_text());
+            if let Some(v) = v.as_str() {
+                out.insert(k.scalar_text(), v.to_string());
             }
         }
     }
     out
 }
 
-type DecodeError = (FieldPath, String);
+/// Decodes the part of the document at `at` into `T`; absent or null, it is `T`'s default.
+fn decode<T: DeserializeOwned + Default>(root: &Node, at: &str) -> Result<T, DecodeError> {
+    let path = FieldPath::parse(at);
+    match root.lookup(&path) {
+        (node, true) if node.value != Value::Null => decode::decode_node(node, &path),
+        _ => Ok(T::default()),
+    }
+}
 
-/// Decodes the part of the document at `at` into `T`; a failure names the path it failed at.
-fn decode<T: DeserializeOwned>(root: &Node, at: &str) -> Result<T, DecodeError> {
-    let base = FieldPath::parse(at);
-    let (node, found) = root.lookup(&base);
-    let json = if found {
-        node.to_json()
-    } else {
-        serde_json::Value::Object(Default::default())
-    };
-    serde_path_to_error::deserialize(json).map_err(|e| {
-        let mut path = base.clone();
-        for seg in e.path().iter() {
-            match seg {
-                serde_path_to_error::Segment::Seq { index } => path.0.push(Seg::Index(*index)),
-                serde_path_to_error::Segment::Map { key } => path.0.push(Seg::Key(key.clone())),
-                _ => {}
-            }
-        }
-        (path, e.into_inner().to_string())
-    })
+/// Decodes an Istio spec, refused when a port number istiod requires is unset.
+fn istio_spec<T: DeserializeOwned + Default>(
+    root: &Node,
+    unset_port: impl Fn(&T) -> Option<FieldPath>,
+) -> Result<T, DecodeError> {
+    let spec = decode(root, "spec")?;
+    match unset_port(&spec) {
+        Some(path) => Err(port::required(root, path)),
+        None => Ok(spec),
+    }
 }
 
 fn decode_spec(res: &Resource) -> Result<Spec, DecodeError> {
@@ -376,11 +386,17 @@ fn decode_spec(res: &Resource) -> Result<Spec, DecodeError> {
         "Service" if res.api_version == "v1" || res.api_version.is_empty() => {
             Spec::Service(decode(root, "")?)
         }
-        "VirtualService" if istio => Spec::VirtualService(decode(root, "spec")?),
+        "VirtualService" if istio => {
+            Spec::VirtualService(istio_spec(root, istio::VirtualService::unset_port)?)
+        }
         "DestinationRule" if istio => Spec::DestinationRule(decode(root, "spec")?),
-        "Gateway" if istio => Spec::Gateway(decode(root, "spec")?),
-        "ServiceEntry" if istio => Spec::ServiceEntry(decode(root, "spec")?),
-        "Sidecar" if istio => Spec::Sidecar(decode(root, "spec")?),
+        "Gateway" if istio => {
+            Spec::Gateway(istio_spec(root, |g: &istio::Gateway| g.unset_port(root))?)
+        }
+        "ServiceEntry" if istio => {
+            Spec::ServiceEntry(istio_spec(root, istio::ServiceEntry::unset_port)?)
+        }
+        "Sidecar" if istio => Spec::Sidecar(istio_spec(root, istio::Sidecar::unset_port)?),
         "WorkloadEntry" if istio => Spec::WorkloadEntry(decode(root, "spec")?),
         "ConfigMap" if is_mesh_config_map(res) => match mesh_config(root)? {
             Some(m) => Spec::MeshConfig(Box::new(m)),
@@ -412,9 +428,17 @@ fn mesh_config(root: &Node) -> Result<Option<istio::MeshConfig>, DecodeError> {
     let Some(doc) = docs.first() else {
         return Ok(Some(istio::MeshConfig::default()));
     };
-    serde_json::from_value(doc.to_json())
+    // Positions inside the embedded text are not the file's: the error names the inner field.
+    decode::decode_node(doc, &FieldPath::root())
         .map(Some)
-        .map_err(|e| (path, e.to_string()))
+        .map_err(|(inner, msg)| {
+            let message = if inner.0.is_empty() {
+                format!("mesh config: {msg}")
+            } else {
+                format!("mesh config field `{inner}`: {msg}")
+            };
+            (path, message)
+        })
 }
 
 fn workload(root: &Node, tpl: &str) -> Result<k8s::Workload, DecodeError> {
@@ -425,26 +449,8 @@ fn workload(root: &Node, tpl: &str) -> Result<k8s::Workload, DecodeError> {
             format!("{tpl}.{suffix}")
         }
     };
-    let meta: k8s::TemplateMeta = if tpl.is_empty() {
-        k8s::TemplateMeta {
-            labels: string_map(root.get("metadata").and_then(|m| m.get("labels"))),
-            annotations: string_map(root.get("metadata").and_then(|m| m.get("annotations"))),
-        }
-    } else {
-        let (node, found) = root.lookup(&FieldPath::parse(&join("metadata")));
-        if found {
-            k8s::TemplateMeta {
-                labels: string_map(node.get("labels")),
-                annotations: string_map(node.get("annotations")),
-            }
-        } else {
-            k8s::TemplateMeta::default()
-        }
-    };
-    let replicas = match root.lookup(&FieldPath::parse("spec.replicas")) {
-        (node, true) => node.to_json().as_i64(),
-        _ => None,
-    };
+    let meta: k8s::TemplateMeta = decode(root, &join("metadata"))?;
+    let replicas = decode(root, "spec.replicas")?;
     Ok(k8s::Workload {
         pod_labels: meta.labels,
         pod_annotations: meta.annotations,

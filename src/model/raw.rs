@@ -1,7 +1,7 @@
 //! Fields of a resource's document for what the typed model does not hold, and resource labels
 //! for messages.
 
-use crate::source::{FieldPath, Node, Value};
+use crate::source::{FieldPath, Node};
 
 use super::{ResId, Resource, Store};
 
@@ -19,18 +19,15 @@ pub fn raw<'a>(res: &'a Resource, path: &str) -> Option<&'a Node> {
     }
 }
 
-/// Strings of a raw sequence, with their indexes.
+/// Strings of a raw sequence, with their indexes (the shape check when the resource is built
+/// refuses other items in the lists rules read).
 pub fn raw_strings(node: Option<&Node>) -> Vec<(usize, String)> {
-    match node {
-        Some(Node {
-            value: Value::Seq(items),
-            ..
-        }) => items
+    match node.and_then(Node::as_seq) {
+        Some(items) => items
             .iter()
             .enumerate()
-            .filter(|(_, n)| !matches!(n.value, Value::Seq(_) | Value::Map(_) | Value::Null))
-            .map(|(i, n)| (i, n.scalar_text()))
+            .filter_map(|(i, n)| Some((i, n.as_str()?.to_string())))
             .collect(),
-        _ => Vec::new(),
+        None => Vec::new(),
     }
 }

@@ -218,7 +218,7 @@ spec: {{hosts: {hosts}{extra}}}
             vs("bar", "d", "['*.productpage.b']", ", exportTo: ['.']"),
             vs("x", "e", "[same.example.com, same.example.com]", ""),
             vs(
-                "y",
+                "v",
                 "f",
                 "[only.example.com]",
                 ", gateways: [istio-system/gw]",

@@ -407,7 +407,7 @@ spec:
     - {}
     route: [{destination: {host: v}}]
   - match:
-    - headers: {x: {exact: y}}
+    - headers: {x: {exact: 'y'}}
     route: [{destination: {host: v}}]
 ");
         let f = run(&text);
