@@ -532,3 +532,41 @@ fn decoding_messages_say_what_was_expected_in_plain_words() {
         assert!(!run.stdout.contains(serde_words), "{}", run.stdout);
     }
 }
+
+#[test]
+fn a_quoted_double_brace_is_text_and_a_broken_document_beside_it_is_reported() {
+    let run = check_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  ports: [{name: foo, port: 80}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: rules}\ndata:\n  rule: \"summary: {{ $labels.instance }} down\"\n  bad: [1, 2\n",
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("r.yaml:5:18: warning[MESH101]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("r.yaml:12:8: error[input] invalid YAML"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("unrendered"), "{}", run.stdout);
+}
+
+#[test]
+fn many_small_alias_bombs_share_one_budget() {
+    let doc = format!(
+        "a0: &a0 [{}]\na1: &a1 [{}]\na2: [{}]\n",
+        ["x"; 40].join(","),
+        ["*a0"; 40].join(","),
+        ["*a1"; 40].join(",")
+    );
+    let text = format!("{}---\nkind: [\n", vec![doc; 300].join("---\n"));
+    let run = check_text(&text);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("alias replay limit exceeded"),
+        "{}",
+        run.stdout
+    );
+}

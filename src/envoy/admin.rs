@@ -126,8 +126,8 @@ pub fn shown(url: &str) -> String {
             None => url.to_string(),
         };
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
+    // Everything up to the last `@` may be credentials, even with a `/` in a password.
+    match rest.rfind('@') {
         Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
         None => url.to_string(),
     }
@@ -172,6 +172,6 @@ mod tests {
         assert!(e.contains("127.0.0.1:9901"), "{e}");
         assert_eq!(shown("http://u:p@h:1/x"), "http://h:1/x");
         assert_eq!(shown("u:p@h:1"), "h:1");
-        assert_eq!(shown("http://h/a@b"), "http://h/a@b");
+        assert_eq!(shown("http://admin:pa/ss@h:1"), "http://h:1");
     }
 }

@@ -331,8 +331,15 @@ pub fn istio_reason(
     }
     let label = w.pod_labels.get(SIDECAR_INJECT);
     let annotation = w.pod_annotations.get(SIDECAR_INJECT);
-    // The label overrides the annotation when both are set.
-    let pod_choice = truthy(label).or_else(|| truthy(annotation));
+    // istiod reads only "true" and "false" here; any other value leaves the namespace's
+    // default (`injectRequired` in `pkg/kube/inject/inject.go`). The label overrides the
+    // annotation when both are set.
+    let choice = |v: Option<&String>| match v.map(String::as_str) {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        _ => None,
+    };
+    let pod_choice = choice(label).or_else(|| choice(annotation));
     if pod_choice == Some(false) {
         return None;
     }
@@ -357,14 +364,18 @@ pub fn istio_reason(
     if let Some(rev) = w.pod_labels.get(ISTIO_REV) {
         return Some(format!("the pod template has `{ISTIO_REV}={rev}`"));
     }
-    if pod_choice == Some(true) {
-        let how = if truthy(label).is_some() {
-            "label"
-        } else {
-            "annotation"
-        };
+    // Without a namespace label only the `object` webhook runs, and it selects the pod label
+    // `sidecar.istio.io/inject=true` (`manifests/charts/istio-control/istio-discovery/templates/
+    // mutatingwebhook.yaml`); the annotation alone injects only where the namespace, not in
+    // the input here, is selected anyway.
+    if choice(label) == Some(true) {
         return Some(format!(
-            "the pod template has the `{SIDECAR_INJECT}: \"true\"` {how}"
+            "the pod template has the `{SIDECAR_INJECT}: \"true\"` label"
+        ));
+    }
+    if pod_choice == Some(true) && ns_labels.is_none() {
+        return Some(format!(
+            "the pod template has the `{SIDECAR_INJECT}: \"true\"` annotation (its namespace is not in the input)"
         ));
     }
     None
@@ -587,5 +598,38 @@ mod tests {
     #[test]
     fn an_input_without_markers_is_istio() {
         assert!(mesh_is_istio(&store(&deployment("{}"))));
+    }
+
+    #[test]
+    fn istio_reads_only_true_and_false_and_the_annotation_needs_a_selected_namespace() {
+        let pod = |labels: &str, annotations: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: shop, labels: {labels}, annotations: {annotations}}}\nspec: {{containers: [{{name: c}}]}}\n"
+            )
+        };
+        let reason = |ns_labels: Option<&str>, labels: &str, annotations: &str| {
+            let ns = ns_labels.map_or(String::new(), |l| {
+                format!(
+                    "apiVersion: v1\nkind: Namespace\nmetadata: {{name: shop, labels: {l}}}\n---\n"
+                )
+            });
+            let st = store(&format!("{ns}{}", pod(labels, annotations)));
+            let (_, res) = st.iter().find(|(_, r)| r.kind == "Pod").expect("pod");
+            let ns_res = st
+                .iter()
+                .find(|(_, r)| r.kind == "Namespace")
+                .map(|(_, r)| &r.labels);
+            istio_reason(ns_res, res)
+        };
+        let ann = "{sidecar.istio.io/inject: \"true\"}";
+        assert!(
+            reason(Some("{}"), "{}", ann).is_none(),
+            "annotation alone, unlabelled namespace"
+        );
+        assert!(reason(None, "{}", ann).is_some(), "namespace unknown");
+        assert!(reason(Some("{}"), "{sidecar.istio.io/inject: \"true\"}", "{}").is_some());
+        let enabled = Some("{istio-injection: enabled}");
+        assert!(reason(enabled, "{sidecar.istio.io/inject: disabled}", "{}").is_some());
+        assert!(reason(enabled, "{sidecar.istio.io/inject: \"false\"}", "{}").is_none());
     }
 }

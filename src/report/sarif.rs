@@ -34,13 +34,15 @@ fn source_root() -> Option<PathBuf> {
 }
 
 /// What a path segment of a URI reference may not hold raw (RFC 3986): controls, space, double
-/// quote, `#`, `%`, `<`, `>`, `?`, brackets, backslash, caret, backtick, braces and `|`;
+/// quote, `#`, `%`, `:`, `<`, `>`, `?`, brackets, backslash, caret, backtick, braces and `|`;
 /// non-ASCII is always encoded.
 const SEGMENT: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'#')
     .add(b'%')
+    // A `:` in the first segment would read as a scheme.
+    .add(b':')
     .add(b'<')
     .add(b'>')
     .add(b'?')
@@ -83,6 +85,8 @@ fn uri(file: &str, root: Option<&Path>) -> (String, bool) {
     {
         return (relative_uri(rel), true);
     }
+    // A path that cannot be resolved (`/dev/fd/63` of a process substitution) is still absolute.
+    let absolute = absolute.or_else(|| path.is_absolute().then(|| path.to_path_buf()));
     match absolute.as_deref().map(Url::from_file_path) {
         Some(Ok(url)) => (url.to_string(), false),
         _ => (relative_uri(path.strip_prefix("./").unwrap_or(path)), true),
@@ -241,6 +245,11 @@ mod tests {
             "a%23b%3Fc%25d.yaml"
         );
         assert_eq!(relative_uri(Path::new("new\nline.yaml")), "new%0Aline.yaml");
+        assert_eq!(relative_uri(Path::new("a:b.yaml")), "a%3Ab.yaml");
+        assert_eq!(
+            uri("/dev/fd/999999", None),
+            ("file:///dev/fd/999999".to_string(), false)
+        );
         assert_eq!(
             uri("http://127.0.0.1:15000", None),
             ("http://127.0.0.1:15000/".to_string(), false)

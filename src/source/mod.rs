@@ -227,7 +227,11 @@ impl Sources {
 }
 
 fn yaml_error(file: &str, e: &yaml::ParseError, text: &str) -> InputError {
-    let hint = if text.contains("{{") {
+    // A `{{` inside a quoted string is text YAML reads fine, not a template.
+    let template = text
+        .lines()
+        .any(|l| l.find("{{").is_some_and(|c| !l[..c].contains(['"', '\''])));
+    let hint = if template {
         " (this looks like an unrendered Helm template: check the output of `helm template` instead)"
     } else {
         ""

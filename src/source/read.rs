@@ -156,9 +156,14 @@ fn bounded(r: impl Read, limit: FileSize, size: Option<u64>) -> Result<Vec<u8>, 
 /// A path to an open descriptor of this process: a pipe there is the shell's process
 /// substitution, already connected, so reading it ends.
 fn is_descriptor(path: &Path) -> bool {
-    path.starts_with("/dev/fd")
-        || path.starts_with("/proc/self/fd")
-        || path == Path::new("/dev/stdin")
+    // Exactly `/dev/fd/N` or `/proc/self/fd/N`: `/dev/fd/../tmp/fifo` is not a descriptor.
+    let Some(s) = path.to_str() else {
+        return false;
+    };
+    let number = |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
+    s == "/dev/stdin"
+        || s.strip_prefix("/dev/fd/").is_some_and(number)
+        || s.strip_prefix("/proc/self/fd/").is_some_and(number)
 }
 
 fn regular(meta: &std::fs::Metadata) -> Result<(), Failure> {

@@ -133,7 +133,8 @@ fn action(line: &str) -> Option<String> {
 
 /// For a file that is not valid YAML: where an unrendered template is, if the parse error is
 /// at one (on its line or just after it). Helm's `{{- if }}` and `{{ include }}` lines are not
-/// YAML; a syntax error elsewhere stays an input error.
+/// YAML; a syntax error elsewhere stays an input error, and so does one beside a `{{` inside a
+/// quoted string (an alerting rule's text), which YAML reads fine.
 pub(super) fn template_at_error(text: &str, line: u32) -> Option<Pos> {
     let lines: Vec<&str> = text.lines().collect();
     [line, line.saturating_sub(1)]
@@ -141,6 +142,9 @@ pub(super) fn template_at_error(text: &str, line: u32) -> Option<Pos> {
         .filter(|&l| l >= 1)
         .find_map(|l| {
             let column = lines.get(l as usize - 1)?.find("{{")?;
+            if lines[l as usize - 1][..column].contains(['"', '\'']) {
+                return None;
+            }
             let column = lines[l as usize - 1][..column].chars().count() as u32 + 1;
             Some(Pos {
                 line: l,

@@ -30,7 +30,7 @@ const BYTES_PER_REPLAYED_EVENT: usize = 16;
 /// so those limits grow with it and never refuse an honest input. Only alias expansion makes
 /// more than the text holds: it is capped in proportion to the text, which stops an alias
 /// bomb at a hundred thousand events in a small text.
-fn options(len: usize) -> serde_saphyr::Options {
+fn options(len: usize, replay: usize) -> serde_saphyr::Options {
     // Generous multiples: one byte can hold a node (`[a,b]`), and `!!str` spells a 21-byte tag.
     let scale = len.max(MIN_SCALE).saturating_mul(4);
     serde_saphyr::options! {
@@ -50,7 +50,7 @@ fn options(len: usize) -> serde_saphyr::Options {
             enforce_alias_anchor_ratio: false,
         },
         alias_limits: serde_saphyr::alias_limits! {
-            max_total_replayed_events: (len / BYTES_PER_REPLAYED_EVENT).max(MIN_ALIAS_REPLAY),
+            max_total_replayed_events: replay,
         },
         // Kubernetes decodes YAML 1.1 style: `0755` is octal.
         legacy_octal_numbers: true,
@@ -58,10 +58,19 @@ fn options(len: usize) -> serde_saphyr::Options {
     }
 }
 
+/// The events aliases may replay in a text of `len` bytes.
+fn replay_budget(len: usize) -> usize {
+    (len / BYTES_PER_REPLAYED_EVENT).max(MIN_ALIAS_REPLAY)
+}
+
 /// Parses every document of a YAML stream. Empty documents come back as `Value::Null`.
 pub fn parse_stream(text: &str) -> Result<Vec<Node>, ParseError> {
+    parse_with_replay(text, replay_budget(text.len()))
+}
+
+fn parse_with_replay(text: &str, replay: usize) -> Result<Vec<Node>, ParseError> {
     let docs: Vec<Option<Spanned<Tree>>> =
-        serde_saphyr::from_multiple_with_options(text, options(text.len()))
+        serde_saphyr::from_multiple_with_options(text, options(text.len(), replay))
             .map_err(to_parse_error)?;
     Ok(docs
         .into_iter()
@@ -80,13 +89,20 @@ pub fn parse_documents(text: &str) -> (Vec<Node>, Vec<ParseError>) {
         Err(e) => e,
     };
     let parts = document_parts(text);
-    if parts.len() < 2 {
+    // An alias bomb is not a broken document next to good ones: parsing the parts one by one
+    // would only spend the budget again.
+    if parts.len() < 2 || whole.message.starts_with("alias replay limit") {
         return (Vec::new(), vec![whole]);
     }
     let mut docs = Vec::new();
     let mut errors = Vec::new();
+    // The parts share the whole text's alias budget in proportion to their size: a fresh
+    // budget per part would let many small alias bombs through.
+    let whole_replay = replay_budget(text.len()) as u128;
     for part in parts {
-        match parse_stream(&text[part.start..part.end]) {
+        let len = part.end - part.start;
+        let replay = (whole_replay * len as u128 / text.len().max(1) as u128) as usize;
+        match parse_with_replay(&text[part.start..part.end], replay.max(1)) {
             Ok(found) => docs.extend(found.into_iter().map(|mut n| {
                 shift(&mut n, part.lines_before, part.start);
                 n
