@@ -4,16 +4,25 @@
 
 use std::borrow::Cow;
 
-/// `s` with every control character (C0, DEL, C1; newlines and tabs too) written as its Rust
-/// escape (`\n`, `\u{1b}`).
+/// Characters that act on the terminal instead of showing: controls (C0, DEL, C1) and the
+/// bidirectional overrides and isolates that reorder the text around them.
+fn acts(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with every control character (C0, DEL, C1; newlines and tabs too) and bidirectional
+/// override written as its Rust escape (`\n`, `\u{1b}`, `\u{202e}`).
 pub fn visible(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(acts) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         if c.is_control() {
             out.extend(c.escape_debug());
+        } else if acts(c) {
+            out.extend(c.escape_unicode());
         } else {
             out.push(c);
         }
@@ -24,10 +33,7 @@ pub fn visible(s: &str) -> Cow<'_, str> {
 /// A file's text for a code frame: control characters other than newline and tab become
 /// placeholders of the same byte length, so spans into the original text still line up.
 pub fn frame_text(text: &str) -> Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
+    if !text.chars().any(|c| acts(c) && c != '\n' && c != '\t') {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
@@ -35,8 +41,9 @@ pub fn frame_text(text: &str) -> Cow<'_, str> {
         match c {
             '\n' | '\t' => out.push(c),
             // C0 and DEL are one byte in UTF-8, C1 two: keep the width in bytes.
-            c if c.is_control() && c.len_utf8() == 1 => out.push('?'),
-            c if c.is_control() => out.push('·'),
+            c if acts(c) && c.len_utf8() == 1 => out.push('?'),
+            c if acts(c) && c.len_utf8() == 2 => out.push('·'),
+            c if acts(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -52,6 +59,7 @@ mod tests {
         assert!(matches!(visible("web-1.shop"), Cow::Borrowed(_)));
         assert_eq!(visible("a\u{1b}[31mb\nc"), "a\\u{1b}[31mb\\nc");
         assert_eq!(visible("x\u{85}y"), "x\\u{85}y");
+        assert_eq!(visible("a\u{202e}b"), "a\\u{202e}b");
     }
 
     #[test]
@@ -59,11 +67,7 @@ mod tests {
         let text = "name: a\u{1b}[2J\u{85}b\n\tport: 80\r\n";
         let safe = frame_text(text);
         assert_eq!(safe.len(), text.len());
-        assert!(
-            !safe
-                .chars()
-                .any(|c| c.is_control() && c != '\n' && c != '\t')
-        );
+        assert!(!safe.chars().any(|c| acts(c) && c != '\n' && c != '\t'));
         assert!(safe.contains("\tport: 80?\n"));
     }
 }

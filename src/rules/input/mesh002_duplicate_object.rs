@@ -4,7 +4,7 @@
 use crate::diagnostic::Severity;
 use serde_json::json;
 
-use crate::model::{Resource, Spec};
+use crate::model::{ResId, Resource, Spec};
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::source::FieldPath;
 
@@ -86,12 +86,14 @@ impl Rule for DuplicateObject {
         for (&survivor, earlier) in &store.copies {
             let res = store.get(survivor);
             let own = read_by_rules(res);
-            let differ =
-                own.is_some() && earlier.iter().any(|&e| read_by_rules(store.get(e)) != own);
+            let differs = |e: ResId| own.is_some() && read_by_rules(store.get(e)) != own;
+            let differ = earlier.iter().any(|&e| differs(e));
             // Copies in one file are applied together by any `kubectl apply -f`, so a difference
             // there is a mistake; copies in different files may be alternatives or per-cluster
             // variants that are never applied together, so they are only noted.
-            let same_file = earlier.iter().any(|&e| store.get(e).file == res.file);
+            let same_file = earlier
+                .iter()
+                .any(|&e| store.get(e).file == res.file && differs(e));
             let n = earlier.len() + 1;
             let others = match earlier.len() {
                 1 => "the earlier definition never takes effect".to_string(),
@@ -106,7 +108,7 @@ impl Rule for DuplicateObject {
                 ),
                 (true, false) => (
                     format!(
-                        "this object is defined in {n} files that differ in fields meshlint reads: applied together, `kubectl apply` keeps only this last one, so {others}; meshlint checks this one (if the files are alternatives or per-environment variants, check each set on its own)"
+                        "this object is defined {n} times in the input and a copy in another file differs in fields meshlint reads: applied together, `kubectl apply` keeps only this last one, so {others}; meshlint checks this one (if the files are alternatives or per-environment variants, check each set on its own)"
                     ),
                     Severity::Info,
                 ),

@@ -170,14 +170,20 @@ impl Rule for ConflictingGateways {
         for (id, r) in store.iter() {
             let Spec::Gateway(gw) = &r.spec else { continue };
             for (i, s) in gw.servers.iter().enumerate() {
-                let port = s.port.number.unwrap_or(0);
+                // istiod skips a server without a port (`mergeGateways`).
+                let Some(port) = s.port.number else { continue };
                 let bind = s.bind.clone().unwrap_or_default();
-                let mut hosts: Vec<&String> = s.hosts.iter().collect();
+                // `*/host` is `host` to istiod's duplicate check.
+                let mut hosts: Vec<&str> = s
+                    .hosts
+                    .iter()
+                    .map(|h| h.strip_prefix("*/").unwrap_or(h))
+                    .collect();
                 hosts.sort();
                 hosts.dedup();
                 for h in hosts {
                     index
-                        .entry((port, bind.clone(), h.clone()))
+                        .entry((port, bind.clone(), h.to_string()))
                         .or_default()
                         .push((id, i));
                 }
@@ -541,15 +547,34 @@ spec:
                 "{istio: a}",
                 "[{port: {number: 80, name: http, protocol: HTTP}, bind: 1.2.3.4, hosts: [x.com]}]",
             ),
-            gw(
-                "d",
-                "2024-01-01T00:00:00Z",
-                "{istio: a}",
-                "[{port: {number: 80, name: http, protocol: HTTP}, hosts: ['*/x.com']}]",
-            ),
         ]
         .concat();
         assert!(run(&text).is_empty());
+    }
+
+    #[test]
+    fn a_star_namespace_prefix_names_the_same_host_and_portless_servers_are_skipped() {
+        let tls = |name: &str, host: &str| {
+            gw(
+                name,
+                "2024-01-01T00:00:00Z",
+                "{istio: a}",
+                &format!(
+                    "[{{port: {{number: 443, name: https, protocol: HTTPS}}, tls: {{mode: SIMPLE, credentialName: c}}, hosts: ['{host}']}}]"
+                ),
+            )
+        };
+        let f = run(&[tls("a", "x.com"), tls("b", "*/x.com")].concat());
+        assert_eq!(f.len(), 2, "{f:#?}");
+        let portless = |name: &str| {
+            gw(
+                name,
+                "2024-01-01T00:00:00Z",
+                "{istio: a}",
+                "[{hosts: [x.com]}]",
+            )
+        };
+        assert!(run(&[portless("a"), portless("b")].concat()).is_empty());
     }
 
     #[test]

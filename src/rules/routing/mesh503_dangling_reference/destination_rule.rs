@@ -17,6 +17,19 @@ use super::{Checker, SUBSET, partial};
 /// Label sets of a host's endpoints, and the resources they come from.
 type Endpoints = (Vec<BTreeMap<String, String>>, Vec<String>);
 
+/// Endpoint labels the manifests do not hold: istiod adds the cluster and network to every
+/// endpoint (`AugmentLabels`, `pilot/pkg/serviceregistry/util/label/label.go`), and controllers
+/// add their revision hashes and pod names to the pods they create.
+const ADDED_LATER: &[&str] = &[
+    "topology.istio.io/cluster",
+    "topology.istio.io/network",
+    "pod-template-hash",
+    "rollouts-pod-template-hash",
+    "controller-revision-hash",
+    "statefulset.kubernetes.io/pod-name",
+    "apps.kubernetes.io/pod-index",
+];
+
 impl<'a> Checker<'a, '_> {
     pub(super) fn destination_rule(
         &mut self,
@@ -234,8 +247,13 @@ impl<'a> Checker<'a, '_> {
         name: &str,
         subset_labels: &BTreeMap<String, String>,
     ) {
+        // A label set outside the manifests (by istiod or a controller) and absent from the
+        // pod template cannot be judged: it counts as matching.
         let matches = |labels: &BTreeMap<String, String>| {
-            subset_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+            subset_labels.iter().all(|(k, v)| match labels.get(k) {
+                Some(have) => have == v,
+                None => ADDED_LATER.contains(&k.as_str()),
+            })
         };
         if endpoints.iter().any(matches) {
             return;
