@@ -3,7 +3,12 @@
 
 use crate::source::{FileId, InputError, Node, Sources, Value, sniff};
 
-use super::model::{Dump, RawDump, resource_kind};
+use std::fmt;
+
+use serde::Deserializer as _;
+use serde::de::{self, SeqAccess, Visitor};
+
+use super::model::{ArrayDump, Dump, RawDump, resource_kind};
 
 /// A dump read from one input file.
 #[derive(Clone, Debug)]
@@ -56,13 +61,24 @@ pub fn parse_json(text: &str) -> Result<Dump, DumpError> {
     };
     match sniff::first_significant(text) {
         Some((_, b'[')) => {
-            let items: Vec<serde_json::Value> = serde_json::from_str(text).map_err(err)?;
-            check_array(&items)?;
-            Dump::from_array(items, camel).map_err(|m| DumpError {
-                line: 0,
-                column: 0,
-                message: m,
-            })
+            let mut dump = ArrayDump::new(camel);
+            let mut failed = None;
+            let mut de = serde_json::Deserializer::from_str(text);
+            let read = de
+                .deserialize_seq(Items {
+                    dump: &mut dump,
+                    failed: &mut failed,
+                })
+                .and_then(|()| de.end());
+            if let Some(message) = failed {
+                return Err(DumpError {
+                    line: 0,
+                    column: 0,
+                    message,
+                });
+            }
+            read.map_err(err)?;
+            Ok(dump.finish())
         }
         _ => {
             let raw: RawDump = serde_json::from_str(text).map_err(err)?;
@@ -71,17 +87,29 @@ pub fn parse_json(text: &str) -> Result<Dump, DumpError> {
     }
 }
 
-fn check_array(items: &[serde_json::Value]) -> Result<(), DumpError> {
-    if let Some(first) = items.first()
-        && resource_kind(first) == "unknown"
-    {
-        return Err(DumpError {
-            line: 0,
-            column: 0,
-            message: "a JSON array that is not a list of Envoy resources".into(),
-        });
+/// Reads a bare array item by item into an [`ArrayDump`]; why an item is refused goes to
+/// `failed`, not into a JSON syntax error.
+struct Items<'a> {
+    dump: &'a mut ArrayDump,
+    failed: &'a mut Option<String>,
+}
+
+impl<'de> Visitor<'de> for Items<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of Envoy resources")
     }
-    Ok(())
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
+        while let Some(v) = a.next_element::<serde_json::Value>()? {
+            if let Err(m) = self.dump.push(v) {
+                *self.failed = Some(m);
+                return Err(de::Error::custom("refused"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// If a YAML document is a config dump, its model (or why it is not a valid one).
@@ -101,8 +129,7 @@ pub fn from_yaml(root: &Node, text: &str) -> Option<Result<Dump, String>> {
             }) =>
         {
             let camel = is_camel(text);
-            let json: Vec<serde_json::Value> = items.iter().map(Node::to_json).collect();
-            Some(Dump::from_array(json, camel))
+            Some(Dump::from_array(items.iter().map(Node::to_json), camel))
         }
         _ => None,
     }
