@@ -128,3 +128,77 @@ fn a_config_above_the_repository_is_not_applied() {
         run.stdout
     );
 }
+
+/// Files a walk meets that are neither objects nor dumps, each with something a loose test
+/// would take for an Envoy resource (`name`, `address`, `type`, `configs`).
+const NOT_DUMPS: &[(&str, &str)] = &[
+    (
+        "playbook.yaml",
+        "- hosts: all\n  become: true\n  tasks:\n    - name: install nginx\n      apt: {name: nginx}\n",
+    ),
+    (
+        "tasks.yaml",
+        "- name: install nginx\n  apt: {name: nginx, state: present}\n- name: start\n  service: {name: nginx}\n",
+    ),
+    (
+        ".pre-commit-hooks.yaml",
+        "- id: meshlint\n  name: meshlint\n  entry: meshlint check\n  language: rust\n",
+    ),
+    (
+        "patch.yaml",
+        "- op: replace\n  path: /spec/type\n  value: NodePort\n",
+    ),
+    (
+        "hosts.json",
+        "[{\"name\": \"web\", \"address\": \"10.0.0.1\", \"type\": \"server\"}]",
+    ),
+    ("numbers.json", "[1, 2, \"x\"]"),
+    (
+        "values.yaml",
+        "replicaCount: 1\nconfigs:\n  cm: {create: true}\n",
+    ),
+];
+
+#[test]
+fn walked_files_that_are_neither_objects_nor_dumps_are_skipped_silently() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in NOT_DUMPS {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    std::fs::write(
+        dir.path().join("svc.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: x}\nspec: {ports: [{name: web, port: 80}]}\n",
+    )
+    .expect("write");
+    // `istioctl proxy-config listener -o yaml`: still a dump.
+    std::fs::write(
+        dir.path().join("listeners.yaml"),
+        "- name: 10.0.0.9_5701\n  address: {socket_address: {address: 10.0.0.9, port_value: 5701}}\n  filter_chains:\n  - filters:\n    - name: envoy.filters.network.tcp_proxy\n      typed_config: {cluster: outbound|5701||hz.app.svc.cluster.local}\n",
+    )
+    .expect("write");
+    let run = meshlint(&["check", "--format", "concise", "."], dir.path());
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("svc.yaml:4:"), "{}", run.stdout);
+    assert!(
+        run.stderr.is_empty() && run.stdout.contains(" 0 input errors"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let run = meshlint(&["listeners", "listeners.yaml"], dir.path());
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("10.0.0.9"), "{}", run.stdout);
+    // Named, they are skipped with a note; none is read as a dump.
+    for (name, _) in NOT_DUMPS {
+        let run = meshlint(&["listeners", name], dir.path());
+        assert_eq!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
+        assert!(
+            !run.stdout.contains("config dump"),
+            "{name}: {}",
+            run.stdout
+        );
+        let run = meshlint(&["check", name], dir.path());
+        assert_eq!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("note:"), "{name}: {}", run.stderr);
+    }
+}

@@ -8,7 +8,7 @@ use std::fmt;
 use serde::Deserializer as _;
 use serde::de::{self, SeqAccess, Visitor};
 
-use super::model::{ArrayDump, Dump, RawDump, resource_kind};
+use super::model::{ArrayDump, Dump, RawDump};
 
 /// A dump read from one input file.
 #[derive(Clone, Debug)]
@@ -114,25 +114,16 @@ impl<'de> Visitor<'de> for Items<'_> {
 
 /// If a YAML document is a config dump, its model (or why it is not a valid one).
 pub fn from_yaml(root: &Node, text: &str) -> Option<Result<Dump, String>> {
-    match &root.value {
-        Value::Map(_) if root.get("configs").is_some() && root.get("kind").is_none() => {
-            let camel = is_camel(text);
-            Some(
-                serde_json::from_value::<RawDump>(root.to_json())
-                    .map(|raw| Dump::from_raw(raw, camel))
-                    .map_err(|e| format!("invalid config dump: {e}")),
-            )
-        }
-        Value::Seq(items)
-            if items.first().is_some_and(|f| {
-                f.is_map() && f.get("kind").is_none() && resource_kind(&f.to_json()) != "unknown"
-            }) =>
-        {
-            let camel = is_camel(text);
-            Some(Dump::from_array(items.iter().map(Node::to_json), camel))
-        }
-        _ => None,
+    if !sniff::yaml_is_dump(root) {
+        return None;
     }
+    let camel = is_camel(text);
+    Some(match &root.value {
+        Value::Seq(items) => Dump::from_array(items.iter().map(Node::to_json), camel),
+        _ => serde_json::from_value::<RawDump>(root.to_json())
+            .map(|raw| Dump::from_raw(raw, camel))
+            .map_err(|e| format!("invalid config dump: {e}")),
+    })
 }
 
 /// Takes the config dumps out of `sources`: the files the loader recognised as JSON dumps, and

@@ -542,17 +542,28 @@ impl ArrayDump {
     }
 }
 
-/// Which resource a bare-array element is, by its keys.
-pub fn resource_kind(v: &serde_json::Value) -> &'static str {
+/// Which resource a bare-array element is, by its `@type` or its keys.
+fn resource_kind(v: &serde_json::Value) -> &'static str {
+    const KINDS: [&str; 4] = [
+        "Listener",
+        "Cluster",
+        "RouteConfiguration",
+        "ClusterLoadAssignment",
+    ];
     let Some(o) = v.as_object() else {
         return "unknown";
     };
+    if let Some(t) = o.get("@type").and_then(|t| t.as_str()) {
+        let kind = t.rsplit('.').next().unwrap_or_default();
+        return KINDS.into_iter().find(|k| *k == kind).unwrap_or("unknown");
+    }
     let has = |k: &str| o.contains_key(k) || o.contains_key(&camel_case(k));
     if has("filter_chains")
         || has("listener_filters")
         || has("default_filter_chain")
         || has("filter_chain_matcher")
         || has("internal_listener")
+        || has("use_original_dst")
         || (has("address") && !has("cluster_name"))
     {
         "Listener"
@@ -560,7 +571,7 @@ pub fn resource_kind(v: &serde_json::Value) -> &'static str {
         "RouteConfiguration"
     } else if has("cluster_name") || (has("endpoints") && !has("name")) {
         "ClusterLoadAssignment"
-    } else if has("name") {
+    } else if has("name") || has("connect_timeout") || has("lb_policy") {
         "Cluster"
     } else {
         "unknown"
@@ -646,5 +657,15 @@ mod tests {
         assert_eq!(d.routes[0].route.name(), "r");
         assert_eq!(d.clusters[0].cluster.kind(), "STRICT_DNS");
         assert_eq!(camel_case("filter_chain_match"), "filterChainMatch");
+        let typed = |t: &str| resource_kind(&serde_json::json!({"@type": t, "name": "x"}));
+        assert_eq!(
+            typed("type.googleapis.com/envoy.config.listener.v3.Listener"),
+            "Listener"
+        );
+        assert_eq!(typed("type.googleapis.com/envoy.api.v2.Cluster"), "Cluster");
+        assert_eq!(
+            typed("type.googleapis.com/envoy.admin.v3.Secret"),
+            "unknown"
+        );
     }
 }
