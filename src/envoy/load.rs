@@ -19,28 +19,46 @@ pub struct LoadedDump {
     pub yaml: Option<Node>,
 }
 
-/// Field names only lowerCamelCase output has (looked for near the start of the text).
-const CAMEL_MARKERS: &[&str] = &[
-    "socketAddress",
-    "filterChains",
-    "dynamicActive",
-    "dynamicListeners",
-    "staticListeners",
-    "activeState",
-    "clusterName",
-    "lbEndpoints",
-    "staticClusters",
-    "virtualHosts",
-    "portValue",
+/// Keys dumps have, in snake_case and in lowerCamelCase (counted near the start of the text).
+const SPELLINGS: &[(&str, &str)] = &[
+    ("socket_address", "socketAddress"),
+    ("port_value", "portValue"),
+    ("filter_chains", "filterChains"),
+    ("dynamic_active_listeners", "dynamicActiveListeners"),
+    ("dynamic_active_clusters", "dynamicActiveClusters"),
+    ("dynamic_listeners", "dynamicListeners"),
+    ("static_listeners", "staticListeners"),
+    ("active_state", "activeState"),
+    ("static_clusters", "staticClusters"),
+    ("cluster_name", "clusterName"),
+    ("lb_endpoints", "lbEndpoints"),
+    ("virtual_hosts", "virtualHosts"),
 ];
 
-/// Whether the document spells its keys in lowerCamelCase.
+/// Whether the document spells its keys in lowerCamelCase: more of its keys are spelled so
+/// than in snake_case. Counting keys, not looking for a name, keeps a camelCase name inside a
+/// string (a plugin's JSON config) from giving a snake_case dump pointers that lead nowhere.
 pub fn is_camel(text: &str) -> bool {
     let head = match text.char_indices().nth(1 << 20) {
         Some((i, _)) => &text[..i],
         None => text,
     };
-    CAMEL_MARKERS.iter().any(|m| head.contains(m))
+    let keys = |name: &str| {
+        head.match_indices(name)
+            .filter(|(i, _)| is_key(&head[i + name.len()..]))
+            .count()
+    };
+    let (snake, camel) = SPELLINGS.iter().fold((0, 0), |(s, c), (snake, camel)| {
+        (s + keys(snake), c + keys(camel))
+    });
+    camel > snake
+}
+
+/// Whether what follows a name makes it a key: a colon, after the closing quote if any (an
+/// escaped quote is a string's content).
+fn is_key(rest: &str) -> bool {
+    let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
+    rest.trim_start_matches([' ', '\t']).starts_with(':')
 }
 
 /// A parse failure with its position (1-based; 0 when unknown).
@@ -176,6 +194,14 @@ mod tests {
     #[test]
     fn camel_case_is_detected() {
         assert!(is_camel("{\"socketAddress\": {}}"));
+        assert!(is_camel("- address: {socketAddress: {portValue: 80}}"));
         assert!(!is_camel("{\"socket_address\": {}}"));
+        // Names in string values are no keys.
+        assert!(!is_camel(
+            "{\"config\": \"{\\\"clusterName\\\": 1}\", \"socket_address\": {}}"
+        ));
+        assert!(!is_camel(
+            "{\"plugin\": \"{'virtualHosts': 1, 'portValue': 2}\", \"port_value\": 80, \"cluster_name\": \"c\"}"
+        ));
     }
 }
