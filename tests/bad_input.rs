@@ -202,3 +202,108 @@ fn walked_files_that_are_neither_objects_nor_dumps_are_skipped_silently() {
         assert!(run.stderr.contains("note:"), "{name}: {}", run.stderr);
     }
 }
+
+/// Counts the bytes the measuring thread holds on the heap, and their peak: other tests run
+/// beside it and are not counted.
+mod heap {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static ON: Cell<bool> = const { Cell::new(false) };
+        static NOW: Cell<usize> = const { Cell::new(0) };
+        static PEAK: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub struct Counting;
+
+    fn count(add: usize, sub: usize) {
+        // `try_with`: the allocator also runs while thread-locals are torn down.
+        let _ = ON.try_with(|on| {
+            if on.get() {
+                let now = NOW.get().saturating_add(add).saturating_sub(sub);
+                NOW.set(now);
+                PEAK.set(PEAK.get().max(now));
+            }
+        });
+    }
+
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            count(layout.size(), 0);
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            count(0, layout.size());
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
+            count(new, layout.size());
+            unsafe { System.realloc(ptr, layout, new) }
+        }
+    }
+
+    /// The peak of heap bytes `f` held at once, above what was held before.
+    pub fn peak<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        NOW.set(0);
+        PEAK.set(0);
+        ON.set(true);
+        let out = f();
+        ON.set(false);
+        (out, PEAK.get())
+    }
+}
+
+#[global_allocator]
+static HEAP: heap::Counting = heap::Counting;
+
+/// `n` small listeners, minified, as `/config_dump`, a bare array, and `?resource=` entries.
+fn many_listeners(n: usize) -> [String; 3] {
+    let listener = |i: usize| {
+        let ip = format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
+        format!(
+            r#"{{"@type":"type.googleapis.com/envoy.config.listener.v3.Listener","name":"{ip}_8080","address":{{"socket_address":{{"address":"{ip}","port_value":8080}}}},"filter_chains":[{{"filters":[{{"name":"envoy.filters.network.tcp_proxy","typed_config":{{"@type":"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy","stat_prefix":"outbound|8080||s{i}.ns.svc.cluster.local","cluster":"outbound|8080||s{i}.ns.svc.cluster.local"}}}}]}}],"traffic_direction":"OUTBOUND","bind_to_port":false}}"#
+        )
+    };
+    let dynamic = |i: usize| {
+        format!(
+            r#"{{"name":"l{i}","active_state":{{"version_info":"1","listener":{},"last_updated":"2024-01-01T00:00:00Z"}}}}"#,
+            listener(i)
+        )
+    };
+    let join = |f: &dyn Fn(usize) -> String| (0..n).map(f).collect::<Vec<_>>().join(",");
+    [
+        format!(
+            r#"{{"configs":[{{"@type":"type.googleapis.com/envoy.admin.v3.ListenersConfigDump","dynamic_listeners":[{}]}}]}}"#,
+            join(&dynamic)
+        ),
+        format!("[{}]", join(&listener)),
+        format!(
+            r#"{{"configs":[{}]}}"#,
+            join(&|i| {
+                dynamic(i).replacen(
+                '{',
+                r#"{"@type":"type.googleapis.com/envoy.admin.v3.ListenersConfigDump.DynamicListener","#,
+                1
+            )
+            })
+        ),
+    ]
+}
+
+#[test]
+fn a_dump_of_many_small_listeners_takes_a_few_times_its_size_in_memory() {
+    for text in many_listeners(4000) {
+        let (dump, peak) = heap::peak(|| meshlint::envoy::load::parse_json(&text));
+        let dump = dump.expect("a dump");
+        assert_eq!(dump.listeners.len(), 4000);
+        // With the text itself, reading takes under 5 times the dump's size (it took 19).
+        assert!(
+            peak < 4 * text.len(),
+            "{} bytes of dump took {peak} bytes of model ({}: {:.1}x)",
+            text.len(),
+            dump.shape,
+            peak as f64 / text.len() as f64
+        );
+    }
+}

@@ -220,7 +220,12 @@ fn findings_without_positions(json_output: &str) -> Vec<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases(24)))]
+    #![proptest_config(ProptestConfig {
+        cases: cases(24),
+        // Cases name inputs by index, and mean others once an input is added.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn any_file_order_and_thread_count_gives_the_same_bytes(
