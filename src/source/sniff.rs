@@ -232,7 +232,7 @@ impl<'de> Visitor<'de> for Top<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
         while let Some(k) = a.next_key::<String>()? {
             if k == "configs" {
-                a.next_value_seed(First(Section(self.0)))?;
+                a.next_value_seed(FirstSection(self.0))?;
                 return decide(self.0, false);
             }
             if OBJECT_KEYS.contains(&k.as_str()) {
@@ -250,10 +250,10 @@ impl<'de> Visitor<'de> for Top<'_> {
     }
 }
 
-/// Reads the first element of a list, or the first value of an object, with `T`.
-struct First<T>(T);
+/// `configs`: its first entry (the first value when it is an object, as in Envoy ≤ 1.7).
+struct FirstSection<'a>(Verdict<'a>);
 
-impl<'de, T: DeserializeSeed<'de, Value = ()> + Copy> DeserializeSeed<'de> for First<T> {
+impl<'de> DeserializeSeed<'de> for FirstSection<'_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -261,7 +261,7 @@ impl<'de, T: DeserializeSeed<'de, Value = ()> + Copy> DeserializeSeed<'de> for F
     }
 }
 
-impl<'de, T: DeserializeSeed<'de, Value = ()> + Copy> Visitor<'de> for First<T> {
+impl<'de> Visitor<'de> for FirstSection<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -269,19 +269,18 @@ impl<'de, T: DeserializeSeed<'de, Value = ()> + Copy> Visitor<'de> for First<T> 
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
-        a.next_element_seed(self.0).map(drop)
+        a.next_element_seed(Section(self.0)).map(drop)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
         if a.next_key::<IgnoredAny>()?.is_some() {
-            a.next_value_seed(self.0)?;
+            a.next_value_seed(Section(self.0))?;
         }
         Ok(())
     }
 }
 
 /// A `configs` entry: its `@type` or a section key decides.
-#[derive(Clone, Copy)]
 struct Section<'a>(Verdict<'a>);
 
 impl<'de> DeserializeSeed<'de> for Section<'_> {
@@ -316,7 +315,6 @@ impl<'de> Visitor<'de> for Section<'_> {
 
 /// The first element of a bare array: a Listener, Cluster, RouteConfiguration or
 /// ClusterLoadAssignment by its `@type` or keys only such a resource has.
-#[derive(Clone, Copy)]
 struct Resource<'a>(Verdict<'a>);
 
 impl<'de> DeserializeSeed<'de> for Resource<'_> {
