@@ -713,6 +713,23 @@ fn minified_dumps_get_positions_but_no_giant_code_frame() {
 }
 
 #[test]
+fn a_camel_case_name_inside_a_string_keeps_positions() {
+    let text = std::fs::read_to_string(fixture("hazelcast-5701.json")).expect("read");
+    let mut v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    // A plugin's JSON config, as Envoy prints it in a snake_case dump.
+    v["configs"][0]["bootstrap"]["node"]["metadata"]["PLUGIN_CONFIG"] =
+        serde_json::json!("{\"clusterName\": \"x\", \"socketAddress\": {\"portValue\": 1}}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("plugin.json");
+    let text = serde_json::to_string_pretty(&v).expect("json");
+    std::fs::write(&path, &text).expect("write");
+    let got = findings(&path.to_string_lossy());
+    assert!(got.len() == 1 && got[0].3 >= 1, "{got:?}");
+    let line = text.lines().nth(got[0].3 as usize - 1).expect("a line");
+    assert!(line.contains("\"0.0.0.0_5701\""), "{line}");
+}
+
+#[test]
 fn config_ignore_entries_apply_to_dump_findings() {
     let config =
         |text: &str| meshlint::config::parse(".meshlint.yaml", text).expect("valid config");

@@ -3,7 +3,12 @@
 
 use crate::source::{FileId, InputError, Node, Sources, Value, sniff};
 
-use super::model::{Dump, RawDump, resource_kind};
+use std::fmt;
+
+use serde::Deserializer as _;
+use serde::de::{self, SeqAccess, Visitor};
+
+use super::model::{ArrayDump, Dump, RawDump};
 
 /// A dump read from one input file.
 #[derive(Clone, Debug)]
@@ -14,28 +19,46 @@ pub struct LoadedDump {
     pub yaml: Option<Node>,
 }
 
-/// Field names only lowerCamelCase output has (looked for near the start of the text).
-const CAMEL_MARKERS: &[&str] = &[
-    "socketAddress",
-    "filterChains",
-    "dynamicActive",
-    "dynamicListeners",
-    "staticListeners",
-    "activeState",
-    "clusterName",
-    "lbEndpoints",
-    "staticClusters",
-    "virtualHosts",
-    "portValue",
+/// Keys dumps have, in snake_case and in lowerCamelCase (counted near the start of the text).
+const SPELLINGS: &[(&str, &str)] = &[
+    ("socket_address", "socketAddress"),
+    ("port_value", "portValue"),
+    ("filter_chains", "filterChains"),
+    ("dynamic_active_listeners", "dynamicActiveListeners"),
+    ("dynamic_active_clusters", "dynamicActiveClusters"),
+    ("dynamic_listeners", "dynamicListeners"),
+    ("static_listeners", "staticListeners"),
+    ("active_state", "activeState"),
+    ("static_clusters", "staticClusters"),
+    ("cluster_name", "clusterName"),
+    ("lb_endpoints", "lbEndpoints"),
+    ("virtual_hosts", "virtualHosts"),
 ];
 
-/// Whether the document spells its keys in lowerCamelCase.
+/// Whether the document spells its keys in lowerCamelCase: more of its keys are spelled so
+/// than in snake_case. Counting keys, not looking for a name, keeps a camelCase name inside a
+/// string (a plugin's JSON config) from giving a snake_case dump pointers that lead nowhere.
 pub fn is_camel(text: &str) -> bool {
     let head = match text.char_indices().nth(1 << 20) {
         Some((i, _)) => &text[..i],
         None => text,
     };
-    CAMEL_MARKERS.iter().any(|m| head.contains(m))
+    let keys = |name: &str| {
+        head.match_indices(name)
+            .filter(|(i, _)| is_key(&head[i + name.len()..]))
+            .count()
+    };
+    let (snake, camel) = SPELLINGS.iter().fold((0, 0), |(s, c), (snake, camel)| {
+        (s + keys(snake), c + keys(camel))
+    });
+    camel > snake
+}
+
+/// Whether what follows a name makes it a key: a colon, after the closing quote if any (an
+/// escaped quote is a string's content).
+fn is_key(rest: &str) -> bool {
+    let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
+    rest.trim_start_matches([' ', '\t']).starts_with(':')
 }
 
 /// A parse failure with its position (1-based; 0 when unknown).
@@ -56,13 +79,24 @@ pub fn parse_json(text: &str) -> Result<Dump, DumpError> {
     };
     match sniff::first_significant(text) {
         Some((_, b'[')) => {
-            let items: Vec<serde_json::Value> = serde_json::from_str(text).map_err(err)?;
-            check_array(&items)?;
-            Dump::from_array(items, camel).map_err(|m| DumpError {
-                line: 0,
-                column: 0,
-                message: m,
-            })
+            let mut dump = ArrayDump::new(camel);
+            let mut failed = None;
+            let mut de = serde_json::Deserializer::from_str(text);
+            let read = de
+                .deserialize_seq(Items {
+                    dump: &mut dump,
+                    failed: &mut failed,
+                })
+                .and_then(|()| de.end());
+            if let Some(message) = failed {
+                return Err(DumpError {
+                    line: 0,
+                    column: 0,
+                    message,
+                });
+            }
+            read.map_err(err)?;
+            Ok(dump.finish())
         }
         _ => {
             let raw: RawDump = serde_json::from_str(text).map_err(err)?;
@@ -71,41 +105,43 @@ pub fn parse_json(text: &str) -> Result<Dump, DumpError> {
     }
 }
 
-fn check_array(items: &[serde_json::Value]) -> Result<(), DumpError> {
-    if let Some(first) = items.first()
-        && resource_kind(first) == "unknown"
-    {
-        return Err(DumpError {
-            line: 0,
-            column: 0,
-            message: "a JSON array that is not a list of Envoy resources".into(),
-        });
+/// Reads a bare array item by item into an [`ArrayDump`]; why an item is refused goes to
+/// `failed`, not into a JSON syntax error.
+struct Items<'a> {
+    dump: &'a mut ArrayDump,
+    failed: &'a mut Option<String>,
+}
+
+impl<'de> Visitor<'de> for Items<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of Envoy resources")
     }
-    Ok(())
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
+        while let Some(v) = a.next_element::<serde_json::Value>()? {
+            if let Err(m) = self.dump.push(v) {
+                *self.failed = Some(m);
+                return Err(de::Error::custom("refused"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// If a YAML document is a config dump, its model (or why it is not a valid one).
 pub fn from_yaml(root: &Node, text: &str) -> Option<Result<Dump, String>> {
-    match &root.value {
-        Value::Map(_) if root.get("configs").is_some() && root.get("kind").is_none() => {
-            let camel = is_camel(text);
-            Some(
-                serde_json::from_value::<RawDump>(root.to_json())
-                    .map(|raw| Dump::from_raw(raw, camel))
-                    .map_err(|e| format!("invalid config dump: {e}")),
-            )
-        }
-        Value::Seq(items)
-            if items.first().is_some_and(|f| {
-                f.is_map() && f.get("kind").is_none() && resource_kind(&f.to_json()) != "unknown"
-            }) =>
-        {
-            let camel = is_camel(text);
-            let json: Vec<serde_json::Value> = items.iter().map(Node::to_json).collect();
-            Some(Dump::from_array(json, camel))
-        }
-        _ => None,
+    if !sniff::yaml_is_dump(root) {
+        return None;
     }
+    let camel = is_camel(text);
+    Some(match &root.value {
+        Value::Seq(items) => Dump::from_array(items.iter().map(Node::to_json), camel),
+        _ => serde_json::from_value::<RawDump>(root.to_json())
+            .map(|raw| Dump::from_raw(raw, camel))
+            .map_err(|e| format!("invalid config dump: {e}")),
+    })
 }
 
 /// Takes the config dumps out of `sources`: the files the loader recognised as JSON dumps, and
@@ -158,6 +194,14 @@ mod tests {
     #[test]
     fn camel_case_is_detected() {
         assert!(is_camel("{\"socketAddress\": {}}"));
+        assert!(is_camel("- address: {socketAddress: {portValue: 80}}"));
         assert!(!is_camel("{\"socket_address\": {}}"));
+        // Names in string values are no keys.
+        assert!(!is_camel(
+            "{\"config\": \"{\\\"clusterName\\\": 1}\", \"socket_address\": {}}"
+        ));
+        assert!(!is_camel(
+            "{\"plugin\": \"{'virtualHosts': 1, 'portValue': 2}\", \"port_value\": 80, \"cluster_name\": \"c\"}"
+        ));
     }
 }

@@ -108,7 +108,7 @@ pub fn catch_alls(dump: &Dump) -> Vec<CatchAll> {
             .listener
             .filter_chains
             .iter()
-            .chain(l.listener.default_filter_chain.iter())
+            .chain(l.listener.default_chain())
             .any(|c| matches!(c.terminal(), Terminal::Http { .. }));
         out.push(CatchAll {
             listener: i,
@@ -168,7 +168,7 @@ pub fn referenced_clusters(dump: &Dump) -> BTreeSet<String> {
             .listener
             .filter_chains
             .iter()
-            .chain(l.listener.default_filter_chain.iter())
+            .chain(l.listener.default_chain())
         {
             for f in &c.filters {
                 out.extend(f.tcp_clusters());
@@ -298,7 +298,7 @@ pub fn rows(dump: &Dump) -> Vec<Row> {
             .listener
             .filter_chains
             .iter()
-            .chain(l.listener.default_filter_chain.iter())
+            .chain(l.listener.default_chain())
         {
             match c.terminal() {
                 Terminal::Tcp { clusters: cs, .. } => {

@@ -42,14 +42,21 @@ pub fn k8s_service_of(host: &str) -> Option<(&str, &str)> {
     (!name.is_empty() && !ns.is_empty() && !ns.contains('.')).then_some((name, ns))
 }
 
+/// Whether `s` ends with `suffix`, ASCII case ignored; a host with non-ASCII characters may
+/// not split where the suffix would start.
+fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
+    s.len()
+        .checked_sub(suffix.len())
+        .and_then(|start| s.get(start..))
+        .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix))
+}
+
 /// istio's `host.Name.Matches`: true when either name covers the other (`*` and `*.suffix`
 /// wildcards, compared by suffix; otherwise case-insensitive equality).
 pub fn hosts_match(a: &str, b: &str) -> bool {
     let wa = a.strip_prefix('*');
     let wb = b.strip_prefix('*');
-    let ends = |s: &str, suffix: &str| {
-        s.len() >= suffix.len() && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
-    };
+    let ends = ends_with_ignore_case;
     match (wa, wb) {
         (Some(sa), Some(sb)) => {
             if sa.len() < sb.len() {
@@ -346,10 +353,7 @@ impl HostIndex {
         for &i in &self.wildcard {
             let e = &self.entries[i];
             let suffix = &e.host[1..];
-            if host.eq_ignore_ascii_case(&e.host)
-                || (bare.len() >= suffix.len()
-                    && bare[bare.len() - suffix.len()..].eq_ignore_ascii_case(suffix))
-            {
+            if host.eq_ignore_ascii_case(&e.host) || ends_with_ignore_case(bare, suffix) {
                 out.push(e);
             }
         }

@@ -3,7 +3,7 @@
 //! in this list: a document with `metadata` but no `kind`, or a Service without a name, is
 //! still an input error.
 
-use super::{Node, Pos, Value};
+use super::{Node, Pos, Value, sniff};
 
 /// Why a document is left out, and whether to say so.
 #[derive(Debug)]
@@ -38,14 +38,17 @@ const PATCH_DIRECTIVES: &[&str] = &[
     "$deleteFromPrimitiveList/",
 ];
 
-/// Whether `root` (a top-level document) is to be skipped, and why. A map with `configs` but
-/// no `kind` may be a YAML config dump and is kept for `envoy::load`.
+/// Whether `root` (a top-level document) is to be skipped, and why. A config dump is kept for
+/// `envoy::load`.
 pub(super) fn skip(root: &Node, walked: bool) -> Option<Skip> {
     let quiet = |why: &str| Skip {
         at: root.pos,
         why: why.to_string(),
         quiet: walked,
     };
+    if sniff::yaml_is_dump(root) {
+        return None;
+    }
     match &root.value {
         Value::Seq(items) if !items.iter().any(looks_like_object) => {
             return Some(quiet(
@@ -56,9 +59,6 @@ pub(super) fn skip(root: &Node, walked: bool) -> Option<Skip> {
         _ => return None,
     }
     let kind = root.get("kind").and_then(Node::as_str);
-    if root.get("configs").is_some() && kind.is_none() {
-        return None;
-    }
     let api = root.get("apiVersion").and_then(Node::as_str);
     if api.is_some_and(|a| a.starts_with("kustomize.config.k8s.io/")) {
         return Some(quiet(
@@ -211,7 +211,16 @@ mod tests {
             assert_eq!(why("apiVersion: v1\nmetadata: {name: a}\n", walked), None);
             assert_eq!(why("- apiVersion: v1\n  kind: Service\n", walked), None);
             assert_eq!(why("kind Service\n", walked), None);
-            assert_eq!(why("configs: []\n", walked), None);
+            assert_eq!(
+                why(
+                    "configs:\n- '@type': type.googleapis.com/envoy.admin.v3.ListenersConfigDump\n",
+                    walked
+                ),
+                None
+            );
+            assert!(why("configs: []\n", walked).is_some());
+            assert!(why("- name: a\n  address: {socket_address: {}}\n", walked).is_none());
+            assert!(why("- name: install nginx\n  apt: {name: nginx}\n", walked).is_some());
         }
         let values = skip(&doc("replicaCount: 2\n"), true).expect("skipped");
         assert!(values.quiet, "walked trees are full of values files");

@@ -211,6 +211,8 @@ impl<T: DeserializeOwned> Shape for List<T> {
         while let Some(x) = a.next_element()? {
             out.push(x);
         }
+        // Growth leaves up to 4 slots for a list of one; a dump has hundreds of thousands.
+        out.shrink_to_fit();
         Ok(out)
     }
 }
@@ -289,5 +291,16 @@ mod tests {
 
         let skipped = read(r#"{"s": 1.5, "n": [1], "b": 1, "o": "x", "ss": {}, "ns": "1"}"#);
         assert_eq!(skipped, Fields::default());
+    }
+
+    #[test]
+    fn lists_hold_no_spare_slots() {
+        #[derive(Deserialize)]
+        struct Outer {
+            #[serde(deserialize_with = "seq")]
+            items: Vec<Fields>,
+        }
+        let o: Outer = serde_json::from_str(r#"{"items": [{"s": "a"}]}"#).expect("lenient");
+        assert_eq!(o.items.capacity(), 1);
     }
 }

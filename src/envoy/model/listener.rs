@@ -178,8 +178,6 @@ pub struct FilterConfig {
     /// TypedStruct wrappers name the real type here.
     #[serde(alias = "typeUrl", deserialize_with = "lenient::string")]
     pub type_url_inner: Option<String>,
-    #[serde(alias = "statPrefix", deserialize_with = "lenient::string")]
-    pub stat_prefix: Option<String>,
     #[serde(deserialize_with = "lenient::string")]
     pub cluster: Option<String>,
     #[serde(alias = "weightedClusters", deserialize_with = "lenient::object")]
@@ -234,14 +232,13 @@ pub struct V1Route {
 pub struct Filter {
     #[serde(deserialize_with = "lenient::string")]
     pub name: Option<String>,
+    // Boxed, as most of the other fields below: a dump holds hundreds of thousands of
+    // filters, each with one config at most.
     #[serde(alias = "typedConfig", deserialize_with = "lenient::object")]
-    pub typed_config: Option<FilterConfig>,
+    pub typed_config: Option<Box<FilterConfig>>,
     /// The v2 `config` Struct (no `@type`).
     #[serde(deserialize_with = "lenient::object")]
-    pub config: Option<FilterConfig>,
-    /// Listener filters: `filter_disabled` predicate (kept raw).
-    #[serde(alias = "filterDisabled", deserialize_with = "lenient::object")]
-    pub filter_disabled: Option<serde_json::Value>,
+    pub config: Option<Box<FilterConfig>>,
 }
 
 impl Filter {
@@ -251,7 +248,7 @@ impl Filter {
 
     /// The config, whichever of `typed_config` and `config` is set.
     pub fn conf(&self) -> Option<&FilterConfig> {
-        self.typed_config.as_ref().or(self.config.as_ref())
+        self.typed_config.as_deref().or(self.config.as_deref())
     }
 
     /// The key the config sits under (`typed_config` or `config`), for pointers.
@@ -302,11 +299,6 @@ pub struct FilterChain {
     pub filter_chain_match: Option<FilterChainMatch>,
     #[serde(deserialize_with = "lenient::seq")]
     pub filters: Vec<Filter>,
-    /// TLS termination (v2 `tls_context` or a TLS `transport_socket`).
-    #[serde(alias = "tlsContext", deserialize_with = "lenient::object")]
-    pub tls_context: Option<IgnoredAny>,
-    #[serde(alias = "transportSocket", deserialize_with = "lenient::object")]
-    pub transport_socket: Option<Filter>,
 }
 
 /// What a filter chain ends in.
@@ -395,7 +387,7 @@ pub struct Listener {
     #[serde(alias = "filterChains", deserialize_with = "lenient::seq")]
     pub filter_chains: Vec<FilterChain>,
     #[serde(alias = "defaultFilterChain", deserialize_with = "lenient::object")]
-    pub default_filter_chain: Option<FilterChain>,
+    pub default_filter_chain: Option<Box<FilterChain>>,
     #[serde(alias = "filterChainMatcher", deserialize_with = "lenient::object")]
     pub filter_chain_matcher: Option<serde_json::Value>,
     #[serde(alias = "listenerFilters", deserialize_with = "lenient::seq")]
@@ -415,6 +407,10 @@ pub struct Listener {
 impl Listener {
     pub fn name(&self) -> &str {
         self.name.as_deref().unwrap_or("")
+    }
+
+    pub fn default_chain(&self) -> Option<&FilterChain> {
+        self.default_filter_chain.as_deref()
     }
 
     /// `(ip, port)` of its socket address; `None` for internal and pipe listeners.

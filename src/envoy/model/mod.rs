@@ -91,7 +91,7 @@ pub struct ListenerError {
     pub name: Option<String>,
     pub details: String,
     pub last_update_attempt: Option<String>,
-    pub failed: Option<Listener>,
+    pub failed: Option<Box<Listener>>,
     /// Pointer of the `error_state` object.
     pub pointer: String,
     /// Whether the same name also has an active (older) version.
@@ -248,7 +248,7 @@ impl Dump {
                 if let Some(l) = s.listener {
                     let pointer = format!("{}/{j}/listener", self.ptr(base, field));
                     self.listeners.push(DumpListener {
-                        listener: l,
+                        listener: *l,
                         state,
                         pointer,
                     });
@@ -285,7 +285,7 @@ impl Dump {
                 ListenerState::Active
             };
             self.listeners.push(DumpListener {
-                listener: l,
+                listener: *l,
                 state,
                 pointer: format!("{base}/listener"),
             });
@@ -305,7 +305,7 @@ impl Dump {
                 if let Some(cluster) = c.cluster {
                     let pointer = format!("{}/{j}/cluster", self.ptr(base, field));
                     self.clusters.push(DumpCluster {
-                        cluster,
+                        cluster: *cluster,
                         warming,
                         pointer,
                     });
@@ -315,7 +315,7 @@ impl Dump {
         if let Some(cluster) = e.cluster {
             self.sections.clusters = true;
             self.clusters.push(DumpCluster {
-                cluster,
+                cluster: *cluster,
                 warming: t.contains("Warming"),
                 pointer: format!("{base}/cluster"),
             });
@@ -386,7 +386,7 @@ impl Dump {
             if let Some(l) = st.and_then(|s| s.listener) {
                 let pointer = format!("{}/listener", self.ptr(at, field));
                 self.listeners.push(DumpListener {
-                    listener: l,
+                    listener: *l,
                     state,
                     pointer,
                 });
@@ -418,60 +418,15 @@ impl Dump {
     }
 
     /// Builds the model from a bare array of resources (`istioctl proxy-config … -o json`).
-    pub fn from_array(items: Vec<serde_json::Value>, camel: bool) -> Result<Dump, String> {
-        let mut d = Dump {
-            camel,
-            ..Dump::default()
-        };
-        let mut kinds = std::collections::BTreeSet::new();
-        for (i, v) in items.into_iter().enumerate() {
-            let pointer = format!("/{i}");
-            let kind = resource_kind(&v);
-            let err = |e: serde_json::Error| format!("{pointer}: not a valid {kind}: {e}");
-            match kind {
-                "Listener" => {
-                    d.sections.listeners = true;
-                    d.listeners.push(DumpListener {
-                        listener: serde_json::from_value(v).map_err(err)?,
-                        state: ListenerState::Active,
-                        pointer,
-                    });
-                }
-                "RouteConfiguration" => {
-                    d.sections.routes = true;
-                    d.routes.push(DumpRoute {
-                        route: serde_json::from_value(v).map_err(err)?,
-                        pointer,
-                    });
-                }
-                "ClusterLoadAssignment" => {
-                    d.sections.endpoints = true;
-                    d.endpoints.push(DumpEndpoints {
-                        assignment: serde_json::from_value(v).map_err(err)?,
-                        pointer,
-                    });
-                }
-                "Cluster" => {
-                    d.sections.clusters = true;
-                    d.clusters.push(DumpCluster {
-                        cluster: serde_json::from_value(v).map_err(err)?,
-                        warming: false,
-                        pointer,
-                    });
-                }
-                _ => {
-                    return Err(format!(
-                        "{pointer}: not an Envoy Listener, Cluster, RouteConfiguration or ClusterLoadAssignment"
-                    ));
-                }
-            }
-            kinds.insert(kind);
+    pub fn from_array(
+        items: impl IntoIterator<Item = serde_json::Value>,
+        camel: bool,
+    ) -> Result<Dump, String> {
+        let mut d = ArrayDump::new(camel);
+        for v in items {
+            d.push(v)?;
         }
-        d.shape = format!(
-            "array of {} (istioctl proxy-config -o json)",
-            kinds.into_iter().collect::<Vec<_>>().join(", ")
-        );
-        Ok(d)
+        Ok(d.finish())
     }
 
     /// Listeners that take connections: static and active.
@@ -506,17 +461,109 @@ impl Dump {
     }
 }
 
-/// Which resource a bare-array element is, by its keys.
-pub fn resource_kind(v: &serde_json::Value) -> &'static str {
+/// A dump read from a bare array of resources one item at a time, so that a reader holds one
+/// item's JSON tree at most, never the whole array's.
+pub struct ArrayDump {
+    dump: Dump,
+    kinds: std::collections::BTreeSet<&'static str>,
+    len: usize,
+}
+
+impl ArrayDump {
+    pub fn new(camel: bool) -> ArrayDump {
+        ArrayDump {
+            dump: Dump {
+                camel,
+                ..Dump::default()
+            },
+            kinds: Default::default(),
+            len: 0,
+        }
+    }
+
+    /// Adds the next item of the array.
+    pub fn push(&mut self, v: serde_json::Value) -> Result<(), String> {
+        let pointer = format!("/{}", self.len);
+        self.len += 1;
+        let kind = resource_kind(&v);
+        let err = |e: serde_json::Error| format!("{pointer}: not a valid {kind}: {e}");
+        let d = &mut self.dump;
+        match kind {
+            "Listener" => {
+                d.sections.listeners = true;
+                d.listeners.push(DumpListener {
+                    listener: serde_json::from_value(v).map_err(err)?,
+                    state: ListenerState::Active,
+                    pointer,
+                });
+            }
+            "RouteConfiguration" => {
+                d.sections.routes = true;
+                d.routes.push(DumpRoute {
+                    route: serde_json::from_value(v).map_err(err)?,
+                    pointer,
+                });
+            }
+            "ClusterLoadAssignment" => {
+                d.sections.endpoints = true;
+                d.endpoints.push(DumpEndpoints {
+                    assignment: serde_json::from_value(v).map_err(err)?,
+                    pointer,
+                });
+            }
+            "Cluster" => {
+                d.sections.clusters = true;
+                d.clusters.push(DumpCluster {
+                    cluster: serde_json::from_value(v).map_err(err)?,
+                    warming: false,
+                    pointer,
+                });
+            }
+            _ if self.len == 1 => {
+                return Err("a JSON array that is not a list of Envoy resources".into());
+            }
+            _ => {
+                return Err(format!(
+                    "{pointer}: not an Envoy Listener, Cluster, RouteConfiguration or ClusterLoadAssignment"
+                ));
+            }
+        }
+        self.kinds.insert(kind);
+        Ok(())
+    }
+
+    pub fn finish(self) -> Dump {
+        let mut d = self.dump;
+        d.shape = format!(
+            "array of {} (istioctl proxy-config -o json)",
+            self.kinds.into_iter().collect::<Vec<_>>().join(", ")
+        );
+        d
+    }
+}
+
+/// Which resource a bare-array element is, by its `@type` or its keys.
+fn resource_kind(v: &serde_json::Value) -> &'static str {
+    const KINDS: [&str; 4] = [
+        "Listener",
+        "Cluster",
+        "RouteConfiguration",
+        "ClusterLoadAssignment",
+    ];
     let Some(o) = v.as_object() else {
         return "unknown";
     };
+    if let Some(t) = o.get("@type").and_then(|t| t.as_str()) {
+        let kind = t.rsplit('.').next().unwrap_or_default();
+        return KINDS.into_iter().find(|k| *k == kind).unwrap_or("unknown");
+    }
     let has = |k: &str| o.contains_key(k) || o.contains_key(&camel_case(k));
     if has("filter_chains")
         || has("listener_filters")
         || has("default_filter_chain")
         || has("filter_chain_matcher")
         || has("internal_listener")
+        || has("use_original_dst")
         || (has("address") && !has("cluster_name"))
     {
         "Listener"
@@ -524,7 +571,7 @@ pub fn resource_kind(v: &serde_json::Value) -> &'static str {
         "RouteConfiguration"
     } else if has("cluster_name") || (has("endpoints") && !has("name")) {
         "ClusterLoadAssignment"
-    } else if has("name") {
+    } else if has("name") || has("connect_timeout") || has("lb_policy") {
         "Cluster"
     } else {
         "unknown"
@@ -594,7 +641,7 @@ mod tests {
     #[test]
     fn bare_arrays_are_classified() {
         let d = Dump::from_array(
-            serde_json::from_str(
+            serde_json::from_str::<Vec<serde_json::Value>>(
                 r#"[{"clusterName": "c", "endpoints": [{"lbEndpoints": [{"endpoint": {"address": {"socketAddress": {"address": "1.2.3.4", "portValue": 80}}}, "healthStatus": "HEALTHY"}]}]},
                    {"name": "r", "virtualHosts": [{"domains": ["*"]}]},
                    {"name": "c", "type": "STRICT_DNS"}]"#,
@@ -610,5 +657,15 @@ mod tests {
         assert_eq!(d.routes[0].route.name(), "r");
         assert_eq!(d.clusters[0].cluster.kind(), "STRICT_DNS");
         assert_eq!(camel_case("filter_chain_match"), "filterChainMatch");
+        let typed = |t: &str| resource_kind(&serde_json::json!({"@type": t, "name": "x"}));
+        assert_eq!(
+            typed("type.googleapis.com/envoy.config.listener.v3.Listener"),
+            "Listener"
+        );
+        assert_eq!(typed("type.googleapis.com/envoy.api.v2.Cluster"), "Cluster");
+        assert_eq!(
+            typed("type.googleapis.com/envoy.admin.v3.Secret"),
+            "unknown"
+        );
     }
 }

@@ -65,7 +65,7 @@ pub struct RawEntry {
     #[serde(rename = "@type", deserialize_with = "lenient::string")]
     pub type_url: Option<String>,
     #[serde(deserialize_with = "lenient::object")]
-    pub bootstrap: Option<RawBootstrap>,
+    pub bootstrap: Option<Box<RawBootstrap>>,
     #[serde(alias = "staticListeners", deserialize_with = "lenient::seq")]
     pub static_listeners: Vec<RawListenerState>,
     #[serde(alias = "dynamicListeners", deserialize_with = "lenient::seq")]
@@ -102,9 +102,9 @@ pub struct RawEntry {
     #[serde(alias = "errorState", deserialize_with = "lenient::object")]
     pub error_state: Option<RawErrorState>,
     #[serde(deserialize_with = "lenient::object")]
-    pub listener: Option<Listener>,
+    pub listener: Option<Box<Listener>>,
     #[serde(deserialize_with = "lenient::object")]
-    pub cluster: Option<Cluster>,
+    pub cluster: Option<Box<Cluster>>,
     #[serde(alias = "routeConfig", deserialize_with = "lenient::object")]
     pub route_config: Option<RouteConfiguration>,
     #[serde(alias = "endpointConfig", deserialize_with = "lenient::object")]
@@ -115,7 +115,7 @@ pub struct RawEntry {
 #[serde(default)]
 pub struct RawListenerState {
     #[serde(deserialize_with = "lenient::object")]
-    pub listener: Option<Listener>,
+    pub listener: Option<Box<Listener>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -137,7 +137,7 @@ pub struct RawDynamicListener {
 #[serde(default)]
 pub struct RawErrorState {
     #[serde(alias = "failedConfiguration", deserialize_with = "lenient::object")]
-    pub failed_configuration: Option<Listener>,
+    pub failed_configuration: Option<Box<Listener>>,
     #[serde(deserialize_with = "lenient::string")]
     pub details: Option<String>,
     #[serde(alias = "lastUpdateAttempt", deserialize_with = "lenient::string")]
@@ -148,7 +148,7 @@ pub struct RawErrorState {
 #[serde(default)]
 pub struct RawClusterEntry {
     #[serde(deserialize_with = "lenient::object")]
-    pub cluster: Option<Cluster>,
+    pub cluster: Option<Box<Cluster>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -26,10 +26,7 @@ pub struct ChainChoice {
 pub fn chain_label(listener: &Listener, r: ChainRef) -> String {
     let (base, chain) = match r {
         ChainRef::Index(i) => (format!("chain {}", i + 1), listener.filter_chains.get(i)),
-        ChainRef::Default => (
-            "default_filter_chain".to_string(),
-            listener.default_filter_chain.as_ref(),
-        ),
+        ChainRef::Default => ("default_filter_chain".to_string(), listener.default_chain()),
     };
     match chain
         .and_then(|c| c.name.as_deref())
@@ -43,7 +40,7 @@ pub fn chain_label(listener: &Listener, r: ChainRef) -> String {
 pub fn chain_of(listener: &Listener, r: ChainRef) -> Option<&FilterChain> {
     match r {
         ChainRef::Index(i) => listener.filter_chains.get(i),
-        ChainRef::Default => listener.default_filter_chain.as_ref(),
+        ChainRef::Default => listener.default_chain(),
     }
 }
 

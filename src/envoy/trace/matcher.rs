@@ -221,7 +221,7 @@ pub(super) fn select_by_matcher(
     let named = |c: &FilterChain| c.name.as_deref() == Some(name.as_str());
     let chosen = if let Some(i) = listener.filter_chains.iter().position(named) {
         ChainRef::Index(i)
-    } else if listener.default_filter_chain.as_ref().is_some_and(named) {
+    } else if listener.default_chain().is_some_and(named) {
         ChainRef::Default
     } else {
         notes.push(format!(
