@@ -15,24 +15,6 @@ use std::sync::{Mutex, OnceLock};
 use meshlint::source::{Node, Value, parse_yaml};
 use proptest::prelude::*;
 
-/// Input sets whose output still depends on file order: defects to fix, then to remove here.
-const FILE_ORDER_DEPENDENT: &[&str] = &[
-    // MESH302 lists the other entries on the port (`related`) in input order.
-    "rules/MESH401/",
-];
-
-/// Files whose findings still depend on the order of their documents.
-const DOCUMENT_ORDER_DEPENDENT: &[&str] = &[
-    // MESH302, as above.
-    "rules/MESH401/bad-externalname-unknown-version.yaml",
-    // MESH204 reports a host port shared with a DaemonSet on whichever workload comes first.
-    "rules/MESH204/bad.yaml",
-    "demo/platform.yaml",
-    // MESH503 names the first federation resource, or unselected WorkloadEntry, it reads.
-    "rules/MESH503/bad-maistra-federation.yaml",
-    "rules/MESH503/bad-workloadentry-only.yaml",
-];
-
 const FORMATS: &[&str] = &["json", "human", "concise", "sarif", "github"];
 const THREADS: &[&str] = &["1", "2", "3"];
 
@@ -236,7 +218,6 @@ proptest! {
     ) {
         let set = set.index(input_sets().len());
         let files = &input_sets()[set];
-        prop_assume!(!files.iter().any(|f| FILE_ORDER_DEPENDENT.iter().any(|d| f.starts_with(d))));
         let tagged: Vec<(String, Vec<(String, String)>)> = files
             .iter()
             .map(|f| {
@@ -262,7 +243,6 @@ proptest! {
             .collect();
         prop_assume!(!files.is_empty());
         let name = files[file.index(files.len())];
-        prop_assume!(!DOCUMENT_ORDER_DEPENDENT.contains(&name.as_str()));
         let text = std::fs::read_to_string(testdata().join(name)).expect("read");
         let docs: Vec<(String, Vec<(String, String)>)> = documents(&text)
             .into_iter()

@@ -138,7 +138,13 @@ impl Rule for ServiceEntryCatchAll {
                 .help(
                     "add `addresses` (a VIP or CIDR) so the listener binds that address instead of 0.0.0.0, declare the port TLS/HTTPS if the traffic is TLS so SNI routes it, or enable DNS auto-allocation (`ISTIO_META_DNS_CAPTURE` and `ISTIO_META_DNS_AUTO_ALLOCATE` in proxyMetadata)",
                 );
-            for &j in other_ids.iter().take(MAX_LISTED) {
+            // Named in an order of their own, not the input's.
+            let mut listed: Vec<usize> = other_ids.iter().copied().collect();
+            listed.sort_by(|&a, &b| {
+                let (a, b) = (&table.owners[a], &table.owners[b]);
+                (&a.namespace, &a.host, &a.sort_name).cmp(&(&b.namespace, &b.host, &b.sort_name))
+            });
+            for &j in listed.iter().take(MAX_LISTED) {
                 let o = &table.owners[j];
                 reported = reported.related(
                     o.resource,

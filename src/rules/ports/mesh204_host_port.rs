@@ -135,7 +135,21 @@ impl Rule for HostPortCollision {
 
     fn check(&self, cx: &mut Context<'_>) {
         let store = cx.store;
-        let owners = workloads(store);
+        // "Earliest" below means first in this order, which depends on the objects only, not
+        // on the order of files or documents: DaemonSets first, so every workload that shares
+        // a host port with one is paired with it.
+        let mut owners = workloads(store);
+        owners.sort_by(|a, b| {
+            let key = |o: &Owner<'_>| {
+                (
+                    !o.is_daemonset(),
+                    o.res.namespace.clone(),
+                    o.res.name.clone(),
+                    o.res.kind.clone(),
+                )
+            };
+            key(a).cmp(&key(b))
+        });
         let entries = host_ports(&owners);
 
         let mut first_of: Vec<Option<&HostPort>> = vec![None; owners.len()];
@@ -442,14 +456,14 @@ mod tests {
         assert_eq!(
             summary(&f),
             vec![
-                ("DaemonSet default/ds".into(), 9, Severity::Error),
+                ("Deployment default/a".into(), 4, Severity::Error),
                 ("Deployment default/b".into(), 14, Severity::Error),
                 ("Job default/d".into(), 24, Severity::Warning),
             ],
             "{f:#?}"
         );
-        // The DaemonSet is related to the first Deployment; `b` to the DaemonSet, not to `a`.
-        assert_eq!(f[0].related[0].location.line, 4);
+        // Both Deployments are paired with the DaemonSet, not with each other.
+        assert_eq!(f[0].related[0].location.line, 9);
         assert_eq!(f[1].related[0].location.line, 9);
         assert!(
             f[1].message.contains("DaemonSet `default/ds`"),

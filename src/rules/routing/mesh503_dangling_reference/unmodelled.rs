@@ -17,7 +17,7 @@ use crate::model::raw::label;
 type SelectorIndex<'a> = HashMap<(&'a str, &'a str, &'a str), Vec<&'a BTreeMap<String, String>>>;
 
 pub(super) struct Unmodelled {
-    /// The first Maistra federation resource in the input.
+    /// A Maistra federation resource in the input (the first by namespace and name).
     federation: Option<ResId>,
     /// Per namespace, a labelled WorkloadEntry that no ServiceEntry or Service in the input
     /// selects.
@@ -47,7 +47,8 @@ impl Unmodelled {
     pub(super) fn build(store: &Store) -> Self {
         let federation = store
             .iter()
-            .find(|(_, r)| is_federation(&r.kind, &r.api_version))
+            .filter(|(_, r)| is_federation(&r.kind, &r.api_version))
+            .min_by(|(_, a), (_, b)| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)))
             .map(|(id, _)| id);
         let mut selectors: SelectorIndex<'_> = HashMap::new();
         for (_, r) in store.iter() {
@@ -68,7 +69,7 @@ impl Unmodelled {
             let Spec::WorkloadEntry(we) = &r.spec else {
                 continue;
             };
-            if we.labels.is_empty() || orphan_entries.contains_key(&r.namespace) {
+            if we.labels.is_empty() {
                 continue;
             }
             let selected = we.labels.iter().any(|(k, v)| {
@@ -79,7 +80,13 @@ impl Unmodelled {
                     .any(|sel| sel.iter().all(|(k, v)| we.labels.get(k) == Some(v)))
             });
             if !selected {
-                orphan_entries.insert(r.namespace.clone(), id);
+                // The first by name, whatever the input order.
+                let keep = orphan_entries
+                    .get(&r.namespace)
+                    .is_none_or(|&other: &ResId| store.get(other).name > r.name);
+                if keep {
+                    orphan_entries.insert(r.namespace.clone(), id);
+                }
             }
         }
         Self {
