@@ -223,7 +223,16 @@ pub fn rows(store: &Store, table: &ListenerTable, scope: &ScopeListeners) -> Vec
             conflict: None,
         });
     }
-    out.sort_by_key(|r| (r.port, r.kind == "proxy"));
+    // Fully ordered, so rows on one port never follow the input's order.
+    out.sort_by(|a, b| {
+        (a.port, a.kind == "proxy", &a.address, &a.kind, &a.owners).cmp(&(
+            b.port,
+            b.kind == "proxy",
+            &b.address,
+            &b.kind,
+            &b.owners,
+        ))
+    });
     out
 }
 
