@@ -100,10 +100,17 @@ fn report_one(cx: &mut Context<'_>, d: usize, c: &CatchAll, what: &str, help: &s
         dump.cluster(n)
             .is_some_and(|x| x.cluster.kind() == "ORIGINAL_DST")
     });
-    let instead = if c.fallback.is_empty() {
+    // What the hand-off listener alone would do, unless that is where the chain goes anyway.
+    let fallback: Vec<&String> = c
+        .fallback
+        .iter()
+        .filter(|f| !c.clusters.contains(f))
+        .collect();
+    let instead = if fallback.is_empty() {
         String::new()
     } else {
-        format!(" instead of {}", c.fallback.join(", "))
+        let names: Vec<&str> = fallback.iter().map(|f| f.as_str()).collect();
+        format!(" instead of {}", names.join(", "))
     };
     let chain = chain_label(&l.listener, c.chain);
     let mut message = format!(
