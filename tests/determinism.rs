@@ -262,3 +262,20 @@ proptest! {
         prop_assert_eq!(findings_without_positions(&before), findings_without_positions(&after), "{}", name);
     }
 }
+
+/// `graph` prints the same in any file order: nodes are ordered by resource, edges by node. The
+/// demo defines every object once; where copies exist, their order decides which one counts.
+#[test]
+fn graph_ignores_file_order() {
+    let set = files_in("demo");
+    let mut reversed = set.clone();
+    reversed.reverse();
+    for format in ["dot", "json"] {
+        let run = |files: &[String]| {
+            let mut args = vec!["graph".to_string(), "--format".into(), format.into()];
+            args.extend(files.iter().cloned());
+            meshlint(&testdata(), &args, None)
+        };
+        assert_eq!(run(&set), run(&reversed), "graph --format {format}");
+    }
+}

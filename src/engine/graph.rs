@@ -19,14 +19,18 @@ pub fn view(store: &Store, graph: &MeshGraph, findings: &[Finding]) -> GraphView
         e.1.insert(f.code);
     }
     let linked: BTreeSet<usize> = edges.iter().flat_map(|&(a, b, _)| [a, b]).collect();
+    // Nodes in the order of their resources, edges in the order of their nodes: the same input
+    // in any file order draws the same graph.
+    let mut shown: Vec<(ResourceRef, usize)> = store
+        .iter()
+        .map(|(id, _)| (resource_ref(store, id), id))
+        .filter(|(r, id)| linked.contains(id) || by_ref.contains_key(r))
+        .collect();
+    shown.sort();
     let mut index = HashMap::new();
     let mut view = GraphView::default();
-    for (id, _) in store.iter() {
-        let r = resource_ref(store, id);
+    for (r, id) in shown {
         let found = by_ref.get(&r);
-        if !linked.contains(&id) && found.is_none() {
-            continue;
-        }
         index.insert(id, view.nodes.len());
         view.nodes.push(GraphNode {
             resource: r,
@@ -40,5 +44,6 @@ pub fn view(store: &Store, graph: &MeshGraph, findings: &[Finding]) -> GraphView
         .into_iter()
         .filter_map(|(a, b, e)| Some((*index.get(&a)?, *index.get(&b)?, e.as_str())))
         .collect();
+    view.edges.sort_unstable();
     view
 }
