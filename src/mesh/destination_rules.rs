@@ -2,11 +2,9 @@
 //! and the precedence of `pilot/pkg/model/sidecar.go` / `destination_rule.go` (the proxy's
 //! namespace, then the host's, then the root namespace; the most specific host within a tier).
 
-use std::collections::HashMap;
-
 use crate::model::{ResId, Spec, Store};
 
-use super::hosts::{Export, fqdn, hosts_match};
+use super::hosts::{ByHost, Export, fqdn, hosts_match};
 
 /// A DestinationRule's host, visibility and subsets.
 pub struct DrEntry {
@@ -21,8 +19,7 @@ pub struct DrEntry {
 /// DestinationRules by host: exact hosts in a map, wildcard ones in a list.
 pub struct DrIndex {
     entries: Vec<DrEntry>,
-    exact: HashMap<String, Vec<usize>>,
-    wildcard: Vec<usize>,
+    by_host: ByHost,
 }
 
 impl DrIndex {
@@ -40,36 +37,21 @@ impl DrIndex {
                 });
             }
         }
-        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut wildcard = Vec::new();
-        for (i, e) in entries.iter().enumerate() {
-            if e.host.starts_with('*') {
-                wildcard.push(i);
-            } else {
-                exact
-                    .entry(e.host.to_ascii_lowercase())
-                    .or_default()
-                    .push(i);
-            }
-        }
-        Self {
-            entries,
-            exact,
-            wildcard,
-        }
+        let by_host = ByHost::new(entries.iter().map(|e| e.host.as_str()));
+        Self { entries, by_host }
     }
 
     /// DestinationRules whose host covers `host`, most specific first (exact, then the longest
     /// wildcard).
     pub fn for_host(&self, host: &str) -> Vec<&DrEntry> {
         let mut out: Vec<&DrEntry> = self
-            .exact
-            .get(&host.to_ascii_lowercase())
-            .into_iter()
-            .flatten()
+            .by_host
+            .exact(host)
+            .iter()
             .map(|&i| &self.entries[i])
             .collect();
         let mut wild: Vec<&DrEntry> = self
+            .by_host
             .wildcard
             .iter()
             .map(|&i| &self.entries[i])

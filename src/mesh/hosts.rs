@@ -218,11 +218,40 @@ impl Declared {
     }
 }
 
+/// Positions of host-keyed entries: exact hosts by lowercased name, wildcard (`*…`) hosts in a
+/// list that lookups scan with their own matching rule.
+pub struct ByHost {
+    exact: HashMap<String, Vec<usize>>,
+    pub wildcard: Vec<usize>,
+}
+
+impl ByHost {
+    /// Indexes the hosts of entries `0..`, in order.
+    pub fn new<'a>(hosts: impl Iterator<Item = &'a str>) -> Self {
+        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut wildcard = Vec::new();
+        for (i, host) in hosts.enumerate() {
+            if host.starts_with('*') {
+                wildcard.push(i);
+            } else {
+                exact.entry(host.to_ascii_lowercase()).or_default().push(i);
+            }
+        }
+        Self { exact, wildcard }
+    }
+
+    /// The entries whose host is `host` exactly (case-insensitive).
+    pub fn exact(&self, host: &str) -> &[usize] {
+        self.exact
+            .get(&host.to_ascii_lowercase())
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
 /// Every host the input declares, indexed by host and by namespace.
 pub struct HostIndex {
     pub entries: Vec<Declared>,
-    exact: HashMap<String, Vec<usize>>,
-    wildcard: Vec<usize>,
+    by_host: ByHost,
     by_namespace: HashMap<String, Vec<usize>>,
     /// Kubernetes Services by name (lowercase), across namespaces.
     services_by_name: HashMap<String, Vec<usize>>,
@@ -307,19 +336,10 @@ impl HostIndex {
                 _ => {}
             }
         }
-        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut wildcard = Vec::new();
+        let by_host = ByHost::new(entries.iter().map(|e| e.host.as_str()));
         let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
         let mut services_by_name: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
-            if e.is_wildcard() {
-                wildcard.push(i);
-            } else {
-                exact
-                    .entry(e.host.to_ascii_lowercase())
-                    .or_default()
-                    .push(i);
-            }
             by_namespace.entry(e.namespace.clone()).or_default().push(i);
             if e.kind == DeclKind::Service
                 && let Some((name, _)) = k8s_service_of(&e.host)
@@ -332,8 +352,7 @@ impl HostIndex {
         }
         Self {
             entries,
-            exact,
-            wildcard,
+            by_host,
             by_namespace,
             services_by_name,
         }
@@ -343,14 +362,13 @@ impl HostIndex {
     /// first, then wildcard ServiceEntry hosts that cover it.
     pub fn declaring(&self, host: &str) -> Vec<&Declared> {
         let mut out: Vec<&Declared> = self
-            .exact
-            .get(&host.to_ascii_lowercase())
-            .into_iter()
-            .flatten()
+            .by_host
+            .exact(host)
+            .iter()
             .map(|&i| &self.entries[i])
             .collect();
         let bare = host.strip_prefix('*').unwrap_or(host);
-        for &i in &self.wildcard {
+        for &i in &self.by_host.wildcard {
             let e = &self.entries[i];
             let suffix = &e.host[1..];
             if host.eq_ignore_ascii_case(&e.host) || ends_with_ignore_case(bare, suffix) {
