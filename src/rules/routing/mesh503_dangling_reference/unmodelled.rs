@@ -17,7 +17,7 @@ use crate::model::raw::label;
 type SelectorIndex<'a> = HashMap<(&'a str, &'a str, &'a str), Vec<&'a BTreeMap<String, String>>>;
 
 pub(super) struct Unmodelled {
-    /// A Maistra federation resource in the input (the first by namespace and name).
+    /// A Maistra federation resource in the input (the first by namespace, name and kind).
     federation: Option<ResId>,
     /// Per namespace, a labelled WorkloadEntry that no ServiceEntry or Service in the input
     /// selects.
@@ -48,7 +48,9 @@ impl Unmodelled {
         let federation = store
             .iter()
             .filter(|(_, r)| is_federation(&r.kind, &r.api_version))
-            .min_by(|(_, a), (_, b)| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)))
+            .min_by(|(_, a), (_, b)| {
+                (&a.namespace, &a.name, &a.kind).cmp(&(&b.namespace, &b.name, &b.kind))
+            })
             .map(|(id, _)| id);
         let mut selectors: SelectorIndex<'_> = HashMap::new();
         for (_, r) in store.iter() {
