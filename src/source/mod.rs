@@ -227,10 +227,7 @@ impl Sources {
 }
 
 fn yaml_error(file: &str, e: &yaml::ParseError, text: &str) -> InputError {
-    // A `{{` inside a quoted string is text YAML reads fine, not a template.
-    let template = text
-        .lines()
-        .any(|l| l.find("{{").is_some_and(|c| !l[..c].contains(['"', '\''])));
+    let template = text.lines().any(|l| skip::template_start(l).is_some());
     let hint = if template {
         " (this looks like an unrendered Helm template: check the output of `helm template` instead)"
     } else {

@@ -136,22 +136,25 @@ fn action(line: &str) -> Option<String> {
 /// YAML; a syntax error elsewhere stays an input error, and so does one beside a `{{` inside a
 /// quoted string (an alerting rule's text), which YAML reads fine.
 pub(super) fn template_at_error(text: &str, line: u32) -> Option<Pos> {
-    let lines: Vec<&str> = text.lines().collect();
     [line, line.saturating_sub(1)]
         .into_iter()
         .filter(|&l| l >= 1)
         .find_map(|l| {
-            let column = lines.get(l as usize - 1)?.find("{{")?;
-            if lines[l as usize - 1][..column].contains(['"', '\'']) {
-                return None;
-            }
-            let column = lines[l as usize - 1][..column].chars().count() as u32 + 1;
+            let text_line = text.lines().nth(l as usize - 1)?;
+            let at = template_start(text_line)?;
             Some(Pos {
                 line: l,
-                column,
+                column: text_line[..at].chars().count() as u32 + 1,
                 ..Pos::default()
             })
         })
+}
+
+/// Where a template (`{{`) starts on `line`, unless it stands inside a quoted string, which is
+/// text YAML reads fine (an alerting rule's `summary`).
+pub(super) fn template_start(line: &str) -> Option<usize> {
+    let at = line.find("{{")?;
+    (!line[..at].contains(['"', '\''])).then_some(at)
 }
 
 fn looks_like_object(item: &Node) -> bool {
