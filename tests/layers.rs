@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 const MAX_LINES: usize = 800;
 
@@ -149,7 +150,13 @@ struct Scan {
     oversized: Vec<String>,
 }
 
-fn scan() -> Scan {
+/// The source tree read once for every test here.
+fn scan() -> &'static Scan {
+    static SCAN: OnceLock<Scan> = OnceLock::new();
+    SCAN.get_or_init(read_tree)
+}
+
+fn read_tree() -> Scan {
     let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
     let mut files = Vec::new();
     rust_files(&src(), &mut files);
