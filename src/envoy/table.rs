@@ -199,7 +199,8 @@ pub struct Unreached {
 
 /// Outbound clusters that nothing reaches. Only judged on sidecar dumps that carry listeners,
 /// clusters and routes (without routes, HTTP services cannot be told from unreachable ones).
-pub fn unreached_clusters(dump: &Dump) -> Vec<Unreached> {
+/// `catch` is the dump's [`catch_alls`], which callers have already found.
+pub fn unreached_clusters(dump: &Dump, catch: &[CatchAll]) -> Vec<Unreached> {
     if dump.hand_off_listener().is_none()
         || !dump.sections.listeners
         || !dump.sections.clusters
@@ -208,7 +209,6 @@ pub fn unreached_clusters(dump: &Dump) -> Vec<Unreached> {
         return Vec::new();
     }
     let referenced = referenced_clusters(dump);
-    let catch = catch_alls(dump);
     let mut out = Vec::new();
     for (ci, c) in dump.clusters.iter().enumerate() {
         let name = c.cluster.name();

@@ -109,10 +109,12 @@ impl<'a> Context<'a> {
     pub fn dump_unreached(&self) -> Rc<Vec<Vec<Unreached>>> {
         self.unreached
             .get_or_init(|| {
+                let catch_alls = self.dump_catch_alls();
                 Rc::new(
                     self.dumps
                         .iter()
-                        .map(|d| dump_table::unreached_clusters(&d.dump))
+                        .zip(catch_alls.iter())
+                        .map(|(d, c)| dump_table::unreached_clusters(&d.dump, c))
                         .collect(),
                 )
             })
