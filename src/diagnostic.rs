@@ -57,6 +57,8 @@ pub struct RuleMeta {
     pub severity: Severity,
     /// The closest `istioctl analyze` codes.
     pub istio_codes: &'static [&'static str],
+    /// The Kiali validation codes (`KIAnnnn`) this rule covers.
+    pub kiali_codes: &'static [&'static str],
     /// The rule's documentation (`rules/<code>-<name>.md`).
     pub doc: &'static str,
 }
@@ -96,6 +98,8 @@ pub struct RawFinding {
     pub related: Vec<RelatedTarget>,
     /// The istioctl codes this particular finding corresponds to.
     pub istio_codes: &'static [&'static str],
+    /// The Kiali codes this particular finding corresponds to.
+    pub kiali_codes: &'static [&'static str],
 }
 
 /// A resolved source position: 1-based line/column (characters) and end, plus the byte span.
@@ -150,6 +154,7 @@ pub struct Finding {
     pub location: Location,
     pub related: Vec<Related>,
     pub istio_codes: Vec<&'static str>,
+    pub kiali_codes: Vec<&'static str>,
     /// A stable name for which check of the rule fired; tools match on it, not on the message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subkind: Option<&'static str>,

@@ -159,6 +159,7 @@ impl<'a> Locator<'a> {
                 })
                 .collect(),
             istio_codes: f.istio_codes.to_vec(),
+            kiali_codes: f.kiali_codes.to_vec(),
             subkind: f.subkind,
         }
     }

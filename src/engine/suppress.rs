@@ -256,6 +256,7 @@ fn unused_finding(location: Location, resource: ResourceRef, message: String) ->
         location,
         related: Vec::new(),
         istio_codes: Vec::new(),
+        kiali_codes: Vec::new(),
         subkind: None,
     }
 }

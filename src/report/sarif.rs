@@ -148,7 +148,7 @@ pub fn render(outcome: &Outcome) -> String {
                 "help": {"text": body, "markdown": body},
                 "helpUri": format!("{INFO_URI}/blob/main/rules/{}-{}.md", m.code, m.name),
                 "defaultConfiguration": {"level": level(m.severity)},
-                "properties": {"tags": ["service-mesh"], "istio_codes": m.istio_codes},
+                "properties": {"tags": ["service-mesh"], "istio_codes": m.istio_codes, "kiali_codes": m.kiali_codes},
             })
         })
         .collect();

@@ -185,6 +185,7 @@ impl<'a> Context<'a> {
             help: None,
             related: Vec::new(),
             istio_codes: meta.istio_codes,
+            kiali_codes: meta.kiali_codes,
         });
         let last = self.findings.len() - 1;
         Reported(&mut self.findings[last])
@@ -238,6 +239,12 @@ impl Reported<'_> {
     /// Narrows the istioctl codes when only some of the rule's apply to this finding.
     pub fn istio(self, codes: &'static [&'static str]) -> Self {
         self.0.istio_codes = codes;
+        self
+    }
+
+    /// Narrows the Kiali codes when only some of the rule's apply to this finding.
+    pub fn kiali(self, codes: &'static [&'static str]) -> Self {
+        self.0.kiali_codes = codes;
         self
     }
 

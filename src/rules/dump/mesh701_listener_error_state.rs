@@ -12,6 +12,7 @@ static META: RuleMeta = RuleMeta {
     summary: "Envoy rejected a listener: the dump shows it in error_state",
     severity: Severity::Error,
     istio_codes: &[],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH701-listener-error-state.md"),
 };
 

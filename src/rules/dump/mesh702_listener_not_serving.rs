@@ -13,6 +13,7 @@ static META: RuleMeta = RuleMeta {
     summary: "a listener is warming (not yet taking connections) or draining",
     severity: Severity::Warning,
     istio_codes: &[],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH702-listener-not-serving.md"),
 };
 

@@ -13,6 +13,7 @@ static META: RuleMeta = RuleMeta {
     summary: "two listeners bind the same address and port",
     severity: Severity::Error,
     istio_codes: &[],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH703-duplicate-listener-address.md"),
 };
 

@@ -13,6 +13,7 @@ static META: RuleMeta = RuleMeta {
     summary: "an outbound service cluster that no listener or route of the proxy reaches",
     severity: Severity::Warning,
     istio_codes: &[],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH704-unreached-outbound-cluster.md"),
 };
 

@@ -16,6 +16,7 @@ static META: RuleMeta = RuleMeta {
     summary: "one object is defined more than once; only the last definition takes effect",
     severity: Severity::Info,
     istio_codes: &[],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH002-duplicate-object.md"),
 };
 

@@ -18,6 +18,7 @@ static META: RuleMeta = RuleMeta {
     summary: "ExternalName Service with a TCP port opens a 0.0.0.0 catch-all listener in every sidecar",
     severity: Severity::Error,
     istio_codes: &[],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH301-externalname-catch-all.md"),
 };
 

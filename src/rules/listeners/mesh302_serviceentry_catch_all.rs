@@ -39,6 +39,7 @@ static META: RuleMeta = RuleMeta {
     summary: "TCP ServiceEntry port without addresses opens a 0.0.0.0 catch-all listener",
     severity: Severity::Info,
     istio_codes: &["IST0134"],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH302-serviceentry-catch-all.md"),
 };
 

@@ -20,6 +20,7 @@ static META: RuleMeta = RuleMeta {
     summary: "a TCP catch-all owner loses its 0.0.0.0 listener to an older one and is unreachable",
     severity: Severity::Error,
     istio_codes: &[],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH401-tcp-listener-shadowed.md"),
 };
 

@@ -16,6 +16,7 @@ static META: RuleMeta = RuleMeta {
     summary: "HTTP and TCP owners share one 0.0.0.0:PORT listener",
     severity: Severity::Warning,
     istio_codes: &[],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH402-port-protocol-clash.md"),
 };
 

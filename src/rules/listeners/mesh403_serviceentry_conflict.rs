@@ -17,6 +17,7 @@ static META: RuleMeta = RuleMeta {
     summary: "several ServiceEntries declare one host and port (with different protocols, or twice)",
     severity: Severity::Warning,
     istio_codes: &["IST0177"],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH403-serviceentry-conflict.md"),
 };
 

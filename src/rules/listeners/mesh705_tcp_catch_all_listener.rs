@@ -15,6 +15,7 @@ static META: RuleMeta = RuleMeta {
     summary: "a 0.0.0.0 listener in a dump sends TCP to any IP on its port to one service",
     severity: Severity::Error,
     istio_codes: &[],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH705-tcp-catch-all-listener.md"),
 };
 

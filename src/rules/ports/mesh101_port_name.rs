@@ -22,6 +22,7 @@ static META: RuleMeta = RuleMeta {
     summary: "Service port name has no protocol prefix and no appProtocol",
     severity: Severity::Warning,
     istio_codes: &["IST0118", "IST0150"],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH101-port-name-missing-protocol.md"),
 };
 

@@ -21,6 +21,7 @@ static META: RuleMeta = RuleMeta {
     summary: "Services selecting one workload use a port with different protocols or a targetPort from different ports",
     severity: Severity::Warning,
     istio_codes: &["IST0116", "IST0137"],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH102-port-protocol-conflict.md"),
 };
 

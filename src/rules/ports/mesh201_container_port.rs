@@ -19,6 +19,7 @@ static META: RuleMeta = RuleMeta {
     summary: "two containers of one pod declare the same port and protocol",
     severity: Severity::Error,
     istio_codes: &[],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH201-container-port-collision.md"),
 };
 

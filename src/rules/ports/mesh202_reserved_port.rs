@@ -21,6 +21,7 @@ static META: RuleMeta = RuleMeta {
     summary: "app port or Service targetPort is one of the injected sidecar's reserved ports",
     severity: Severity::Error,
     istio_codes: &[],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH202-sidecar-reserved-port.md"),
 };
 

@@ -24,6 +24,7 @@ static META: RuleMeta = RuleMeta {
     summary: "two dependencies of a workload want the same local port, or one wants the app's own port",
     severity: Severity::Error,
     istio_codes: &[],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH203-loopback-dependency-collision.md"),
 };
 

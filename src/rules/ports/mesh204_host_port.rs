@@ -22,6 +22,7 @@ static META: RuleMeta = RuleMeta {
     summary: "two workloads use the same host port, or a replicated workload uses one",
     severity: Severity::Error,
     istio_codes: &[],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH204-host-port-collision.md"),
 };
 

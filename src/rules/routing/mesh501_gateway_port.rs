@@ -27,6 +27,7 @@ static META: RuleMeta = RuleMeta {
     summary: "Gateway server port is not exposed by any Service of the gateway workload",
     severity: Severity::Warning,
     istio_codes: &["IST0101", "IST0162"],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH501-gateway-port-not-exposed.md"),
 };
 

@@ -23,6 +23,7 @@ static META: RuleMeta = RuleMeta {
     summary: "VirtualService match or destination port that no bound Gateway server or destination Service has",
     severity: Severity::Error,
     istio_codes: &["IST0101", "IST0112"],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH502-route-port-unbound.md"),
 };
 

@@ -19,6 +19,7 @@ static META: RuleMeta = RuleMeta {
     summary: "route weights that do not sum to 100, all-zero splits, ignored or missing weights",
     severity: Severity::Warning,
     istio_codes: &[],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH505-route-weights.md"),
 };
 

@@ -21,6 +21,7 @@ static META: RuleMeta = RuleMeta {
     summary: "VirtualService bound to a Gateway that accepts none of its hosts",
     severity: Severity::Warning,
     istio_codes: &["IST0132"],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH506-gateway-host-mismatch.md"),
 };
 

@@ -22,6 +22,7 @@ static META: RuleMeta = RuleMeta {
     summary: "several VirtualServices for sidecars define the same host in overlapping namespaces",
     severity: Severity::Error,
     istio_codes: &["IST0109"],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH507-conflicting-mesh-hosts.md"),
 };
 

@@ -21,6 +21,7 @@ static META: RuleMeta = RuleMeta {
     summary: "VirtualService rule or match that an earlier rule or match makes unreachable",
     severity: Severity::Warning,
     istio_codes: &["IST0130", "IST0131"],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH508-unreachable-route.md"),
 };
 

@@ -20,6 +20,7 @@ static META: RuleMeta = RuleMeta {
     summary: "gateway VirtualService routes to a host without the subsets a sidecar VirtualService splits it into",
     severity: Severity::Warning,
     istio_codes: &["IST0140"],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH509-gateway-route-skips-subsets.md"),
 };
 

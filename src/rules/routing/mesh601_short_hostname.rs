@@ -20,6 +20,7 @@ static META: RuleMeta = RuleMeta {
     summary: "short or partially qualified host name in an Istio resource, and how istiod resolves it",
     severity: Severity::Info,
     istio_codes: &[],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH601-short-hostname.md"),
 };
 

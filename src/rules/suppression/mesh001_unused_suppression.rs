@@ -16,6 +16,7 @@ pub static UNUSED_SUPPRESSION: RuleMeta = RuleMeta {
     summary: "a `meshlint.io/ignore` annotation or config ignore entry suppresses nothing",
     severity: Severity::Info,
     istio_codes: &[],
+    kiali_codes: &[],
     doc: include_str!("../../../rules/MESH001-unused-suppression.md"),
 };
 
