@@ -57,7 +57,8 @@ pub struct RuleMeta {
     pub severity: Severity,
     /// The closest `istioctl analyze` codes.
     pub istio_codes: &'static [&'static str],
-    /// The Kiali validation codes (`KIAnnnn`) this rule covers.
+    /// The Kiali validation codes (`KIAnnnn`) this rule covers. A finding carries the rule's
+    /// code when it has one; a rule with several sets them per finding (`Reported::kiali`).
     pub kiali_codes: &'static [&'static str],
     /// The rule's documentation (`rules/<code>-<name>.md`).
     pub doc: &'static str,

@@ -185,7 +185,12 @@ impl<'a> Context<'a> {
             help: None,
             related: Vec::new(),
             istio_codes: meta.istio_codes,
-            kiali_codes: meta.kiali_codes,
+            // A rule with several Kiali codes names the one that applies per finding.
+            kiali_codes: if meta.kiali_codes.len() == 1 {
+                meta.kiali_codes
+            } else {
+                &[]
+            },
         });
         let last = self.findings.len() - 1;
         Reported(&mut self.findings[last])

@@ -17,7 +17,7 @@ static META: RuleMeta = RuleMeta {
     summary: "several ServiceEntries declare one host and port (with different protocols, or twice)",
     severity: Severity::Warning,
     istio_codes: &["IST0177"],
-    kiali_codes: &[],
+    kiali_codes: &["KIA1211", "KIA1212"],
     doc: include_str!("../../../rules/MESH403-serviceentry-conflict.md"),
 };
 
@@ -94,6 +94,7 @@ impl Rule for ServiceEntryConflict {
                     );
                     let mut r = cx
                         .report(id, FieldPath::parse("spec.ports").index(i).key("protocol"), message)
+                        .kiali(&["KIA1212"])
                         .help("declare the host and port once, with one protocol, or export the entries to namespaces that do not overlap");
                     for &(_, other, j) in &all {
                         if other != id {
@@ -121,6 +122,7 @@ impl Rule for ServiceEntryConflict {
                     );
                     cx.report(id, FieldPath::parse("spec.ports").index(i), message)
                         .istio(&[])
+                        .kiali(&["KIA1211"])
                         .help("declare each host and port in one ServiceEntry")
                         .related(
                             first,

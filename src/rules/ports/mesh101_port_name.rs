@@ -22,7 +22,7 @@ static META: RuleMeta = RuleMeta {
     summary: "Service port name has no protocol prefix and no appProtocol",
     severity: Severity::Warning,
     istio_codes: &["IST0118", "IST0150"],
-    kiali_codes: &[],
+    kiali_codes: &["KIA0601", "KIA0602"],
     doc: include_str!("../../../rules/MESH101-port-name-missing-protocol.md"),
 };
 
@@ -138,7 +138,15 @@ impl Rule for PortNameMissingProtocol {
                 let help = fix_help(name, port, external);
                 let istio: &'static [&'static str] =
                     if external { &["IST0150"] } else { &["IST0118"] };
-                cx.report(id, path, message).help(help).istio(istio);
+                let kiali: &'static [&'static str] = if port.app_protocol.is_some() {
+                    &["KIA0602"]
+                } else {
+                    &["KIA0601"]
+                };
+                cx.report(id, path, message)
+                    .help(help)
+                    .istio(istio)
+                    .kiali(kiali);
             }
         }
     }

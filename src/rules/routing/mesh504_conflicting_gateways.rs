@@ -24,7 +24,7 @@ static META: RuleMeta = RuleMeta {
     summary: "two Gateways of one gateway workload serve the same host on the same port",
     severity: Severity::Error,
     istio_codes: &["IST0145"],
-    kiali_codes: &[],
+    kiali_codes: &["KIA0301"],
     doc: include_str!("../../../rules/MESH504-conflicting-gateways.md"),
 };
 

@@ -125,6 +125,7 @@ impl<'a> Checker<'a, '_> {
                     ),
                 )
                 .subkind("subset-labels")
+                .kiali(&["KIA0203"])
                 .severity(Severity::Info)
                 .istio(&["IST0173"])
                 .help("check the subset labels against the pod template labels of the host's workloads, or check the workloads together with this DestinationRule");
@@ -296,6 +297,7 @@ impl<'a> Checker<'a, '_> {
                 ),
             )
             .subkind("subset-labels")
+                .kiali(&["KIA0203"])
             .severity(if routed.is_some() {
                 Severity::Error
             } else {

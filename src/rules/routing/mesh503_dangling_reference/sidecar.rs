@@ -77,6 +77,7 @@ impl<'a> Checker<'a, '_> {
                         ),
                     )
                     .subkind("egress-host")
+                    .kiali(&["KIA1004"])
                     .severity(partial(present))
                     .istio(&[])
                     .help("use `<namespace>/<FQDN>` of a declared host, or a wildcard such as `./*` or `istio-system/*`");

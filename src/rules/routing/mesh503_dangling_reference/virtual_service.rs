@@ -243,6 +243,7 @@ impl<'a> Checker<'a, '_> {
                 .cx
                 .report(id, path, message)
                 .subkind("subset")
+                .kiali(&["KIA1107"])
                 .istio(&["IST0101"])
                 .help(format!(
                     "add a DestinationRule for `{host}` with a subset `{subset}` (labels selecting those pods), or drop `subset`"
@@ -294,6 +295,7 @@ impl<'a> Checker<'a, '_> {
                     ),
                 )
                 .subkind("subset")
+                .kiali(&["KIA1107"])
                 .severity(Severity::Info)
                 .istio(&["IST0101"])
                 .help("if the files are alternatives applied one at a time, check each set on its own; otherwise keep one definition of the DestinationRule, with the subset")
@@ -303,6 +305,7 @@ impl<'a> Checker<'a, '_> {
         self.cx
             .report(id, path, message)
             .subkind("subset")
+            .kiali(&["KIA1107"])
             .severity(Severity::Error)
             .istio(&["IST0101"])
             .help(format!(
@@ -344,6 +347,7 @@ impl<'a> Checker<'a, '_> {
                     ),
                 )
                 .subkind("gateway")
+                .kiali(&["KIA1102"])
                 .istio(if top { &["IST0165"] } else { &[] })
                 .help("bind to the Gateway API Gateway by its own name (`ns/name`), or use an HTTPRoute/TCPRoute attached to it");
             return;
@@ -388,6 +392,7 @@ impl<'a> Checker<'a, '_> {
         self.cx
             .report(id, path, message)
             .subkind("gateway")
+                .kiali(&["KIA1102"])
             .severity(partial(present || gns == ns))
             .istio(codes)
             .help("name an existing Gateway as `name` (same namespace) or `namespace/name`, or `mesh` for sidecars");
