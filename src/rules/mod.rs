@@ -1,5 +1,6 @@
 //! The rule trait, the registry and the context rules report through; one folder per family.
 
+pub mod annotations;
 mod context;
 pub mod dump;
 pub mod input;
@@ -20,7 +21,7 @@ pub trait Rule: Sync {
     fn check(&self, _cx: &mut Context<'_>) {}
 }
 
-/// Every rule, sorted by code.
+/// Every rule, sorted by code number (`MESH` and three or four digits).
 pub static RULES: &[&dyn Rule] = &[
     &suppression::mesh001_unused_suppression::UnusedSuppression,
     &input::mesh002_duplicate_object::DuplicateObject,
@@ -50,6 +51,10 @@ pub static RULES: &[&dyn Rule] = &[
     &dump::mesh703_duplicate_listener_address::DuplicateListenerAddress,
     &dump::mesh704_unreached_outbound_cluster::UnreachedOutboundCluster,
     &listeners::mesh705_tcp_catch_all_listener::TcpCatchAllListener,
+    &annotations::mesh1101_unknown_annotation::UnknownAnnotation,
+    &annotations::mesh1102_misplaced_annotation::MisplacedAnnotation,
+    &annotations::mesh1103_invalid_annotation::InvalidAnnotation,
+    &annotations::mesh1104_deprecated_annotation::DeprecatedAnnotation,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
@@ -83,15 +88,19 @@ mod tests {
 
     #[test]
     fn codes_and_names_are_unique_sorted_and_well_formed() {
-        let codes: Vec<_> = RULES.iter().map(|r| r.meta().code).collect();
+        let number = |code: &str| {
+            code.strip_prefix("MESH")
+                .and_then(|n| n.parse::<u32>().ok())
+        };
+        let codes: Vec<_> = RULES.iter().map(|r| number(r.meta().code)).collect();
         let mut sorted = codes.clone();
         sorted.sort_unstable();
         sorted.dedup();
-        assert_eq!(codes, sorted, "codes must be unique and sorted");
+        assert_eq!(codes, sorted, "codes must be unique and sorted by number");
         for r in RULES {
             let m = r.meta();
             assert!(
-                m.code.starts_with("MESH") && m.code.len() == 7,
+                m.code.starts_with("MESH") && matches!(m.code.len(), 7 | 8),
                 "{}",
                 m.code
             );
