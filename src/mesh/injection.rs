@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 
 use crate::model::k8s::Workload;
 use crate::model::{Resource, Store};
+use crate::source::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Platform {
@@ -325,10 +326,19 @@ pub fn istio_reason(
     ns_labels: Option<&BTreeMap<String, String>>,
     res: &Resource,
 ) -> Option<String> {
-    let w = res.workload()?;
     if is_istio_gateway(res) {
         return None;
     }
+    injector_selects(ns_labels, res)
+}
+
+/// Why Istio's injection webhook processes the pods of `res` (gateways included, which get
+/// their proxy from the `gateway` template); `None` when it does not or it cannot be told.
+pub fn injector_selects(
+    ns_labels: Option<&BTreeMap<String, String>>,
+    res: &Resource,
+) -> Option<String> {
+    let w = res.workload()?;
     let label = w.pod_labels.get(SIDECAR_INJECT);
     let annotation = w.pod_annotations.get(SIDECAR_INJECT);
     // istiod reads only "true" and "false" here; any other value leaves the namespace's
@@ -495,6 +505,34 @@ pub fn other_mesh_only(res: &Resource, namespace: Option<&Resource>) -> bool {
         other = true;
     }
     other
+}
+
+/// Whether the input is a snapshot of a cluster (`kubectl get -o yaml`) rather than manifests:
+/// an object carries server-set fields, or a pod already has its injected proxy. Only then does
+/// a pod without a proxy mean injection did not happen.
+pub fn is_cluster_snapshot(store: &Store) -> bool {
+    store.iter().any(|(_, r)| {
+        let injected = r.kind == "Pod"
+            && (r.annotations.contains_key("sidecar.istio.io/status")
+                || r.workload()
+                    .is_some_and(|w| w.all_containers().any(|(_, c)| c.name == "istio-proxy")));
+        injected
+            // `kubectl create --dry-run -o yaml` writes `status: {}`; a server fills it in.
+            || r.node
+                .get("status")
+                .is_some_and(|s| matches!(&s.value, Value::Map(m) if !m.is_empty()))
+            || ["resourceVersion", "uid"]
+                .iter()
+                .any(|k| r.node.get("metadata").and_then(|m| m.get(k)).is_some())
+    })
+}
+
+/// Whether the input shows Istio: an Istio API object, or an Istio marker on a namespace or
+/// workload.
+pub fn uses_istio(store: &Store) -> bool {
+    store.iter().any(|(_, r)| {
+        r.api_version.contains("istio.io/") || platforms_shown(r).any(|p| p == Platform::Istio)
+    })
 }
 
 /// Whether Istio's conventions apply to the input: false only when it shows another mesh and

@@ -3,6 +3,7 @@
 pub mod annotations;
 mod context;
 pub mod dump;
+pub mod injection;
 pub mod input;
 pub mod listeners;
 pub mod ports;
@@ -55,6 +56,11 @@ pub static RULES: &[&dyn Rule] = &[
     &annotations::mesh1102_misplaced_annotation::MisplacedAnnotation,
     &annotations::mesh1103_invalid_annotation::InvalidAnnotation,
     &annotations::mesh1104_deprecated_annotation::DeprecatedAnnotation,
+    &injection::mesh1201_multiple_injection_labels::MultipleInjectionLabels,
+    &injection::mesh1202_namespace_not_injected::NamespaceNotInjected,
+    &injection::mesh1203_pod_missing_proxy::PodMissingProxy,
+    &injection::mesh1204_image_auto_without_injection::ImageAutoWithoutInjection,
+    &injection::mesh1205_proxy_uid::ProxyUid,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

@@ -1,0 +1,26 @@
+//! Sidecar injection: namespace labels that contradict each other or enable nothing, pods the
+//! injector missed, `image: auto` proxies nothing replaces, and apps running as the proxy's UID
+//! (istio's `injection` and `deployment` analyzers).
+
+pub mod mesh1201_multiple_injection_labels;
+pub mod mesh1202_namespace_not_injected;
+pub mod mesh1203_pod_missing_proxy;
+pub mod mesh1204_image_auto_without_injection;
+pub mod mesh1205_proxy_uid;
+
+use std::collections::BTreeMap;
+
+use crate::model::Resource;
+use crate::rules::Context;
+
+/// The labels of `res`'s Namespace, when the input has it.
+pub fn namespace_labels<'a>(
+    cx: &Context<'a>,
+    res: &Resource,
+) -> Option<&'a BTreeMap<String, String>> {
+    cx.namespace(&res.namespace)
+        .map(|id| &cx.store.get(id).labels)
+}
+
+/// The `istio-system` namespace, where the control plane runs and nothing is injected.
+pub const CONTROL_PLANE_NAMESPACE: &str = "istio-system";
