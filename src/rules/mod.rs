@@ -8,6 +8,7 @@ pub mod input;
 pub mod listeners;
 pub mod ports;
 pub mod routing;
+pub mod selectors;
 pub mod suppression;
 
 pub use crate::diagnostic::RuleMeta;
@@ -61,6 +62,8 @@ pub static RULES: &[&dyn Rule] = &[
     &injection::mesh1203_pod_missing_proxy::PodMissingProxy,
     &injection::mesh1204_image_auto_without_injection::ImageAutoWithoutInjection,
     &injection::mesh1205_proxy_uid::ProxyUid,
+    &selectors::mesh1301_sidecar_conflict::SidecarConflict,
+    &selectors::mesh1302_telemetry_conflict::TelemetryConflict,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
