@@ -47,6 +47,7 @@ pub static RULES: &[&dyn Rule] = &[
     &routing::mesh507_conflicting_mesh_hosts::ConflictingMeshHosts,
     &routing::mesh508_unreachable_route::UnreachableRoute,
     &routing::mesh509_gateway_route_subsets::GatewayRouteSkipsSubsets,
+    &routing::mesh510_gateway_duplicate_certificate::GatewayDuplicateCertificate,
     &routing::mesh601_short_hostname::ShortHostname,
     &dump::mesh701_listener_error_state::ListenerErrorState,
     &dump::mesh702_listener_not_serving::ListenerNotServing,

@@ -9,4 +9,5 @@ pub mod mesh506_gateway_host;
 pub mod mesh507_conflicting_mesh_hosts;
 pub mod mesh508_unreachable_route;
 pub mod mesh509_gateway_route_subsets;
+pub mod mesh510_gateway_duplicate_certificate;
 pub mod mesh601_short_hostname;
