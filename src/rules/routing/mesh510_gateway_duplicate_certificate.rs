@@ -64,7 +64,8 @@ impl GatewayDuplicateCertificate {
     ) {
         let store = cx.store;
         let r = store.get(id);
-        let others: Vec<ResId> = peers.iter().copied().filter(|&p| p != id).collect();
+        let mut others: Vec<ResId> = peers.iter().copied().filter(|&p| p != id).collect();
+        others.sort_by_key(|&o| (&store.get(o).namespace, &store.get(o).name));
         let mut names: Vec<String> = others
             .iter()
             .take(SHOWN)
