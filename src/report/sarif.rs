@@ -11,7 +11,7 @@ use crate::diagnostic::{Location, Severity};
 use crate::rules::RULES;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
-const INFO_URI: &str = "https://github.com/meshlint/meshlint";
+const INFO_URI: &str = env!("CARGO_PKG_REPOSITORY");
 
 fn level(s: Severity) -> &'static str {
     match s {
