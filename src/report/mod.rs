@@ -4,7 +4,7 @@ mod concise;
 mod github;
 pub mod graph;
 mod human;
-mod json;
+pub mod json;
 mod sarif;
 pub mod text;
 pub mod trace;
