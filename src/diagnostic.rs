@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::ResId;
+use crate::model::listener::ScopeRows;
 use crate::source::{FieldPath, InputError, Sources};
 
 #[derive(
@@ -207,6 +208,8 @@ pub struct Outcome {
     pub resources: usize,
     /// The resource graph, with each resource's findings, for `meshlint graph`.
     pub graph: GraphView,
+    /// Every proxy scope's listeners, when the settings ask for them.
+    pub listeners: Vec<ScopeRows>,
     /// The config file in effect, as shown to the user.
     pub config: Option<String>,
 }

@@ -63,6 +63,7 @@ pub(super) fn check(args: CheckArgs) -> u8 {
     settings.ignore = args.ignore.clone();
     settings.exclude = args.exclude.clone();
     settings.no_ignore = args.no_ignore;
+    settings.listener_table = args.format == Format::Html;
     let outcome = match engine::check_with(&paths, args.admin.fetch(), &settings) {
         Ok(o) => o,
         Err(e) => {

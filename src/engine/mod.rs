@@ -37,6 +37,8 @@ pub struct Settings {
     /// A MeshConfig given with `--mesh-config`; overrides an `istio` ConfigMap in the input.
     pub mesh_config: Option<MeshConfig>,
     pub config: LoadedConfig,
+    /// Also predict every scope's listener table into the outcome (the HTML report shows it).
+    pub listener_table: bool,
 }
 
 /// Loads `paths` and checks them.
@@ -108,6 +110,11 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
     let mut errors = std::mem::take(&mut sources.errors);
     errors.sort();
     let graph = graph::view(&store, &graph, &findings);
+    let listeners = if settings.listener_table {
+        listeners::scopes(&store, &mesh, &dumps, &sources)
+    } else {
+        Vec::new()
+    };
     let dump_resources: usize = dumps
         .iter()
         .map(|ld| {
@@ -121,6 +128,7 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
         findings,
         errors,
         graph,
+        listeners,
         config: settings.config.path.clone(),
     })
 }

@@ -3,6 +3,7 @@
 mod concise;
 mod github;
 pub mod graph;
+mod html;
 mod human;
 pub mod json;
 mod sarif;
@@ -23,6 +24,7 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+    Html,
 }
 
 pub fn render(format: Format, outcome: &Outcome, color: bool) -> String {
@@ -32,6 +34,7 @@ pub fn render(format: Format, outcome: &Outcome, color: bool) -> String {
         Format::Json => json::render(outcome),
         Format::Sarif => sarif::render(outcome),
         Format::Github => github::render(outcome),
+        Format::Html => html::render(outcome),
     }
 }
 
