@@ -64,7 +64,11 @@ pub(super) fn check(args: CheckArgs) -> u8 {
     settings.exclude = args.exclude.clone();
     settings.no_ignore = args.no_ignore;
     settings.listener_table = args.format == Format::Html;
-    let outcome = match engine::check_with(&paths, args.admin.fetch(), &settings) {
+    let (bar, progress) = super::progress::Shown::start();
+    settings.progress = progress;
+    let outcome = engine::check_with(&paths, args.admin.fetch(), &settings);
+    drop(bar);
+    let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
             eprint_line("error", &e);

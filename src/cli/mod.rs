@@ -4,6 +4,7 @@ mod check;
 mod completions;
 mod graph;
 mod listeners;
+mod progress;
 mod trace;
 
 use std::io::Write;

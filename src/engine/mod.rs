@@ -39,6 +39,8 @@ pub struct Settings {
     pub config: LoadedConfig,
     /// Also predict every scope's listener table into the outcome (the HTML report shows it).
     pub listener_table: bool,
+    /// Where reading and checking report their progress.
+    pub progress: source::Progress,
 }
 
 /// Loads `paths` and checks them.
@@ -86,8 +88,14 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
     let index = Indexes::build(&store, &mesh);
     let graph = MeshGraph::build(&store, &index.hosts, &index.workloads);
     let mut cx = Context::new(&store, &graph, &mesh, &index, &dumps);
-    for rule in RULES.iter().filter(|r| enabled.contains(r.meta().code)) {
+    let rules: Vec<_> = RULES
+        .iter()
+        .filter(|r| enabled.contains(r.meta().code))
+        .collect();
+    settings.progress.stage("checking", rules.len());
+    for rule in rules {
         cx.run(*rule);
+        settings.progress.tick();
     }
     let raw = cx.into_findings();
     let mut findings = {
@@ -174,6 +182,7 @@ fn discovery(settings: &Settings) -> Result<source::Discovery, String> {
         exclude,
         no_ignore: settings.no_ignore,
         max_file_size: settings.max_file_size,
+        progress: settings.progress.clone(),
     })
 }
 
