@@ -130,6 +130,21 @@ fn man_page_describes_every_command() {
     let check = std::fs::read_to_string(dir.path().join("meshlint-check.1")).expect("page");
     assert!(check.contains("failure\\-threshold"), "{check}");
     assert!(dir.path().join("meshlint.1").exists());
+    // groff, where installed, formats every page without a warning.
+    if Command::new("groff").arg("--version").output().is_ok() {
+        for c in COMMANDS {
+            let out = Command::new("groff")
+                .args(["-man", "-Tutf8", "-ww", "-z"])
+                .arg(dir.path().join(format!("meshlint-{c}.1")))
+                .output()
+                .expect("groff");
+            assert!(
+                out.status.success() && out.stderr.is_empty(),
+                "meshlint-{c}.1: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
 }
 
 #[test]
