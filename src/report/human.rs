@@ -137,10 +137,10 @@ fn label(loc: &Location, text: &str) -> LabeledSpan {
 
 /// Lines longer than this (minified JSON, say) are not shown as a code frame: the renderer
 /// cannot draw them, and they would not help.
-pub(super) const MAX_FRAME_LINE: usize = 2_000;
+const MAX_FRAME_LINE: usize = 2_000;
 
 /// Related spans within this many lines of the finding are drawn in its frame.
-pub(super) const NEAR_LINES: u32 = 8;
+const NEAR_LINES: u32 = 8;
 
 /// Whether the line holding `loc` can be shown as a code frame.
 pub(super) fn framable(outcome: &Outcome, loc: &Location) -> bool {
