@@ -272,3 +272,58 @@ fn action_check_step_writes_sarif_and_the_exit_code() {
     assert_eq!(code, "2", "the words are unknown arguments");
     assert!(!marker.exists(), "an input was run as a command");
 }
+
+/// The GitLab code quality recipe in docs/ci.md, run with jq (where installed) on the demo's
+/// JSON report: one entry per finding, with the fields GitLab requires and distinct fingerprints.
+#[test]
+fn gitlab_code_quality_recipe_turns_findings_into_a_report() {
+    if Command::new("jq").arg("--version").output().is_err() {
+        eprintln!("jq is not installed; skipped");
+        return;
+    }
+    let doc = std::fs::read_to_string(root().join("docs/ci.md")).expect("docs/ci.md");
+    let start = doc.find("jq '").expect("the jq recipe") + 4;
+    let len = doc[start..].find("' meshlint.json").expect("its end");
+    let program = &doc[start..start + len];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = dir.path().join("meshlint.json");
+    let json = meshlint(&["check", "testdata/demo", "--format", "json"]);
+    std::fs::write(&report, &json.stdout).expect("write");
+    let out = Command::new("jq")
+        .arg(program)
+        .arg(&report)
+        .output()
+        .expect("jq");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let quality: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let findings: Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let entries = quality.as_array().expect("an array");
+    assert_eq!(
+        entries.len(),
+        findings["findings"].as_array().expect("findings").len()
+    );
+    let mut fingerprints = std::collections::BTreeSet::new();
+    for (e, f) in entries
+        .iter()
+        .zip(findings["findings"].as_array().expect("findings"))
+    {
+        assert_eq!(e["check_name"], f["code"]);
+        assert_eq!(e["location"]["path"], f["location"]["file"]);
+        assert_eq!(e["location"]["lines"]["begin"], f["location"]["line"]);
+        assert!(
+            ["info", "minor", "major", "critical", "blocker"]
+                .contains(&e["severity"].as_str().expect("severity")),
+            "{e}"
+        );
+        assert!(
+            e["description"]
+                .as_str()
+                .is_some_and(|d| d.contains(f["code"].as_str().expect("code")))
+        );
+        assert!(fingerprints.insert(e["fingerprint"].as_str().expect("fingerprint").to_string()));
+    }
+}
