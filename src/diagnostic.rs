@@ -3,12 +3,16 @@
 use std::fmt;
 use std::str::FromStr;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::ResId;
+use crate::model::listener::ScopeRows;
 use crate::source::{FieldPath, InputError, Sources};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -104,12 +108,19 @@ pub struct RawFinding {
 }
 
 /// A resolved source position: 1-based line/column (characters) and end, plus the byte span.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Location {
+    /// The path as given on the command line or found under a directory given there, relative
+    /// to the working directory; `<stdin>` for `-`; the URL of a dump read with `--admin`.
     pub file: String,
+    /// 1-based line.
     pub line: u32,
+    /// 1-based column, in characters.
     pub column: u32,
+    /// The line the offending text ends on.
     pub end_line: u32,
+    /// The column just past the offending text.
     pub end_column: u32,
     #[serde(skip)]
     pub offset: usize,
@@ -120,9 +131,14 @@ pub struct Location {
     pub pointer: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// The object a finding is about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResourceRef {
+    /// `Service`, `VirtualService`…; `Listener` or `Cluster` in a config dump; `MeshlintConfig`
+    /// for an entry of the config file.
     pub kind: String,
+    /// Empty for cluster-scoped resources.
     pub namespace: String,
     pub name: String,
 }
@@ -137,24 +153,34 @@ impl fmt::Display for ResourceRef {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// Another place that explains a finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Related {
     pub message: String,
     pub location: Location,
 }
 
 /// A finding ready to print.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Finding {
+    /// The rule's stable code, `MESH201`.
     pub code: &'static str,
+    /// The rule's name, `container-port-collision`.
     pub name: &'static str,
+    /// After config overrides.
     pub severity: Severity,
+    /// What is wrong, without the resource.
     pub message: String,
+    /// How to fix it.
     pub help: Option<String>,
     pub resource: ResourceRef,
     pub location: Location,
     pub related: Vec<Related>,
+    /// The `istioctl analyze` codes this finding corresponds to.
     pub istio_codes: Vec<&'static str>,
+    /// The Kiali validation codes this finding corresponds to.
     pub kiali_codes: Vec<&'static str>,
     /// A stable name for which check of the rule fired; tools match on it, not on the message.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -183,6 +209,8 @@ pub struct Outcome {
     pub resources: usize,
     /// The resource graph, with each resource's findings, for `meshlint graph`.
     pub graph: GraphView,
+    /// Every proxy scope's listeners, when the settings ask for them.
+    pub listeners: Vec<ScopeRows>,
     /// The config file in effect, as shown to the user.
     pub config: Option<String>,
 }

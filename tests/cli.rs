@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_meshlint");
-const FORMATS: [&str; 4] = ["human", "json", "sarif", "github"];
+const FORMATS: [&str; 5] = ["human", "json", "sarif", "github", "html"];
 const SHOP: &str = "testdata/demo/shop.yaml";
 /// No run should come near this; a run that does is treated as a hang.
 const TIMEOUT: Duration = Duration::from_secs(30);

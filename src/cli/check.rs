@@ -63,7 +63,12 @@ pub(super) fn check(args: CheckArgs) -> u8 {
     settings.ignore = args.ignore.clone();
     settings.exclude = args.exclude.clone();
     settings.no_ignore = args.no_ignore;
-    let outcome = match engine::check_with(&paths, args.admin.fetch(), &settings) {
+    settings.listener_table = args.format == Format::Html;
+    let (bar, progress) = super::progress::Shown::start();
+    settings.progress = progress;
+    let outcome = engine::check_with(&paths, args.admin.fetch(), &settings);
+    drop(bar);
+    let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
             eprint_line("error", &e);

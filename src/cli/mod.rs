@@ -1,8 +1,10 @@
 //! Command-line interface: the arguments, one file per command, and the exit code.
 
 mod check;
+mod completions;
 mod graph;
 mod listeners;
+mod progress;
 mod trace;
 
 use std::io::Write;
@@ -23,7 +25,7 @@ pub use trace::{TraceArgs, parse_destination};
 #[derive(Debug, Parser)]
 #[command(
     name = "meshlint",
-    version,
+    version = env!("MESHLINT_VERSION"),
     about = "Find port and listener conflicts in service-mesh configuration",
     long_about = None
 )]
@@ -51,6 +53,10 @@ pub enum Command {
         /// Rule code (MESH101) or name (port-name-missing-protocol).
         rule: String,
     },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), or write one per command with --out-dir.
+    Man(completions::ManArgs),
 }
 
 /// The config file and the mesh facts every command that models the mesh takes.
@@ -146,6 +152,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Listeners(args) => listeners::listeners(args),
         Command::Trace(args) => trace::trace(args),
         Command::Graph(args) => graph::graph(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
         Command::Rules => {
             let mut out = String::new();
             for r in RULES {

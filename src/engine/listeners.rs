@@ -2,13 +2,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::envoy::load::LoadedDump;
 use crate::envoy::load::take_dumps;
 use crate::envoy::table as dump_table;
 use crate::mesh::injection::{SYSTEM_NAMESPACES, istio_reason};
+use crate::mesh::settings::MeshSettings;
 use crate::mesh::table::{self, ListenerTable};
-use crate::model::listener::Row;
+use crate::model::listener::ScopeRows;
 use crate::model::{Spec, Store};
-use crate::source::{InputError, Notice};
+use crate::source::{InputError, Notice, Sources};
 
 use super::{
     Fetched, Settings, add_fetched, discovery, mesh_settings, model_options, warn_if_empty,
@@ -16,7 +18,7 @@ use super::{
 
 /// The predicted listeners of every scope: (label, namespace, workload names, rows).
 pub struct ListenerView {
-    pub scopes: Vec<(String, String, Vec<String>, Vec<Row>)>,
+    pub scopes: Vec<ScopeRows>,
     /// Why there is no scope at all, when the input has objects but no proxies: one line.
     pub no_scopes: Option<String>,
     pub errors: Vec<InputError>,
@@ -40,25 +42,43 @@ pub fn listeners_with(
     let store = Store::build(&mut sources, &model_options(settings));
     warn_if_empty(&mut sources, &store, &dumps);
     let rs = mesh_settings(settings, &store)?;
-    let table = ListenerTable::build(&store, &rs);
-    let scopes = table
+    let scopes = scopes(&store, &rs, &dumps, &sources);
+    let no_scopes = (scopes.is_empty() && !store.is_empty()).then(|| no_scopes(&store));
+    let mut errors = sources.errors;
+    errors.sort();
+    Ok(ListenerView {
+        scopes,
+        no_scopes,
+        errors,
+        notices: sources.notices,
+    })
+}
+
+/// The predicted listeners of every proxy scope, then each config dump's own.
+pub(super) fn scopes(
+    store: &Store,
+    rs: &MeshSettings,
+    dumps: &[LoadedDump],
+    sources: &Sources,
+) -> Vec<ScopeRows> {
+    let table = ListenerTable::build(store, rs);
+    let mut scopes: Vec<ScopeRows> = table
         .scopes
         .iter()
         .map(|s| {
             (
-                s.scope.label(&store),
+                s.scope.label(store),
                 s.scope.namespace.clone(),
                 s.scope
                     .workloads
                     .iter()
                     .map(|&w| store.get(w).name.clone())
                     .collect(),
-                table::rows(&store, &table, s),
+                table::rows(store, &table, s),
             )
         })
-        .collect::<Vec<_>>();
-    let mut scopes = scopes;
-    for ld in &dumps {
+        .collect();
+    for ld in dumps {
         let node = ld.dump.node.clone().unwrap_or_default();
         scopes.push((
             dump_table::scope_label(&ld.dump, &sources.files[ld.file].path),
@@ -71,15 +91,7 @@ pub fn listeners_with(
             dump_table::rows(&ld.dump),
         ));
     }
-    let no_scopes = (scopes.is_empty() && !store.is_empty()).then(|| no_scopes(&store));
-    let mut errors = sources.errors;
-    errors.sort();
-    Ok(ListenerView {
-        scopes,
-        no_scopes,
-        errors,
-        notices: sources.notices,
-    })
+    scopes
 }
 
 /// Why no namespace of the input has Istio proxies, namespace by namespace (the reasons

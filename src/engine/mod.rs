@@ -37,6 +37,10 @@ pub struct Settings {
     /// A MeshConfig given with `--mesh-config`; overrides an `istio` ConfigMap in the input.
     pub mesh_config: Option<MeshConfig>,
     pub config: LoadedConfig,
+    /// Also predict every scope's listener table into the outcome (the HTML report shows it).
+    pub listener_table: bool,
+    /// Where reading and checking report their progress.
+    pub progress: source::Progress,
 }
 
 /// Loads `paths` and checks them.
@@ -84,8 +88,14 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
     let index = Indexes::build(&store, &mesh);
     let graph = MeshGraph::build(&store, &index.hosts, &index.workloads);
     let mut cx = Context::new(&store, &graph, &mesh, &index, &dumps);
-    for rule in RULES.iter().filter(|r| enabled.contains(r.meta().code)) {
+    let rules: Vec<_> = RULES
+        .iter()
+        .filter(|r| enabled.contains(r.meta().code))
+        .collect();
+    settings.progress.stage("checking", rules.len());
+    for rule in rules {
         cx.run(*rule);
+        settings.progress.tick();
     }
     let raw = cx.into_findings();
     let mut findings = {
@@ -108,6 +118,11 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
     let mut errors = std::mem::take(&mut sources.errors);
     errors.sort();
     let graph = graph::view(&store, &graph, &findings);
+    let listeners = if settings.listener_table {
+        listeners::scopes(&store, &mesh, &dumps, &sources)
+    } else {
+        Vec::new()
+    };
     let dump_resources: usize = dumps
         .iter()
         .map(|ld| {
@@ -121,6 +136,7 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
         findings,
         errors,
         graph,
+        listeners,
         config: settings.config.path.clone(),
     })
 }
@@ -166,6 +182,7 @@ fn discovery(settings: &Settings) -> Result<source::Discovery, String> {
         exclude,
         no_ignore: settings.no_ignore,
         max_file_size: settings.max_file_size,
+        progress: settings.progress.clone(),
     })
 }
 

@@ -13,3 +13,6 @@ pub struct Row {
     /// Why this listener is a problem, when it is.
     pub conflict: Option<String>,
 }
+
+/// One proxy scope's listeners: (label, namespace, workload names, rows).
+pub type ScopeRows = (String, String, Vec<String>, Vec<Row>);

@@ -30,7 +30,7 @@ fn label(n: &GraphNode) -> String {
     visible(&s).into_owned()
 }
 
-fn color(s: Option<Severity>) -> Option<&'static str> {
+pub(super) fn color(s: Option<Severity>) -> Option<&'static str> {
     match s? {
         Severity::Error => Some("#d73a49"),
         Severity::Warning => Some("#e36209"),

@@ -143,7 +143,7 @@ const MAX_FRAME_LINE: usize = 2_000;
 const NEAR_LINES: u32 = 8;
 
 /// Whether the line holding `loc` can be shown as a code frame.
-fn framable(outcome: &Outcome, loc: &Location) -> bool {
+pub(super) fn framable(outcome: &Outcome, loc: &Location) -> bool {
     outcome
         .sources
         .files
@@ -291,7 +291,7 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
 }
 
 /// Byte offset of a 1-based line and character column.
-fn offset_of(text: &str, line: u32, column: u32) -> Option<usize> {
+pub(super) fn offset_of(text: &str, line: u32, column: u32) -> Option<usize> {
     let start = if line <= 1 {
         0
     } else {

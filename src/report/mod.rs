@@ -3,8 +3,9 @@
 mod concise;
 mod github;
 pub mod graph;
+mod html;
 mod human;
-mod json;
+pub mod json;
 mod sarif;
 pub mod text;
 pub mod trace;
@@ -23,6 +24,7 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+    Html,
 }
 
 pub fn render(format: Format, outcome: &Outcome, color: bool) -> String {
@@ -32,6 +34,7 @@ pub fn render(format: Format, outcome: &Outcome, color: bool) -> String {
         Format::Json => json::render(outcome),
         Format::Sarif => sarif::render(outcome),
         Format::Github => github::render(outcome),
+        Format::Html => html::render(outcome),
     }
 }
 

@@ -3,6 +3,7 @@
 mod kustomize;
 pub mod node;
 pub mod pointer;
+mod progress;
 mod read;
 mod skip;
 pub mod sniff;
@@ -12,6 +13,7 @@ pub mod yaml;
 use rayon::prelude::*;
 
 pub use node::{FieldPath, Node, Pos, Seg, Value};
+pub use progress::{Progress, ProgressSink};
 pub use read::{FileSize, Unreadable, read_text};
 pub use skip::template_note;
 pub use walk::{Discovered, Discovery, discover};
@@ -89,6 +91,7 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
         ..Sources::default()
     };
     let patches = kustomize::patch_files(&files, opts.max_file_size);
+    opts.progress.stage("reading", files.len());
     // Reading and parsing run in parallel; results are added in discovery order, so output
     // never depends on scheduling.
     let parsed: Vec<_> = files
@@ -105,6 +108,7 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
                     };
                     (text, parsed)
                 });
+            opts.progress.tick();
             (f, read)
         })
         .collect();

@@ -17,6 +17,8 @@ pub struct Discovery {
     pub no_ignore: bool,
     /// Inputs larger than this are input errors, not read.
     pub max_file_size: FileSize,
+    /// Where reading reports its progress.
+    pub progress: super::Progress,
 }
 
 impl Discovery {
