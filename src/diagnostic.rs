@@ -158,6 +158,9 @@ pub struct Finding {
     /// A stable name for which check of the rule fired; tools match on it, not on the message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subkind: Option<&'static str>,
+    /// Identifies the finding across runs whatever its line or the input order: a hash of the
+    /// code, the resource, the field path and the field's value (see `engine::fingerprint`).
+    pub fingerprint: String,
 }
 
 impl Finding {
@@ -184,6 +187,8 @@ pub struct Outcome {
     pub graph: GraphView,
     /// The config file in effect, as shown to the user.
     pub config: Option<String>,
+    /// Findings left out because the baseline records them.
+    pub baselined: usize,
 }
 
 /// A resource in the graph and what the rules found on it.

@@ -3,44 +3,11 @@
 use std::io::IsTerminal;
 
 use crate::diagnostic::Severity;
-use crate::engine;
-use crate::report::{self, ColorChoice, Format};
+use crate::engine::{self, baseline};
+use crate::report;
 
-use super::{AdminArgs, MeshArgs, ReadArgs, eprint_line, print, print_notices};
-
-#[derive(Debug, clap::Args)]
-pub struct CheckArgs {
-    /// Files or directories to check; `-` reads stdin. Defaults to the current directory.
-    pub paths: Vec<String>,
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
-    /// Exit 1 when a finding at or above this severity is reported.
-    #[arg(long, value_name = "SEVERITY")]
-    pub failure_threshold: Option<Severity>,
-    /// Only run these rules (codes, names or code prefixes; comma-separated or repeated).
-    #[arg(long, value_delimiter = ',')]
-    pub select: Vec<String>,
-    /// Do not run these rules.
-    #[arg(long, value_delimiter = ',')]
-    pub ignore: Vec<String>,
-    /// Skip files whose path or file name matches this glob (walked or named).
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
-    /// Walk directories without honouring ignore files (`.gitignore`, `.ignore`).
-    #[arg(long)]
-    pub no_ignore: bool,
-    #[command(flatten)]
-    pub read: ReadArgs,
-    /// Namespace for resources that do not set one.
-    #[arg(long, short = 'n')]
-    pub namespace: Option<String>,
-    #[command(flatten)]
-    pub mesh: MeshArgs,
-    #[arg(long, value_enum, default_value = "auto")]
-    pub color: ColorChoice,
-    #[command(flatten)]
-    pub admin: AdminArgs,
-}
+use super::check_args::CheckArgs;
+use super::{eprint_line, print, print_notices};
 
 pub(super) fn check(args: CheckArgs) -> u8 {
     let mut settings = match args.mesh.settings(args.namespace.clone(), &args.read) {
@@ -63,6 +30,15 @@ pub(super) fn check(args: CheckArgs) -> u8 {
     settings.ignore = args.ignore.clone();
     settings.exclude = args.exclude.clone();
     settings.no_ignore = args.no_ignore;
+    if let Some(path) = &args.baseline {
+        match baseline::load(path, args.read.max_file_size) {
+            Ok(b) => settings.baseline = Some(b),
+            Err(e) => {
+                eprint_line("error", &e);
+                return 2;
+            }
+        }
+    }
     let outcome = match engine::check_with(&paths, args.admin.fetch(), &settings) {
         Ok(o) => o,
         Err(e) => {
@@ -71,7 +47,30 @@ pub(super) fn check(args: CheckArgs) -> u8 {
         }
     };
     print_notices(&outcome.sources.notices);
+    if let Some(path) = &args.write_baseline {
+        return write_baseline(path, &outcome);
+    }
     let color = args.color.enabled(std::io::stdout().is_terminal());
     print(&report::render(args.format, &outcome, color));
     report::exit_code(&outcome, threshold)
+}
+
+/// Writes the run's findings as a baseline; the exit code says only whether the input was read.
+fn write_baseline(path: &str, outcome: &crate::diagnostic::Outcome) -> u8 {
+    for e in &outcome.errors {
+        eprint_line("error", &super::input_error(e));
+    }
+    if let Err(e) = std::fs::write(path, baseline::render(&outcome.findings)) {
+        eprint_line("error", &format!("{path}: cannot write the baseline: {e}"));
+        return 2;
+    }
+    eprint_line(
+        "note",
+        &format!(
+            "wrote {} finding{} to the baseline {path}",
+            outcome.findings.len(),
+            if outcome.findings.len() == 1 { "" } else { "s" }
+        ),
+    );
+    if outcome.errors.is_empty() { 0 } else { 2 }
 }

@@ -1,6 +1,7 @@
 //! Command-line interface: the arguments, one file per command, and the exit code.
 
 mod check;
+mod check_args;
 mod graph;
 mod listeners;
 mod trace;
@@ -15,7 +16,7 @@ use crate::engine::{self, Settings};
 use crate::rules::{self, RULES};
 use crate::source::{FileSize, InputError, Level, Notice};
 
-pub use check::CheckArgs;
+pub use check_args::CheckArgs;
 pub use graph::GraphArgs;
 pub use listeners::ListenersArgs;
 pub use trace::{TraceArgs, parse_destination};

@@ -161,6 +161,7 @@ impl<'a> Locator<'a> {
             istio_codes: f.istio_codes.to_vec(),
             kiali_codes: f.kiali_codes.to_vec(),
             subkind: f.subkind,
+            fingerprint: super::fingerprint::of_raw(f, self.store, self),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! The `check` pipeline: load → model → graph → rules → suppressions → resolved findings.
 
+pub mod baseline;
+mod fingerprint;
 mod graph;
 mod listeners;
 mod locate;
@@ -37,6 +39,8 @@ pub struct Settings {
     /// A MeshConfig given with `--mesh-config`; overrides an `istio` ConfigMap in the input.
     pub mesh_config: Option<MeshConfig>,
     pub config: LoadedConfig,
+    /// Findings to leave out (`--baseline`).
+    pub baseline: Option<baseline::Baseline>,
 }
 
 /// Loads `paths` and checks them.
@@ -103,6 +107,16 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
             f.severity = *s;
         }
     }
+    let mut baselined = 0;
+    if let Some(b) = &settings.baseline {
+        let read = sources.files.iter().map(|f| f.path.as_str()).collect();
+        let applied = baseline::apply(b, findings, &read, &enabled);
+        baselined = applied.matched;
+        findings = applied.kept;
+        if enabled.contains(UNUSED_SUPPRESSION.code) {
+            findings.extend(applied.stale);
+        }
+    }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup();
     let mut errors = std::mem::take(&mut sources.errors);
@@ -122,6 +136,7 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
         errors,
         graph,
         config: settings.config.path.clone(),
+        baselined,
     })
 }
 

@@ -247,6 +247,7 @@ fn unused_config_entries(
 
 fn unused_finding(location: Location, resource: ResourceRef, message: String) -> Finding {
     Finding {
+        fingerprint: super::fingerprint::of_engine(UNUSED_SUPPRESSION.code, &resource, &message),
         code: UNUSED_SUPPRESSION.code,
         name: UNUSED_SUPPRESSION.name,
         severity: UNUSED_SUPPRESSION.severity,

@@ -273,7 +273,7 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
     let total = error + warning + info;
     let _ = writeln!(
         out,
-        "{} ({error} error, {warning} warning, {info} info) in {}, {}{}{}",
+        "{} ({error} error, {warning} warning, {info} info) in {}, {}{}{}{}",
         super::plural(total, "finding"),
         super::plural(outcome.sources.files.len(), "file"),
         super::plural(outcome.resources, "resource"),
@@ -281,6 +281,11 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
             String::new()
         } else {
             format!("; {}", super::plural(outcome.errors.len(), "input error"))
+        },
+        if outcome.baselined == 0 {
+            String::new()
+        } else {
+            format!("; {} in the baseline", outcome.baselined)
         },
         outcome
             .config

@@ -19,6 +19,7 @@ pub fn render(outcome: &Outcome) -> String {
             "files": outcome.sources.files.len(),
             "resources": outcome.resources,
             "findings": {"error": error, "warning": warning, "info": info},
+            "baselined": outcome.baselined,
         },
     });
     let mut doc = doc;

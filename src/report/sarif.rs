@@ -178,6 +178,7 @@ pub fn render(outcome: &Outcome) -> String {
                 "level": level(f.severity),
                 "message": {"text": text},
                 "locations": [physical(&f.location, root)],
+                "partialFingerprints": {"meshlint/v1": f.fingerprint},
             });
             if let Some(i) = index_of(f.code) {
                 result["ruleIndex"] = json!(i);
