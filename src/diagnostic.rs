@@ -8,10 +8,23 @@ use serde::{Deserialize, Serialize};
 use crate::model::ResId;
 use crate::source::{FieldPath, InputError, Sources};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
+    #[value(alias = "warn")]
     Warning,
     Error,
 }

@@ -39,24 +39,80 @@ pub(super) fn check(args: CheckArgs) -> u8 {
             }
         }
     }
-    let outcome = match engine::check_with(&paths, args.admin.fetch(), &settings) {
+    let style = style(&args);
+    if args.show_settings {
+        return match super::settings::show(&args, &settings, &paths, threshold, style) {
+            Ok(text) => {
+                print(&text);
+                0
+            }
+            Err(e) => {
+                eprint_line("error", &e);
+                2
+            }
+        };
+    }
+    let mut outcome = match engine::check_with(&paths, args.admin.fetch(), &settings) {
         Ok(o) => o,
         Err(e) => {
             eprint_line("error", &e);
             return 2;
         }
     };
-    print_notices(&outcome.sources.notices);
-    if let Some(path) = &args.write_baseline {
-        return write_baseline(path, &outcome);
+    if !args.quiet {
+        print_notices(&outcome.sources.notices);
     }
-    let color = args.color.enabled(std::io::stdout().is_terminal());
-    print(&report::render(args.format, &outcome, color));
-    report::exit_code(&outcome, threshold)
+    if let Some(path) = &args.write_baseline {
+        return write_baseline(path, &outcome, args.quiet);
+    }
+    // As istioctl does, the exit code counts the findings --output-threshold leaves out.
+    let code = match report::exit_code(&outcome, threshold) {
+        1 if args.exit_zero => 0,
+        code => code,
+    };
+    outcome
+        .findings
+        .retain(|f| f.severity >= args.output_threshold);
+    if args.statistics {
+        print(&report::statistics::render(
+            &outcome,
+            args.format == report::Format::Json,
+            args.quiet,
+        ));
+    } else {
+        print(&report::render(args.format, &outcome, style));
+    }
+    code
+}
+
+/// Colour and width from the flags, the environment and the terminal.
+fn style(args: &CheckArgs) -> report::Style {
+    let stdout = std::io::stdout();
+    let terminal = stdout.is_terminal();
+    report::Style {
+        color: args.color.enabled(terminal),
+        width: width(
+            terminal
+                .then(|| terminal_size::terminal_size_of(&stdout))
+                .flatten(),
+        ),
+        quiet: args.quiet,
+    }
+}
+
+/// Columns to wrap at: `COLUMNS` when set, else the terminal's width, else 110 (a log or file).
+fn width(terminal: Option<(terminal_size::Width, terminal_size::Height)>) -> usize {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok());
+    columns
+        .or(terminal.map(|(w, _)| usize::from(w.0)))
+        .filter(|w| *w >= 20)
+        .unwrap_or(110)
 }
 
 /// Writes the run's findings as a baseline; the exit code says only whether the input was read.
-fn write_baseline(path: &str, outcome: &crate::diagnostic::Outcome) -> u8 {
+fn write_baseline(path: &str, outcome: &crate::diagnostic::Outcome, quiet: bool) -> u8 {
     for e in &outcome.errors {
         eprint_line("error", &super::input_error(e));
     }
@@ -64,13 +120,15 @@ fn write_baseline(path: &str, outcome: &crate::diagnostic::Outcome) -> u8 {
         eprint_line("error", &format!("{path}: cannot write the baseline: {e}"));
         return 2;
     }
-    eprint_line(
-        "note",
-        &format!(
-            "wrote {} finding{} to the baseline {path}",
-            outcome.findings.len(),
-            if outcome.findings.len() == 1 { "" } else { "s" }
-        ),
-    );
+    if !quiet {
+        eprint_line(
+            "note",
+            &format!(
+                "wrote {} finding{} to the baseline {path}",
+                outcome.findings.len(),
+                if outcome.findings.len() == 1 { "" } else { "s" }
+            ),
+        );
+    }
     if outcome.errors.is_empty() { 0 } else { 2 }
 }

@@ -9,16 +9,37 @@ use super::{AdminArgs, MeshArgs, ReadArgs};
 pub struct CheckArgs {
     /// Files or directories to check; `-` reads stdin. Defaults to the current directory.
     pub paths: Vec<String>,
+    /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
-    /// Exit 1 when a finding at or above this severity is reported.
-    #[arg(long, value_name = "SEVERITY")]
+    /// Exit 1 when a finding at or above this severity is reported [default: `failure-threshold`
+    /// of the config file, else warning].
+    #[arg(long, value_enum, value_name = "SEVERITY")]
     pub failure_threshold: Option<Severity>,
-    /// Only run these rules (codes, names or code prefixes; comma-separated or repeated).
-    #[arg(long, value_delimiter = ',')]
+    /// Report only findings at or above this severity. As with istioctl's --output-threshold,
+    /// the exit code still counts the findings left out.
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value = "info")]
+    pub output_threshold: Severity,
+    /// Exit 0 even when findings are reported; input and usage errors still exit 2.
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Print how many findings each rule reported instead of the findings (JSON with
+    /// --format json).
+    #[arg(long)]
+    pub statistics: bool,
+    /// Print the findings only: no notes or warnings on stderr and no summary line.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Print the settings in effect (config file, rules, thresholds, inputs) and exit.
+    #[arg(long)]
+    pub show_settings: bool,
+    /// Only run these rules: codes (MESH201), names (container-port-collision), code prefixes
+    /// (MESH2) or ALL; comma-separated or repeated [default: `select` of the config file, else
+    /// ALL].
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub select: Vec<String>,
-    /// Do not run these rules.
-    #[arg(long, value_delimiter = ',')]
+    /// Do not run these rules (same forms as --select); added to `ignore` of the config file.
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub ignore: Vec<String>,
     /// Skip files whose path or file name matches this glob (walked or named).
     #[arg(long, value_name = "GLOB")]
@@ -28,11 +49,13 @@ pub struct CheckArgs {
     pub no_ignore: bool,
     #[command(flatten)]
     pub read: ReadArgs,
-    /// Namespace for resources that do not set one.
-    #[arg(long, short = 'n')]
+    /// Namespace for resources that do not set one [default: `namespace` of the config file,
+    /// else default].
+    #[arg(long, short = 'n', value_name = "NS")]
     pub namespace: Option<String>,
     #[command(flatten)]
     pub mesh: MeshArgs,
+    /// When to colour the human format.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
     #[command(flatten)]

@@ -21,7 +21,7 @@ use crate::source::{self, FieldPath, InputError, Level, Notice, Sources};
 
 pub use listeners::{ListenerView, listeners, listeners_with};
 pub use locate::resource_ref;
-pub use select::{enabled_rules, resolve_rules};
+pub use select::{enabled_rules, resolve_rules, severity_overrides};
 pub use suppress::{GALLEY_ANNOTATION, IGNORE_ANNOTATION};
 
 /// Everything that decides what `check` reports.

@@ -122,7 +122,14 @@ fn annotation_rules(
                 unused.push(unused_finding(
                     location.clone(),
                     resource_ref(store, id),
-                    format!("`{IGNORE_ANNOTATION}` names `{key}`, which is not a meshlint rule"),
+                    match rules::suggest(key) {
+                        Some(s) => format!(
+                            "`{IGNORE_ANNOTATION}` names `{key}`, which is not a meshlint rule; did you mean `{s}`?"
+                        ),
+                        None => format!(
+                            "`{IGNORE_ANNOTATION}` names `{key}`, which is not a meshlint rule"
+                        ),
+                    },
                 ));
                 continue;
             };
