@@ -29,6 +29,10 @@ impl<'a> Locator<'a> {
         }
     }
 
+    pub fn sources(&self) -> &'a Sources {
+        self.sources
+    }
+
     /// `Kind namespace/name` of what a finding is about.
     pub fn subject(&self, f: &RawFinding) -> ResourceRef {
         match (&f.target, &f.dump_object) {

@@ -1,6 +1,7 @@
 //! The `check` pipeline: load → model → graph → rules → suppressions → resolved findings.
 
 pub mod baseline;
+mod comments;
 mod fingerprint;
 mod graph;
 mod listeners;
