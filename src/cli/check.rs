@@ -52,7 +52,11 @@ pub(super) fn check(args: CheckArgs) -> u8 {
             }
         };
     }
-    let mut outcome = match engine::check_with(&paths, args.admin.fetch(), &settings) {
+    let checked = match &args.context {
+        Some(dir) => engine::check_in_context(dir, &args.paths, &settings),
+        None => engine::check_with(&paths, args.admin.fetch(), &settings),
+    };
+    let mut outcome = match checked {
         Ok(o) => o,
         Err(e) => {
             eprint_line("error", &e);

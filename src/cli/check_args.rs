@@ -8,7 +8,13 @@ use super::{AdminArgs, MeshArgs, ReadArgs};
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// Files or directories to check; `-` reads stdin. Defaults to the current directory.
+    /// With --context, the files to report on.
     pub paths: Vec<String>,
+    /// Load the whole tree under DIR, so rules relating files see all of them, but report only
+    /// findings in the files named (or naming them as related); other files' input errors are
+    /// warnings. For pre-commit hooks, which pass only the staged files, in batches.
+    #[arg(long, value_name = "DIR", conflicts_with = "admin")]
+    pub context: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,

@@ -2,6 +2,7 @@
 
 pub mod baseline;
 mod comments;
+mod context;
 mod fingerprint;
 mod graph;
 mod listeners;
@@ -20,6 +21,7 @@ use crate::model::{ModelOptions, Store};
 use crate::rules::{Context, Indexes, RULES, UNUSED_SUPPRESSION};
 use crate::source::{self, FieldPath, InputError, Level, Notice, Sources};
 
+pub use context::check_in_context;
 pub use listeners::{ListenerView, listeners, listeners_with};
 pub use locate::resource_ref;
 pub use select::{enabled_rules, resolve_rules, severity_overrides};
