@@ -52,17 +52,40 @@ pub(super) fn check(args: CheckArgs) -> u8 {
             }
         };
     }
-    let checked = match &args.context {
+    let run = || match &args.context {
         Some(dir) => engine::check_in_context(dir, &args.paths, &settings),
         None => engine::check_with(&paths, args.admin.fetch(), &settings),
     };
-    let mut outcome = match checked {
+    let mut outcome = match run() {
         Ok(o) => o,
         Err(e) => {
             eprint_line("error", &e);
             return 2;
         }
     };
+    if args.diff {
+        if !args.quiet {
+            print_notices(&outcome.sources.notices);
+        }
+        return super::fix::diff(&outcome, args.quiet);
+    }
+    if args.fix {
+        match super::fix::apply(&outcome, args.quiet) {
+            // What is left is what the files now hold.
+            Ok(n) if n > 0 => match run() {
+                Ok(o) => outcome = o,
+                Err(e) => {
+                    eprint_line("error", &e);
+                    return 2;
+                }
+            },
+            Ok(_) => {}
+            Err(e) => {
+                eprint_line("error", &e);
+                return 2;
+            }
+        }
+    }
     if !args.quiet {
         print_notices(&outcome.sources.notices);
     }

@@ -70,6 +70,14 @@ pub struct CheckArgs {
     /// entries that match nothing any more are reported as MESH001.
     #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
     pub baseline: Option<String>,
+    /// Apply the safe fixes of the findings to the files (comments and layout are kept), then
+    /// check again and report what is left.
+    #[arg(long, conflicts_with_all = ["diff", "write_baseline"])]
+    pub fix: bool,
+    /// Print the safe fixes as a unified diff instead of the findings; exit 1 when there is
+    /// one.
+    #[arg(long, conflicts_with = "write_baseline")]
+    pub diff: bool,
     /// Record every finding of this run in FILE as a baseline, then exit 0 (2 on input errors).
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<String>,

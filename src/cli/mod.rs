@@ -2,6 +2,7 @@
 
 mod check;
 mod check_args;
+mod fix;
 mod graph;
 mod listeners;
 mod rules_list;

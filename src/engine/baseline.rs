@@ -208,6 +208,7 @@ impl Baseline {
             istio_codes: Vec::new(),
             kiali_codes: Vec::new(),
             subkind: Some("baseline"),
+            fix: None,
         }
     }
 }

@@ -166,6 +166,7 @@ impl<'a> Locator<'a> {
             kiali_codes: f.kiali_codes.to_vec(),
             subkind: f.subkind,
             fingerprint: super::fingerprint::of_raw(f, self.store, self),
+            fix: super::fix::edits(f, self.store, self.sources),
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod baseline;
 mod comments;
 mod context;
 mod fingerprint;
+pub mod fix;
 mod graph;
 mod listeners;
 mod locate;

@@ -282,5 +282,6 @@ pub(super) fn unused_finding(
         istio_codes: Vec::new(),
         kiali_codes: Vec::new(),
         subkind: None,
+        fix: None,
     }
 }
