@@ -140,3 +140,10 @@ fn rules_say_which_are_fixable() {
         .expect("MESH101");
     assert!(line.contains(" fix "), "{line}");
 }
+
+#[test]
+fn fix_refuses_stdin_which_it_could_not_write() {
+    let out = run(root(), &["check", "-", "--fix"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("use --diff"), "{}", out.stderr);
+}

@@ -39,6 +39,13 @@ pub(super) fn check(args: CheckArgs) -> u8 {
             }
         }
     }
+    if args.fix && paths.iter().any(|p| p == "-") {
+        eprint_line(
+            "error",
+            "--fix writes the fixed files and checks them again, so it does not take stdin (`-`); use --diff",
+        );
+        return 2;
+    }
     let style = style(&args);
     if args.show_settings {
         return match super::settings::show(&args, &settings, &paths, threshold, style) {

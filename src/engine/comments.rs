@@ -101,7 +101,7 @@ fn resource_of(
         .filter(|&&id| store.resources[id].node.pos.line > line)
         .min_by_key(|&&id| store.resources[id].node.pos.offset)?;
     let root = &store.resources[*next].node.pos;
-    let between = &text[c.pos.offset..root.offset];
+    let between = text.get(c.pos.offset..root.offset)?;
     let separated = between.lines().skip(1).any(|l| l.starts_with("---"));
     (!separated).then_some(*next)
 }

@@ -226,6 +226,14 @@ fn frame(outcome: &Outcome, f: &Finding) -> Frame {
         what
     } else if f.location.line == 0 {
         format!("{}: {what}", visible(&f.location.file))
+    } else if !outcome
+        .sources
+        .files
+        .iter()
+        .any(|s| s.path == f.location.file)
+    {
+        // A file that is no input (the config file, a baseline): its position is enough.
+        format!("{}: {what}", position(&f.location))
     } else {
         format!(
             "{}: {what} (no code frame: the line is too long, as in minified JSON)",
