@@ -219,3 +219,25 @@ fn a_broken_baseline_is_a_usage_error_with_its_position() {
     assert!(missing.stderr.contains("nope.json"), "{}", missing.stderr);
     assert!(Path::new(&dir.path().join("a.yaml")).exists());
 }
+
+#[test]
+fn the_config_file_can_name_the_baseline() {
+    let (_tmp, demo) = demo_copy();
+    run(&demo, &["check", ".", "--write-baseline", "base.json"]).expect_code(0);
+    write(&demo.join(".meshlint.yaml"), "baseline: base.json\n");
+    let out = run(&demo, &["check", ".", "--format", "json"]);
+    out.expect_code(0);
+    assert!(findings(&out.json()).is_empty(), "{}", out.stdout);
+    // From a subdirectory the path is still relative to the config file.
+    let sub = demo.join("sub");
+    fs::create_dir_all(&sub).expect("mkdir");
+    let settings = run(&sub, &["check", "..", "--show-settings"]);
+    let expected = format!("baseline: {}", serde_json::json!(demo.join("base.json")));
+    assert!(settings.stdout.contains(&expected), "{}", settings.stdout);
+    // Writing a baseline ignores the one in use, so it records every finding.
+    let again = run(&demo, &["check", ".", "--write-baseline", "new.json"]);
+    again.expect_code(0);
+    let old = fs::read_to_string(demo.join("base.json")).expect("old");
+    let new = fs::read_to_string(demo.join("new.json")).expect("new");
+    assert_eq!(old, new);
+}

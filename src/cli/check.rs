@@ -30,7 +30,14 @@ pub(super) fn check(args: CheckArgs) -> u8 {
     settings.ignore = args.ignore.clone();
     settings.exclude = args.exclude.clone();
     settings.no_ignore = args.no_ignore;
-    if let Some(path) = &args.baseline {
+    // A baseline of the config file does not apply when one is being written.
+    let baseline = args.baseline.clone().or_else(|| {
+        args.write_baseline
+            .is_none()
+            .then(|| settings.config.baseline())
+            .flatten()
+    });
+    if let Some(path) = &baseline {
         match baseline::load(path, args.read.max_file_size) {
             Ok(b) => settings.baseline = Some(b),
             Err(e) => {

@@ -93,7 +93,12 @@ pub(super) fn show(
         ("mesh-config", json!(mesh_config)),
         (
             "baseline",
-            json!(args.baseline.as_deref().unwrap_or("none")),
+            json!(
+                settings
+                    .baseline
+                    .as_ref()
+                    .map_or("none", |b| b.path.as_str())
+            ),
         ),
         ("max-file-size", json!(settings.max_file_size.to_string())),
         ("color", json!(style.color)),
