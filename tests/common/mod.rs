@@ -1,5 +1,6 @@
 //! What the workflow tests share: running the binary in a directory and writing files.
 
+// Each test crate that includes this module uses only some of the helpers.
 #![allow(dead_code)]
 
 use std::fs;
