@@ -11,11 +11,23 @@ use crate::model::listener::ScopeRows;
 use crate::source::{FieldPath, InputError, Sources};
 
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
+    #[value(alias = "warn")]
     Warning,
     Error,
 }
@@ -88,6 +100,46 @@ pub struct RelatedTarget {
     pub message: String,
 }
 
+/// A fix as a rule states it, on the finding's resource; the engine turns it into text edits
+/// on the file as written (never by writing the YAML out again), so comments, quoting and
+/// layout stay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FixAction {
+    /// Adds `key: value` to the mapping holding the existing key at `beside`, as its own line
+    /// above that key in block style, or as an entry before it in flow style or JSON.
+    AddKey {
+        beside: FieldPath,
+        key: &'static str,
+        value: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    /// What the fix does, e.g. "add `appProtocol: http`".
+    pub title: String,
+    pub action: FixAction,
+}
+
+/// Replace `len` bytes at byte `offset` of a file with `text`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextEdit {
+    /// Byte offset in the file where the edit applies.
+    pub offset: usize,
+    /// Bytes replaced (0 for an insertion).
+    pub len: usize,
+    pub text: String,
+}
+
+/// A fix ready to apply: edits to the finding's file (`location.file`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextFix {
+    pub title: String,
+    pub edits: Vec<TextEdit>,
+}
+
 /// What a rule reports; the engine stamps code and severity and resolves positions.
 #[derive(Clone, Debug)]
 pub struct RawFinding {
@@ -105,6 +157,8 @@ pub struct RawFinding {
     pub istio_codes: &'static [&'static str],
     /// The Kiali codes this particular finding corresponds to.
     pub kiali_codes: &'static [&'static str],
+    /// A safe, local fix `--fix` may apply.
+    pub fix: Option<Fix>,
 }
 
 /// A resolved source position: 1-based line/column (characters) and end, plus the byte span.
@@ -185,6 +239,12 @@ pub struct Finding {
     /// A stable name for which check of the rule fired; tools match on it, not on the message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subkind: Option<&'static str>,
+    /// Identifies the finding across runs whatever its line or the input order: a hash of the
+    /// code, the resource, the field path and the field's value (see `engine::fingerprint`).
+    pub fingerprint: String,
+    /// The edits `--fix` applies for this finding, when it has a safe fix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<TextFix>,
 }
 
 impl Finding {
@@ -213,6 +273,8 @@ pub struct Outcome {
     pub listeners: Vec<ScopeRows>,
     /// The config file in effect, as shown to the user.
     pub config: Option<String>,
+    /// Findings left out because the baseline records them.
+    pub baselined: usize,
 }
 
 /// A resource in the graph and what the rules found on it.

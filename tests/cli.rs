@@ -711,6 +711,20 @@ mod pty {
 
     const O_NOCTTY: c_int = 0o400;
 
+    /// Sets the terminal's width, as a terminal emulator does when its window is resized.
+    pub fn set_columns(terminal: &File, columns: u16) {
+        let size = libc::winsize {
+            ws_row: 24,
+            ws_col: columns,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: `terminal` is an open pty; TIOCSWINSZ reads one `winsize`, which outlives
+        // the call.
+        let rc = unsafe { libc::ioctl(terminal.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+        assert_eq!(rc, 0, "set the pty's size");
+    }
+
     /// The controlling side and the terminal side of a new pseudo-terminal.
     pub fn open() -> Option<(File, File)> {
         let master = OpenOptions::new()
@@ -752,10 +766,29 @@ mod pty {
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
 fn on_terminal(args: &[&str], no_color: Option<&str>) -> Option<(i32, String)> {
+    let env: Vec<(&str, &str)> = no_color.map(|v| ("NO_COLOR", v)).into_iter().collect();
+    on_terminal_with(args, &env, None)
+}
+
+/// Runs `check` on a terminal of `columns` columns (unset: 0, as a fresh pty has), with `TERM`
+/// a colour terminal unless `env` says otherwise.
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+fn on_terminal_with(
+    args: &[&str],
+    env: &[(&str, &str)],
+    columns: Option<u16>,
+) -> Option<(i32, String)> {
     let (mut master, terminal) = pty::open()?;
+    if let Some(c) = columns {
+        pty::set_columns(&terminal, c);
+    }
     let mut cmd = command(args);
-    if let Some(v) = no_color {
-        cmd.env("NO_COLOR", v);
+    cmd.env("TERM", "xterm-256color").env_remove("COLUMNS");
+    for (k, v) in env {
+        cmd.env(k, v);
     }
     cmd.stdin(Stdio::null())
         .stdout(Stdio::from(terminal))
@@ -826,6 +859,53 @@ fn colour_auto_on_a_terminal_honours_no_color() {
     )
     .expect("pty");
     assert!(!never.contains('\x1b'), "{never}");
+}
+
+/// A dumb terminal gets no colour; a terminal's width bounds the human format's lines.
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+#[test]
+fn a_dumb_terminal_gets_no_colour_and_lines_fit_the_terminal() {
+    let args = ["check", "testdata/demo", "--color", "auto"];
+    let Some((code, dumb)) = on_terminal_with(&args, &[("TERM", "dumb")], Some(200)) else {
+        eprintln!("skipped: no pseudo-terminal available");
+        return;
+    };
+    assert_eq!(code, 1);
+    assert!(!dumb.contains('\x1b'), "TERM=dumb still coloured:\n{dumb}");
+    let (_, forced) =
+        on_terminal_with(&args, &[("TERM", "dumb"), ("CLICOLOR_FORCE", "1")], None).expect("pty");
+    assert!(forced.contains("\x1b["), "CLICOLOR_FORCE=1 gave no colour");
+    // Lines of the input in code frames, and their underlines, are shown as they are.
+    let widest = |text: &str| {
+        text.lines()
+            .filter(|l| {
+                let t = l.trim_start();
+                let number = t
+                    .split(' ')
+                    .next()
+                    .is_some_and(|n| n.parse::<u32>().is_ok());
+                let frame = number && t.contains(" │");
+                !frame && !t.starts_with('·')
+            })
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (_, narrow) = on_terminal_with(&args, &[("TERM", "dumb")], Some(80)).expect("pty");
+    // The pty turns \n into \r\n.
+    let narrow = narrow.replace('\r', "");
+    assert!(
+        widest(&narrow) <= 80,
+        "a line is wider than 80 columns:\n{narrow}"
+    );
+    let wide = dumb.replace('\r', "");
+    assert!(
+        widest(&wide) > 110,
+        "a 200-column terminal used no more than 110 columns"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

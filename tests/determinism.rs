@@ -194,6 +194,12 @@ fn findings_without_positions(json_output: &str) -> Vec<String> {
             for r in f["related"].as_array_mut().into_iter().flatten() {
                 strip(&mut r["location"]);
             }
+            // A fix's edits are byte offsets into the file, positions too.
+            for e in f["fix"]["edits"].as_array_mut().into_iter().flatten() {
+                if let Some(o) = e.as_object_mut() {
+                    o.remove("offset");
+                }
+            }
             f.to_string()
         })
         .collect();

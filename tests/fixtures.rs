@@ -32,7 +32,15 @@ fn run(path: &Path) -> Outcome {
 }
 
 fn json(outcome: &Outcome) -> String {
-    report::render(Format::Json, outcome, false)
+    report::render(
+        Format::Json,
+        outcome,
+        report::Style {
+            color: false,
+            width: 110,
+            quiet: false,
+        },
+    )
 }
 
 #[test]

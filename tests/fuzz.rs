@@ -430,7 +430,15 @@ fn manifest_target(name: &str, text: &str) {
         Format::Sarif,
         Format::Github,
     ] {
-        let out = report::render(format, &outcome, false);
+        let out = report::render(
+            format,
+            &outcome,
+            report::Style {
+                color: false,
+                width: 110,
+                quiet: false,
+            },
+        );
         assert_bounded(&out, text, "report");
     }
 }

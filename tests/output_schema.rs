@@ -76,7 +76,7 @@ fn every_output_validates_against_the_schema() {
         let rel = input.strip_prefix(root()).expect("under the crate");
         let outcome = check(&[rel.to_string_lossy().into_owned()], &Settings::default())
             .expect("default settings");
-        let text = report::render(Format::Json, &outcome, false);
+        let text = report::render(Format::Json, &outcome, STYLE);
         let doc: Value = serde_json::from_str(&text).expect("JSON output");
         let problems = errors(&validator, &doc);
         assert!(problems.is_empty(), "{}: {problems:#?}", rel.display());
@@ -102,7 +102,7 @@ fn schema_refuses_outputs_that_break_it() {
     std::env::set_current_dir(root()).expect("crate root");
     let outcome = check(&["testdata/demo".to_string()], &Settings::default()).expect("demo");
     let doc: Value =
-        serde_json::from_str(&report::render(Format::Json, &outcome, false)).expect("JSON");
+        serde_json::from_str(&report::render(Format::Json, &outcome, STYLE)).expect("JSON");
     assert!(errors(&validator, &doc).is_empty());
 
     let mut bad = doc.clone();
@@ -127,3 +127,9 @@ fn schema_refuses_outputs_that_break_it() {
     bad["version"] = 2.into();
     assert!(!errors(&validator, &bad).is_empty(), "version 2");
 }
+
+const STYLE: report::Style = report::Style {
+    color: false,
+    width: 110,
+    quiet: false,
+};

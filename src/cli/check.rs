@@ -3,44 +3,11 @@
 use std::io::IsTerminal;
 
 use crate::diagnostic::Severity;
-use crate::engine;
-use crate::report::{self, ColorChoice, Format};
+use crate::engine::{self, baseline};
+use crate::report;
 
-use super::{AdminArgs, MeshArgs, ReadArgs, eprint_line, print, print_notices};
-
-#[derive(Debug, clap::Args)]
-pub struct CheckArgs {
-    /// Files or directories to check; `-` reads stdin. Defaults to the current directory.
-    pub paths: Vec<String>,
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
-    /// Exit 1 when a finding at or above this severity is reported.
-    #[arg(long, value_name = "SEVERITY")]
-    pub failure_threshold: Option<Severity>,
-    /// Only run these rules (codes, names or code prefixes; comma-separated or repeated).
-    #[arg(long, value_delimiter = ',')]
-    pub select: Vec<String>,
-    /// Do not run these rules.
-    #[arg(long, value_delimiter = ',')]
-    pub ignore: Vec<String>,
-    /// Skip files whose path or file name matches this glob (walked or named).
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
-    /// Walk directories without honouring ignore files (`.gitignore`, `.ignore`).
-    #[arg(long)]
-    pub no_ignore: bool,
-    #[command(flatten)]
-    pub read: ReadArgs,
-    /// Namespace for resources that do not set one.
-    #[arg(long, short = 'n')]
-    pub namespace: Option<String>,
-    #[command(flatten)]
-    pub mesh: MeshArgs,
-    #[arg(long, value_enum, default_value = "auto")]
-    pub color: ColorChoice,
-    #[command(flatten)]
-    pub admin: AdminArgs,
-}
+use super::check_args::CheckArgs;
+use super::{eprint_line, print, print_notices};
 
 pub(super) fn check(args: CheckArgs) -> u8 {
     let mut settings = match args.mesh.settings(args.namespace.clone(), &args.read) {
@@ -63,20 +30,151 @@ pub(super) fn check(args: CheckArgs) -> u8 {
     settings.ignore = args.ignore.clone();
     settings.exclude = args.exclude.clone();
     settings.no_ignore = args.no_ignore;
-    settings.listener_table = args.format == Format::Html;
+    // A baseline of the config file does not apply when one is being written.
+    let baseline = args.baseline.clone().or_else(|| {
+        args.write_baseline
+            .is_none()
+            .then(|| settings.config.baseline())
+            .flatten()
+    });
+    if let Some(path) = &baseline {
+        match baseline::load(path, args.read.max_file_size) {
+            Ok(b) => settings.baseline = Some(b),
+            Err(e) => {
+                eprint_line("error", &e);
+                return 2;
+            }
+        }
+    }
+    if args.fix && paths.iter().any(|p| p == "-") {
+        eprint_line(
+            "error",
+            "--fix writes the fixed files and checks them again, so it does not take stdin (`-`); use --diff",
+        );
+        return 2;
+    }
+    let style = style(&args);
+    if args.show_settings {
+        return match super::settings::show(&args, &settings, &paths, threshold, style) {
+            Ok(text) => {
+                print(&text);
+                0
+            }
+            Err(e) => {
+                eprint_line("error", &e);
+                2
+            }
+        };
+    }
+    settings.listener_table = args.format == report::Format::Html;
     let (bar, progress) = super::progress::Shown::start();
     settings.progress = progress;
-    let outcome = engine::check_with(&paths, args.admin.fetch(), &settings);
+    let run = || match &args.context {
+        Some(dir) => engine::check_in_context(dir, &args.paths, &settings),
+        None => engine::check_with(&paths, args.admin.fetch(), &settings),
+    };
+    let first = run();
     drop(bar);
-    let outcome = match outcome {
+    let mut outcome = match first {
         Ok(o) => o,
         Err(e) => {
             eprint_line("error", &e);
             return 2;
         }
     };
-    print_notices(&outcome.sources.notices);
-    let color = args.color.enabled(std::io::stdout().is_terminal());
-    print(&report::render(args.format, &outcome, color));
-    report::exit_code(&outcome, threshold)
+    if args.diff {
+        if !args.quiet {
+            print_notices(&outcome.sources.notices);
+        }
+        return super::fix::diff(&outcome, args.quiet);
+    }
+    if args.fix {
+        match super::fix::apply(&outcome, args.quiet) {
+            // What is left is what the files now hold.
+            Ok(n) if n > 0 => match run() {
+                Ok(o) => outcome = o,
+                Err(e) => {
+                    eprint_line("error", &e);
+                    return 2;
+                }
+            },
+            Ok(_) => {}
+            Err(e) => {
+                eprint_line("error", &e);
+                return 2;
+            }
+        }
+    }
+    if !args.quiet {
+        print_notices(&outcome.sources.notices);
+    }
+    if let Some(path) = &args.write_baseline {
+        return write_baseline(path, &outcome, args.quiet);
+    }
+    // As istioctl does, the exit code counts the findings --output-threshold leaves out.
+    let code = match report::exit_code(&outcome, threshold) {
+        1 if args.exit_zero => 0,
+        code => code,
+    };
+    outcome
+        .findings
+        .retain(|f| f.severity >= args.output_threshold);
+    if args.statistics {
+        print(&report::statistics::render(
+            &outcome,
+            args.format == report::Format::Json,
+            args.quiet,
+        ));
+    } else {
+        print(&report::render(args.format, &outcome, style));
+    }
+    code
+}
+
+/// Colour and width from the flags, the environment and the terminal.
+fn style(args: &CheckArgs) -> report::Style {
+    let stdout = std::io::stdout();
+    let terminal = stdout.is_terminal();
+    report::Style {
+        color: args.color.enabled(terminal),
+        width: width(
+            terminal
+                .then(|| terminal_size::terminal_size_of(&stdout))
+                .flatten(),
+        ),
+        quiet: args.quiet,
+    }
+}
+
+/// Columns to wrap at: `COLUMNS` when set, else the terminal's width, else 110 (a log or file).
+fn width(terminal: Option<(terminal_size::Width, terminal_size::Height)>) -> usize {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok());
+    columns
+        .or(terminal.map(|(w, _)| usize::from(w.0)))
+        .filter(|w| *w >= 20)
+        .unwrap_or(110)
+}
+
+/// Writes the run's findings as a baseline; the exit code says only whether the input was read.
+fn write_baseline(path: &str, outcome: &crate::diagnostic::Outcome, quiet: bool) -> u8 {
+    for e in &outcome.errors {
+        eprint_line("error", &super::input_error(e));
+    }
+    if let Err(e) = std::fs::write(path, baseline::render(&outcome.findings)) {
+        eprint_line("error", &format!("{path}: cannot write the baseline: {e}"));
+        return 2;
+    }
+    if !quiet {
+        eprint_line(
+            "note",
+            &format!(
+                "wrote {} finding{} to the baseline {path}",
+                outcome.findings.len(),
+                if outcome.findings.len() == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    if outcome.errors.is_empty() { 0 } else { 2 }
 }

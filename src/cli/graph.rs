@@ -10,6 +10,7 @@ use super::{MeshArgs, ReadArgs, eprint_line, input_error, print, print_notices};
 pub struct GraphArgs {
     /// Files or directories; `-` reads stdin. Defaults to the current directory.
     pub paths: Vec<String>,
+    /// Output format.
     #[arg(long, value_enum, default_value = "dot")]
     pub format: GraphFormat,
     /// Namespace for resources that do not set one.

@@ -17,6 +17,7 @@ pub struct ListenersArgs {
     /// Only the scope of the Sidecar or namespace that applies to this workload.
     #[arg(long)]
     pub workload: Option<String>,
+    /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: ListFormat,
     /// Walk directories without honouring ignore files (`.gitignore`, `.ignore`).

@@ -1,10 +1,14 @@
 //! Command-line interface: the arguments, one file per command, and the exit code.
 
 mod check;
+mod check_args;
 mod completions;
+mod fix;
 mod graph;
 mod listeners;
 mod progress;
+mod rules_list;
+mod settings;
 mod trace;
 
 use std::io::Write;
@@ -14,10 +18,10 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, LoadedConfig};
 use crate::engine::{self, Settings};
-use crate::rules::{self, RULES};
+use crate::rules;
 use crate::source::{FileSize, InputError, Level, Notice};
 
-pub use check::CheckArgs;
+pub use check_args::CheckArgs;
 pub use graph::GraphArgs;
 pub use listeners::ListenersArgs;
 pub use trace::{TraceArgs, parse_destination};
@@ -46,8 +50,8 @@ pub enum Command {
     /// Print the resource graph (Services, workloads, Gateways, routes...) with the resources
     /// that have findings highlighted.
     Graph(GraphArgs),
-    /// List every rule.
-    Rules,
+    /// List every rule: code, name, default severity, whether --fix can fix it, summary.
+    Rules(rules_list::RulesArgs),
     /// Print a rule's documentation.
     Explain {
         /// Rule code (MESH101) or name (port-name-missing-protocol).
@@ -141,7 +145,9 @@ impl AdminArgs {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ListFormat {
+    /// Text for a terminal
     Human,
+    /// JSON for tools
     Json,
 }
 
@@ -154,24 +160,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Graph(args) => graph::graph(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
-        Command::Rules => {
-            let mut out = String::new();
-            for r in RULES {
-                let m = r.meta();
-                let istio = if m.istio_codes.is_empty() {
-                    String::new()
-                } else {
-                    format!(" [{}]", m.istio_codes.join(", "))
-                };
-                out.push_str(&format!(
-                    "{}  {:<32} {:<8} {}{istio}\n",
-                    m.code,
-                    m.name,
-                    m.severity.as_str(),
-                    m.summary
-                ));
-            }
-            print(&out);
+        Command::Rules(args) => {
+            print(&rules_list::render(args.format));
             0
         }
         Command::Explain { rule } => match rules::find(&rule) {
@@ -180,10 +170,7 @@ pub fn run(cli: Cli) -> u8 {
                 0
             }
             None => {
-                eprint_line(
-                    "error",
-                    &format!("unknown rule `{rule}` (run `meshlint rules` for the list)"),
-                );
+                eprint_line("error", &rules::unknown_rule(&rule));
                 2
             }
         },

@@ -21,6 +21,7 @@ pub struct TraceArgs {
     /// Source IP of the connection (for source-matching filter chains).
     #[arg(long, value_name = "IP")]
     pub source: Option<String>,
+    /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: ListFormat,
     #[command(flatten)]

@@ -44,6 +44,8 @@ pub struct Config {
     #[serde(deserialize_with = "quoted_version", default)]
     pub istio_version: Option<String>,
     pub mesh: MeshSection,
+    /// A baseline file (`--baseline`), relative to the config file's directory.
+    pub baseline: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -91,6 +93,18 @@ pub struct LoadedConfig {
 }
 
 impl LoadedConfig {
+    /// The `baseline` file, as a path from the working directory: relative to the config
+    /// file's directory, as written.
+    pub fn baseline(&self) -> Option<String> {
+        let written = self.config.baseline.as_ref()?;
+        let dir = self
+            .path
+            .as_deref()
+            .and_then(|p| Path::new(p).parent())
+            .unwrap_or(Path::new(""));
+        Some(dir.join(written).to_string_lossy().into_owned())
+    }
+
     /// Position of a field of the config file, for findings about it.
     pub fn position(&self, path: &FieldPath) -> (u32, u32) {
         self.root.as_ref().map_or((0, 0), |r| {

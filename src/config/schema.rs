@@ -20,6 +20,7 @@ const TOP: &[&str] = &[
     "namespace",
     "istio-version",
     "mesh",
+    "baseline",
 ];
 const IGNORE_ENTRY: &[&str] = &["rule", "resource", "file", "reason"];
 const MESH: &[&str] = &["loopback-dependencies", "loopbackDependencies"];

@@ -29,6 +29,10 @@ impl<'a> Locator<'a> {
         }
     }
 
+    pub fn sources(&self) -> &'a Sources {
+        self.sources
+    }
+
     /// `Kind namespace/name` of what a finding is about.
     pub fn subject(&self, f: &RawFinding) -> ResourceRef {
         match (&f.target, &f.dump_object) {
@@ -161,6 +165,8 @@ impl<'a> Locator<'a> {
             istio_codes: f.istio_codes.to_vec(),
             kiali_codes: f.kiali_codes.to_vec(),
             subkind: f.subkind,
+            fingerprint: super::fingerprint::of_raw(f, self.store, self),
+            fix: super::fix::edits(f, self.store, self.sources),
         }
     }
 }

@@ -1,5 +1,10 @@
 //! The `check` pipeline: load → model → graph → rules → suppressions → resolved findings.
 
+pub mod baseline;
+mod comments;
+mod context;
+mod fingerprint;
+pub mod fix;
 mod graph;
 mod listeners;
 mod locate;
@@ -17,9 +22,10 @@ use crate::model::{ModelOptions, Store};
 use crate::rules::{Context, Indexes, RULES, UNUSED_SUPPRESSION};
 use crate::source::{self, FieldPath, InputError, Level, Notice, Sources};
 
+pub use context::check_in_context;
 pub use listeners::{ListenerView, listeners, listeners_with};
 pub use locate::resource_ref;
-pub use select::{enabled_rules, resolve_rules};
+pub use select::{enabled_rules, resolve_rules, severity_overrides};
 pub use suppress::{GALLEY_ANNOTATION, IGNORE_ANNOTATION};
 
 /// Everything that decides what `check` reports.
@@ -41,6 +47,8 @@ pub struct Settings {
     pub listener_table: bool,
     /// Where reading and checking report their progress.
     pub progress: source::Progress,
+    /// Findings to leave out (`--baseline`).
+    pub baseline: Option<baseline::Baseline>,
 }
 
 /// Loads `paths` and checks them.
@@ -113,6 +121,16 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
             f.severity = *s;
         }
     }
+    let mut baselined = 0;
+    if let Some(b) = &settings.baseline {
+        let read = sources.files.iter().map(|f| f.path.as_str()).collect();
+        let applied = baseline::apply(b, findings, &read, &enabled);
+        baselined = applied.matched;
+        findings = applied.kept;
+        if enabled.contains(UNUSED_SUPPRESSION.code) {
+            findings.extend(applied.stale);
+        }
+    }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup();
     let mut errors = std::mem::take(&mut sources.errors);
@@ -138,6 +156,7 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
         graph,
         listeners,
         config: settings.config.path.clone(),
+        baselined,
     })
 }
 

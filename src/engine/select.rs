@@ -35,9 +35,7 @@ pub fn resolve_rules(keys: &[String]) -> Result<Vec<&'static RuleMeta>, String> 
             .filter(|m| upper.starts_with("MESH") && m.code.starts_with(&upper))
             .collect();
         if prefixed.is_empty() {
-            return Err(format!(
-                "unknown rule `{key}` (run `meshlint rules` for the list)"
-            ));
+            return Err(rules::unknown_rule(key));
         }
         out.extend(prefixed);
     }
@@ -60,9 +58,9 @@ pub fn enabled_rules(settings: &Settings) -> Result<BTreeSet<&'static str>, Stri
         };
         if rules::find(&s.rule).is_none() {
             return Err(format!(
-                "{}: unknown rule `{}` in ignore entry",
+                "{}: {} in ignore entry",
                 at("rule"),
-                s.rule
+                rules::unknown_rule(&s.rule)
             ));
         }
         for (field, pattern) in [("resource", &s.resource), ("file", &s.file)] {
@@ -99,7 +97,19 @@ pub fn enabled_rules(settings: &Settings) -> Result<BTreeSet<&'static str>, Stri
 pub fn severity_overrides(cfg: &LoadedConfig) -> Result<BTreeMap<&'static str, Severity>, String> {
     let mut out = BTreeMap::new();
     for (key, sev) in &cfg.config.severity {
-        for m in resolve_rules(std::slice::from_ref(key))? {
+        let resolved = resolve_rules(std::slice::from_ref(key)).map_err(|e| {
+            let pos = cfg
+                .root
+                .as_ref()
+                .and_then(|r| r.key_pos(&FieldPath::parse("severity").key(key.as_str())));
+            match (&cfg.path, pos) {
+                (Some(file), Some(p)) => {
+                    format!("{file}:{}:{}: {e} in `severity`", p.line, p.column)
+                }
+                _ => e,
+            }
+        })?;
+        for m in resolved {
             out.insert(m.code, *sev);
         }
     }

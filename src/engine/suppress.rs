@@ -1,5 +1,6 @@
 //! Suppressions: `meshlint.io/ignore` and istio's `galley.istio.io/analyze-suppress` on a
-//! resource, and `ignore:` entries of the config file. A suppression that silences nothing is
+//! resource, `# meshlint: ignore[...]` comments (`comments.rs`), and `ignore:` entries of the
+//! config file. A suppression that silences nothing is
 //! itself reported (MESH001). Findings on config dumps have no manifest resource, so only config
 //! entries apply to them.
 
@@ -13,6 +14,7 @@ use crate::model::ResId;
 use crate::rules::{self, RULES, UNUSED_SUPPRESSION};
 use crate::source::FieldPath;
 
+use super::comments;
 use super::locate::{Locator, resource_ref};
 
 /// Annotation listing rules (codes or names, comma-separated, or `*`) to ignore on a resource.
@@ -21,10 +23,10 @@ pub const IGNORE_ANNOTATION: &str = "meshlint.io/ignore";
 pub const GALLEY_ANNOTATION: &str = "galley.istio.io/analyze-suppress";
 
 /// Where a suppression was written, to report it when it matches nothing.
-struct Origin {
-    location: Location,
-    resource: ResourceRef,
-    what: String,
+pub(super) struct Origin {
+    pub location: Location,
+    pub resource: ResourceRef,
+    pub what: String,
 }
 
 /// One entry of a `meshlint.io/ignore` annotation.
@@ -63,10 +65,19 @@ pub fn apply(
     let mut annotations = annotation_rules(store, locator, enabled, &mut unused);
     let galley = galley_codes(store);
     let mut entries = config_rules(config);
+    let mut comment_rules = comments::collect(locator.sources(), store, enabled, &mut unused);
     let kept = raw
         .into_iter()
         .filter(|f| {
             let mut suppressed = false;
+            let resource = match f.target {
+                Target::Field { resource, .. } => Some(resource),
+                Target::Dump { .. } => None,
+            };
+            suppressed |= comments::suppresses(&mut comment_rules, f, resource, || {
+                let at = locator.locate(&f.target);
+                (at.file, at.line)
+            });
             if let Target::Field { resource, .. } = f.target {
                 suppressed |= galley_suppresses(galley.get(&resource), f);
                 for a in annotations
@@ -94,6 +105,7 @@ pub fn apply(
             ),
         ));
     }
+    unused.extend(comments::unused(comment_rules));
     unused.extend(unused_config_entries(entries, config, enabled));
     Suppressed { kept, unused }
 }
@@ -122,7 +134,14 @@ fn annotation_rules(
                 unused.push(unused_finding(
                     location.clone(),
                     resource_ref(store, id),
-                    format!("`{IGNORE_ANNOTATION}` names `{key}`, which is not a meshlint rule"),
+                    match rules::suggest(key) {
+                        Some(s) => format!(
+                            "`{IGNORE_ANNOTATION}` names `{key}`, which is not a meshlint rule; did you mean `{s}`?"
+                        ),
+                        None => format!(
+                            "`{IGNORE_ANNOTATION}` names `{key}`, which is not a meshlint rule"
+                        ),
+                    },
                 ));
                 continue;
             };
@@ -245,8 +264,13 @@ fn unused_config_entries(
         .collect()
 }
 
-fn unused_finding(location: Location, resource: ResourceRef, message: String) -> Finding {
+pub(super) fn unused_finding(
+    location: Location,
+    resource: ResourceRef,
+    message: String,
+) -> Finding {
     Finding {
+        fingerprint: super::fingerprint::of_engine(UNUSED_SUPPRESSION.code, &resource, &message),
         code: UNUSED_SUPPRESSION.code,
         name: UNUSED_SUPPRESSION.name,
         severity: UNUSED_SUPPRESSION.severity,
@@ -258,5 +282,6 @@ fn unused_finding(location: Location, resource: ResourceRef, message: String) ->
         istio_codes: Vec::new(),
         kiali_codes: Vec::new(),
         subkind: None,
+        fix: None,
     }
 }

@@ -7,7 +7,7 @@ use crate::diagnostic::Outcome;
 
 use super::text::visible;
 
-pub fn render(outcome: &Outcome) -> String {
+pub fn render(outcome: &Outcome, quiet: bool) -> String {
     let mut out = String::new();
     for f in &outcome.findings {
         let l = &f.location;
@@ -29,6 +29,9 @@ pub fn render(outcome: &Outcome) -> String {
             visible(&e.file).into_owned()
         };
         let _ = writeln!(out, "{at}: error[input] {}", visible(&e.message));
+    }
+    if quiet {
+        return out;
     }
     let (error, warning, info) = super::counts(outcome);
     let _ = writeln!(

@@ -12,8 +12,11 @@ use super::text::visible;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum GraphFormat {
+    /// Graphviz DOT
     Dot,
+    /// A Mermaid flowchart (renders in GitHub Markdown)
     Mermaid,
+    /// Nodes and edges as JSON
     Json,
 }
 

@@ -15,19 +15,32 @@ use super::text::{frame_text, visible};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
+    /// Colour a terminal that supports it; honours NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb
     Auto,
+    /// Always colour, even through a pipe
     Always,
+    /// Never colour
     Never,
 }
 
 impl ColorChoice {
-    /// Colour only on a terminal, and never when `NO_COLOR` is set (unless forced).
+    /// For `auto`, the conventions of <https://no-color.org> and <https://bixense.com/clicolors>:
+    /// `NO_COLOR` turns colour off, then `CLICOLOR_FORCE` on, then `CLICOLOR=0` off; otherwise
+    /// a terminal is coloured unless `TERM` is `dumb`.
     pub fn enabled(self, is_terminal: bool) -> bool {
         match self {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                if anstyle_query::no_color() {
+                    false
+                } else if anstyle_query::clicolor_force() {
+                    true
+                } else if anstyle_query::clicolor() == Some(false) {
+                    false
+                } else {
+                    is_terminal && anstyle_query::term_supports_color()
+                }
             }
         }
     }
@@ -213,6 +226,14 @@ fn frame(outcome: &Outcome, f: &Finding) -> Frame {
         what
     } else if f.location.line == 0 {
         format!("{}: {what}", visible(&f.location.file))
+    } else if !outcome
+        .sources
+        .files
+        .iter()
+        .any(|s| s.path == f.location.file)
+    {
+        // A file that is no input (the config file, a baseline): its position is enough.
+        format!("{}: {what}", position(&f.location))
     } else {
         format!(
             "{}: {what} (no code frame: the line is too long, as in minified JSON)",
@@ -230,14 +251,14 @@ fn frame(outcome: &Outcome, f: &Finding) -> Frame {
     }
 }
 
-pub fn render(outcome: &Outcome, color: bool) -> String {
-    let theme = if color {
+pub fn render(outcome: &Outcome, style: super::Style) -> String {
+    let theme = if style.color {
         GraphicalTheme::unicode()
     } else {
         GraphicalTheme::unicode_nocolor()
     };
     let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(110)
+        .with_width(style.width)
         .with_links(false);
     let mut out = String::new();
     for f in &outcome.findings {
@@ -269,11 +290,14 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
         let _ = handler.render_report(&mut out, &err);
         out.push('\n');
     }
+    if style.quiet {
+        return out;
+    }
     let (error, warning, info) = super::counts(outcome);
     let total = error + warning + info;
     let _ = writeln!(
         out,
-        "{} ({error} error, {warning} warning, {info} info) in {}, {}{}{}",
+        "{} ({error} error, {warning} warning, {info} info) in {}, {}{}{}{}",
         super::plural(total, "finding"),
         super::plural(outcome.sources.files.len(), "file"),
         super::plural(outcome.resources, "resource"),
@@ -281,6 +305,11 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
             String::new()
         } else {
             format!("; {}", super::plural(outcome.errors.len(), "input error"))
+        },
+        if outcome.baselined == 0 {
+            String::new()
+        } else {
+            format!("; {} in the baseline", outcome.baselined)
         },
         outcome
             .config

@@ -45,6 +45,8 @@ pub struct Summary {
     /// Kubernetes objects, and listeners, clusters and routes of config dumps, loaded.
     pub resources: usize,
     pub findings: Counts,
+    /// Findings left out because the baseline (`--baseline`) records them.
+    pub baselined: usize,
 }
 
 /// Findings by severity.
@@ -79,6 +81,7 @@ pub fn report(outcome: &Outcome) -> Report<'_> {
                 warning,
                 info,
             },
+            baselined: outcome.baselined,
         },
         config: outcome.config.as_deref(),
     }

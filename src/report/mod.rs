@@ -1,12 +1,14 @@
 //! Emitters: one per `--format`. Each writes the whole report to a string.
 
 mod concise;
+pub mod diff;
 mod github;
 pub mod graph;
 mod html;
 mod human;
 pub mod json;
 mod sarif;
+pub mod statistics;
 pub mod text;
 pub mod trace;
 
@@ -19,18 +21,33 @@ pub use human::ColorChoice;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// Each finding with a code frame, related locations and help, then a summary
     Human,
+    /// One `file:line:column: severity[CODE] message` line per finding
     Concise,
+    /// A versioned JSON document (docs/output-formats.md)
     Json,
+    /// SARIF 2.1.0, for code scanning
     Sarif,
+    /// GitHub Actions workflow commands (annotations)
     Github,
     Html,
 }
 
-pub fn render(format: Format, outcome: &Outcome, color: bool) -> String {
+/// How a report is drawn where that is up to the reader's terminal and wishes.
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    pub color: bool,
+    /// Columns to wrap the human format at.
+    pub width: usize,
+    /// Findings only: no summary line.
+    pub quiet: bool,
+}
+
+pub fn render(format: Format, outcome: &Outcome, style: Style) -> String {
     match format {
-        Format::Human => human::render(outcome, color),
-        Format::Concise => concise::render(outcome),
+        Format::Human => human::render(outcome, style),
+        Format::Concise => concise::render(outcome, style.quiet),
         Format::Json => json::render(outcome),
         Format::Sarif => sarif::render(outcome),
         Format::Github => github::render(outcome),

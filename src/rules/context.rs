@@ -5,7 +5,7 @@ use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::diagnostic::{RawFinding, RelatedTarget, Severity, Target};
+use crate::diagnostic::{Fix, FixAction, RawFinding, RelatedTarget, Severity, Target};
 use crate::envoy::load::LoadedDump;
 use crate::envoy::table::{self as dump_table, CatchAll, Unreached};
 use crate::mesh::destination_rules::DrIndex;
@@ -191,6 +191,7 @@ impl<'a> Context<'a> {
             } else {
                 &[]
             },
+            fix: None,
         });
         let last = self.findings.len() - 1;
         Reported(&mut self.findings[last])
@@ -250,6 +251,15 @@ impl Reported<'_> {
     /// Narrows the Kiali codes when only some of the rule's apply to this finding.
     pub fn kiali(self, codes: &'static [&'static str]) -> Self {
         self.0.kiali_codes = codes;
+        self
+    }
+
+    /// A safe, local fix for this finding (see [`FixAction`]).
+    pub fn fix(self, title: impl Into<String>, action: FixAction) -> Self {
+        self.0.fix = Some(Fix {
+            title: title.into(),
+            action,
+        });
         self
     }
 

@@ -21,6 +21,10 @@ pub trait Rule: Sync {
     /// Checks the manifests and config dumps of the context. MESH001 keeps the default: the
     /// engine reports it after suppression.
     fn check(&self, _cx: &mut Context<'_>) {}
+    /// Whether some findings of the rule carry a fix that `--fix` applies.
+    fn fixable(&self) -> bool {
+        false
+    }
 }
 
 /// Every rule, sorted by code number (`MESH` and three or four digits).
@@ -74,6 +78,33 @@ pub fn find(key: &str) -> Option<&'static dyn Rule> {
     })
 }
 
+/// The rule code or name closest to a key that names no rule (`port-name-mising-protocol`,
+/// `MESH10`), for a "did you mean" hint; `None` when nothing is close.
+pub fn suggest(key: &str) -> Option<&'static str> {
+    let key = key.to_ascii_lowercase();
+    RULES
+        .iter()
+        .flat_map(|r| [r.meta().name, r.meta().code])
+        .map(|candidate| {
+            let distance = strsim::damerau_levenshtein(&key, &candidate.to_ascii_lowercase());
+            (distance, candidate)
+        })
+        // Within a third of the length: `mesh11` → MESH101 is a hint, `web` → MESH201 is not.
+        .filter(|(d, c)| *d > 0 && *d <= (c.len() / 3).max(1))
+        .min()
+        .map(|(_, c)| c)
+}
+
+/// `unknown rule `KEY``, with the closest rule when there is one.
+pub fn unknown_rule(key: &str) -> String {
+    match suggest(key) {
+        Some(s) => {
+            format!("unknown rule `{key}`; did you mean `{s}`? (run `meshlint rules` for the list)")
+        }
+        None => format!("unknown rule `{key}` (run `meshlint rules` for the list)"),
+    }
+}
+
 /// Helpers for the rules' unit tests.
 #[cfg(test)]
 mod testing {
@@ -95,6 +126,20 @@ mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_rules_get_the_closest_name_or_code() {
+        assert_eq!(
+            suggest("port-name-mising-protocol"),
+            Some("port-name-missing-protocol")
+        );
+        assert_eq!(suggest("MESH10"), Some("MESH101"));
+        assert_eq!(suggest("web"), None);
+        assert!(
+            unknown_rule("container-port-colision")
+                .contains("did you mean `container-port-collision`?")
+        );
+    }
 
     #[test]
     fn codes_and_names_are_unique_sorted_and_well_formed() {

@@ -1,5 +1,6 @@
 //! Input discovery and parsing: paths, directories and stdin into positioned documents.
 
+pub mod comments;
 mod kustomize;
 pub mod node;
 pub mod pointer;

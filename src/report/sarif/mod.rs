@@ -112,6 +112,7 @@ pub fn render(outcome: &Outcome) -> String {
                     .enumerate()
                     .map(|(i, r)| location(&r.location, Some(i), Some(&r.message)))
                     .collect(),
+                partial_fingerprints: [("meshlint/v1", f.fingerprint.clone())].into(),
                 properties: f.subkind.map(|subkind| ResultProperties { subkind }),
             }
         })

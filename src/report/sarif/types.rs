@@ -128,6 +128,8 @@ pub struct SarifResult {
     pub locations: Vec<Location>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub related_locations: Vec<Location>,
+    /// §3.27.17: `meshlint/v1` is the finding's fingerprint, stable across line moves.
+    pub partial_fingerprints: std::collections::BTreeMap<&'static str, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub properties: Option<ResultProperties>,
 }

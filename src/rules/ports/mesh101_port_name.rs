@@ -5,7 +5,7 @@
 //! name up to the first `-` must be a known protocol (case-insensitive); ports 25, 53, 3306 and
 //! 27017 default to TCP. ExternalName Services also flag a port named exactly `tcp` (IST0150).
 
-use crate::diagnostic::Severity;
+use crate::diagnostic::{FixAction, Severity};
 use crate::mesh::protocol::{PROTOCOLS, protocol_known};
 use crate::model::Spec;
 use crate::model::k8s::ServicePort;
@@ -59,6 +59,10 @@ fn likely_typo(prefix: &str) -> Option<&'static str> {
 impl Rule for PortNameMissingProtocol {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn fixable(&self) -> bool {
+        true
     }
 
     fn check(&self, cx: &mut Context<'_>) {
@@ -143,13 +147,35 @@ impl Rule for PortNameMissingProtocol {
                 } else {
                     &["KIA0601"]
                 };
-                cx.report(id, path, message)
+                let reported = cx
+                    .report(id, path, message)
                     .help(help)
                     .istio(istio)
                     .kiali(kiali);
+                if let Some(proto) = safe_fix(name, port) {
+                    reported.fix(
+                        format!("add `appProtocol: {proto}`"),
+                        FixAction::AddKey {
+                            beside: base.key("name"),
+                            key: "appProtocol",
+                            value: proto.to_string(),
+                        },
+                    );
+                }
             }
         }
     }
+}
+
+/// The protocol `appProtocol` can be set to without doubt: the name's prefix is a typo of it
+/// (`htpp-web`). Renaming the port instead would break whatever refers to it by name
+/// (targetPort, ServiceMonitors, Ingresses), so the fix leaves the name alone. UDP is left out:
+/// a typo of it on a TCP port says nothing sure.
+fn safe_fix(name: &str, port: &ServicePort) -> Option<&'static str> {
+    if port.app_protocol.is_some() || name.is_empty() {
+        return None;
+    }
+    likely_typo(name.split('-').next()?).filter(|p| *p != "udp")
 }
 
 fn fix_help(name: &str, port: &ServicePort, external: bool) -> String {

@@ -13,7 +13,7 @@ pub struct UnusedSuppression;
 pub static UNUSED_SUPPRESSION: RuleMeta = RuleMeta {
     code: "MESH001",
     name: "unused-suppression",
-    summary: "a `meshlint.io/ignore` annotation or config ignore entry suppresses nothing",
+    summary: "a suppression (annotation, comment, config ignore entry, baseline entry) suppresses nothing",
     severity: Severity::Info,
     istio_codes: &[],
     kiali_codes: &[],
