@@ -9,6 +9,7 @@ pub mod listeners;
 pub mod ports;
 pub mod routing;
 pub mod selectors;
+pub mod status;
 pub mod suppression;
 
 pub use crate::diagnostic::RuleMeta;
@@ -69,6 +70,7 @@ pub static RULES: &[&dyn Rule] = &[
     &injection::mesh1205_proxy_uid::ProxyUid,
     &selectors::mesh1301_sidecar_conflict::SidecarConflict,
     &selectors::mesh1302_telemetry_conflict::TelemetryConflict,
+    &status::mesh1401_negative_condition::NegativeCondition,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
