@@ -2,6 +2,7 @@
 //! injection, port protocols, the resource graph, and the outbound listeners it gives each proxy.
 
 pub mod destination_rules;
+pub mod gateway_api;
 pub mod graph;
 pub mod hosts;
 pub mod injection;

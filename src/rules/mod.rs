@@ -2,6 +2,7 @@
 
 mod context;
 pub mod dump;
+pub mod gateway_api;
 pub mod input;
 pub mod listeners;
 pub mod ports;
@@ -50,6 +51,7 @@ pub static RULES: &[&dyn Rule] = &[
     &dump::mesh703_duplicate_listener_address::DuplicateListenerAddress,
     &dump::mesh704_unreached_outbound_cluster::UnreachedOutboundCluster,
     &listeners::mesh705_tcp_catch_all_listener::TcpCatchAllListener,
+    &gateway_api::mesh801_route_not_attached::RouteNotAttached,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

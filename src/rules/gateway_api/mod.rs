@@ -1,0 +1,18 @@
+//! Kubernetes Gateway API (`gateway.networking.k8s.io`): route attachment, listener and route
+//! conflicts, backends and ReferenceGrants, the deployment istiod generates for a Gateway, and
+//! how Gateway API routes meet Istio's own Gateways and VirtualServices. The facts come from
+//! `mesh::gateway_api`, built once per run.
+
+pub mod mesh801_route_not_attached;
+
+use crate::diagnostic::Severity;
+
+/// Severity of "X is not in the input": a warning when the input has objects of that kind in
+/// that namespace (a likely mistake), info when it has none (the input is probably partial).
+fn partial(kind_in_namespace: bool) -> Severity {
+    if kind_in_namespace {
+        Severity::Warning
+    } else {
+        Severity::Info
+    }
+}
