@@ -52,6 +52,9 @@ pub static RULES: &[&dyn Rule] = &[
     &dump::mesh704_unreached_outbound_cluster::UnreachedOutboundCluster,
     &listeners::mesh705_tcp_catch_all_listener::TcpCatchAllListener,
     &gateway_api::mesh801_route_not_attached::RouteNotAttached,
+    &gateway_api::mesh805_backend_not_found::BackendNotFound,
+    &gateway_api::mesh806_reference_not_permitted::ReferenceNotPermitted,
+    &gateway_api::mesh807_unused_reference_grant::UnusedReferenceGrant,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
