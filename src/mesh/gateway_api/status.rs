@@ -121,7 +121,7 @@ impl GatewayApi {
                     .collect();
                 let mut conditions = Vec::new();
                 if ours {
-                    conditions.push(cond("Accepted", true, "Accepted", "Resource accepted"));
+                    conditions.push(gateway_accepted(store, g));
                 }
                 GatewayStatus {
                     id: g.id,
@@ -229,6 +229,46 @@ impl GatewayApi {
                 }
             })
             .collect()
+    }
+}
+
+/// The Gateway's `Accepted` condition (`reportGatewayStatus`): an address istiod ignores on a
+/// manually deployed Gateway refuses it; otherwise it is accepted while any listener is valid.
+fn gateway_accepted(store: &Store, g: &super::gateways::GatewayView) -> Condition {
+    if !g.deployment.managed
+        && let crate::model::Spec::K8sGateway(spec) = &store.get(g.id).spec
+    {
+        let skipped: Vec<&str> = spec
+            .addresses
+            .iter()
+            .filter(|a| a.kind() != "Hostname")
+            .map(|a| a.value.as_str())
+            .collect();
+        if !skipped.is_empty() {
+            return cond(
+                "Accepted",
+                false,
+                "UnsupportedAddress",
+                format!("only Hostname is supported, ignoring {skipped:?}"),
+            );
+        }
+    }
+    let valid = g.listeners.iter().filter(|l| l.usable()).count();
+    match (g.listeners.len(), valid) {
+        (0, _) => cond("Accepted", true, "Accepted", "Resource accepted"),
+        (_, 0) => cond(
+            "Accepted",
+            false,
+            "ListenersNotValid",
+            "None of the Gateway's listeners are valid",
+        ),
+        (n, v) if v < n => cond(
+            "Accepted",
+            true,
+            "ListenersNotValid",
+            "One or more of the Gateway's listeners are invalid",
+        ),
+        _ => cond("Accepted", true, "Accepted", "Resource accepted"),
     }
 }
 

@@ -4,6 +4,9 @@
 //! `mesh::gateway_api`, built once per run.
 
 pub mod mesh801_route_not_attached;
+pub mod mesh802_listener_conflict;
+pub mod mesh803_gateway_address_conflict;
+pub mod mesh804_l4_route_conflict;
 pub mod mesh805_backend_not_found;
 pub mod mesh806_reference_not_permitted;
 pub mod mesh807_unused_reference_grant;
