@@ -1,6 +1,7 @@
 //! Command-line interface: the arguments, one file per command, and the exit code.
 
 mod check;
+mod gateways;
 mod graph;
 mod listeners;
 mod trace;
@@ -16,6 +17,7 @@ use crate::rules::{self, RULES};
 use crate::source::{FileSize, InputError, Level, Notice};
 
 pub use check::CheckArgs;
+pub use gateways::GatewaysArgs;
 pub use graph::GraphArgs;
 pub use listeners::ListenersArgs;
 pub use trace::{TraceArgs, parse_destination};
@@ -38,6 +40,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Print the outbound listeners istiod would give each proxy scope, marking conflicts.
     Listeners(ListenersArgs),
+    /// Print the status istiod would write on each Gateway API Gateway, listener and route
+    /// (Accepted, ResolvedRefs, Conflicted, Programmed), predicted from the manifests.
+    Gateways(GatewaysArgs),
     /// Simulate Envoy for one connection in a config dump: listener, filter chain, route,
     /// cluster, endpoints, and why each alternative was passed over.
     Trace(TraceArgs),
@@ -144,6 +149,7 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check(args) => check::check(args),
         Command::Listeners(args) => listeners::listeners(args),
+        Command::Gateways(args) => gateways::gateways(args),
         Command::Trace(args) => trace::trace(args),
         Command::Graph(args) => graph::graph(args),
         Command::Rules => {

@@ -1,5 +1,6 @@
 //! The `check` pipeline: load → model → graph → rules → suppressions → resolved findings.
 
+mod gateways;
 mod graph;
 mod listeners;
 mod locate;
@@ -17,6 +18,7 @@ use crate::model::{ModelOptions, Store};
 use crate::rules::{Context, Indexes, RULES, UNUSED_SUPPRESSION};
 use crate::source::{self, FieldPath, InputError, Level, Notice, Sources};
 
+pub use gateways::{GatewayView, gateways};
 pub use listeners::{ListenerView, listeners, listeners_with};
 pub use locate::resource_ref;
 pub use select::{enabled_rules, resolve_rules};

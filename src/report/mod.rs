@@ -1,6 +1,7 @@
 //! Emitters: one per `--format`. Each writes the whole report to a string.
 
 mod concise;
+pub mod gateways;
 mod github;
 pub mod graph;
 mod human;
