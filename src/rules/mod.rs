@@ -58,6 +58,7 @@ pub static RULES: &[&dyn Rule] = &[
     &gateway_api::mesh805_backend_not_found::BackendNotFound,
     &gateway_api::mesh806_reference_not_permitted::ReferenceNotPermitted,
     &gateway_api::mesh807_unused_reference_grant::UnusedReferenceGrant,
+    &gateway_api::mesh808_listener_port_unusable::ListenerPortUnusable,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

@@ -10,6 +10,7 @@ pub mod mesh804_l4_route_conflict;
 pub mod mesh805_backend_not_found;
 pub mod mesh806_reference_not_permitted;
 pub mod mesh807_unused_reference_grant;
+pub mod mesh808_listener_port_unusable;
 
 use crate::diagnostic::Severity;
 
