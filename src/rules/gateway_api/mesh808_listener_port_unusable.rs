@@ -32,7 +32,7 @@ fn own_port(port: i64) -> Option<&'static str> {
         15021 => "the health check status port",
         15053 => "DNS proxy",
         15090 => "Envoy Prometheus metrics",
-        15000..=15090 => "the range istio reserves for its proxy",
+        _ if (15000..=15090).contains(&port) => "in the range istio reserves for its proxy",
         _ => return None,
     })
 }
