@@ -59,6 +59,7 @@ pub static RULES: &[&dyn Rule] = &[
     &gateway_api::mesh806_reference_not_permitted::ReferenceNotPermitted,
     &gateway_api::mesh807_unused_reference_grant::UnusedReferenceGrant,
     &gateway_api::mesh808_listener_port_unusable::ListenerPortUnusable,
+    &gateway_api::mesh809_gateway_port_overlap::GatewayPortOverlap,
     &gateway_api::mesh810_mesh_route_port_missing::MeshRoutePortMissing,
     &gateway_api::mesh811_virtualservice_httproute_overlap::VirtualServiceHttpRouteOverlap,
 ];

@@ -11,6 +11,7 @@ pub mod mesh805_backend_not_found;
 pub mod mesh806_reference_not_permitted;
 pub mod mesh807_unused_reference_grant;
 pub mod mesh808_listener_port_unusable;
+pub mod mesh809_gateway_port_overlap;
 pub mod mesh810_mesh_route_port_missing;
 pub mod mesh811_virtualservice_httproute_overlap;
 
