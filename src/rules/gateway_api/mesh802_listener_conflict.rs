@@ -60,16 +60,24 @@ impl Rule for ListenerConflict {
             for l in &g.listeners {
                 let Some(c) = &l.conflict else { continue };
                 let winner = &g.listeners[c.with];
+                // KIA1503 is a repeated hostname, port and protocol; istiod also compares
+                // listeners of a protocol it does not know by protocol alone.
+                let same_host = l.host().eq_ignore_ascii_case(winner.host());
+                let unknown = if same_host {
+                    ""
+                } else {
+                    " (istiod tells listeners of a protocol it does not know apart by protocol alone, not by hostname)"
+                };
                 cx.report(
                     g.id,
                     listener_path(store, g.id, l),
                     format!(
-                        "{} of Gateway {}/{} conflicts with the earlier {} (Conflicted=True, {}): istiod programs only the earlier one, so routes attached here are served by no listener",
+                        "{} of Gateway {}/{} conflicts with the earlier {} (Conflicted=True, {}){unknown}: istiod programs only the earlier one, so routes attached here are served by no listener",
                         describe(l), r.namespace, r.name, describe(winner), c.reason
                     ),
                 )
                 .subkind("within-gateway")
-                .kiali(if c.reason == "HostnameConflict" { &["KIA1503"] } else { &[] })
+                .kiali(if c.reason == "HostnameConflict" && same_host { &["KIA1503"] } else { &[] })
                 .help("give the listeners different ports or hostnames, or merge them into one")
                 .related(g.id, FieldPath::parse("spec.listeners").index(winner.index), "the listener that wins");
             }
@@ -200,6 +208,25 @@ mod tests {
             f[1].message
         );
         assert!(f[1].kiali_codes.is_empty());
+    }
+
+    #[test]
+    fn unknown_protocols_conflict_by_protocol_alone_without_a_kiali_code() {
+        let f = findings_of(
+            "MESH802",
+            &gw(
+                "a",
+                "",
+                "[{name: one, port: 80, protocol: http, hostname: a.com}, {name: two, port: 80, protocol: http, hostname: b.com}]",
+            ),
+        );
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(
+            f[0].message.contains("by protocol alone"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].kiali_codes.is_empty());
     }
 
     #[test]
