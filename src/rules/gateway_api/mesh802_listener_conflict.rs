@@ -63,7 +63,7 @@ impl Rule for ListenerConflict {
                 // KIA1503 is a repeated hostname, port and protocol; istiod also compares
                 // listeners of a protocol it does not know by protocol alone.
                 let same_host = l.host().eq_ignore_ascii_case(winner.host());
-                let unknown = if same_host {
+                let unknown = if same_host || c.reason != "HostnameConflict" {
                     ""
                 } else {
                     " (istiod tells listeners of a protocol it does not know apart by protocol alone, not by hostname)"
