@@ -62,6 +62,7 @@ pub static RULES: &[&dyn Rule] = &[
     &gateway_api::mesh809_gateway_port_overlap::GatewayPortOverlap,
     &gateway_api::mesh810_mesh_route_port_missing::MeshRoutePortMissing,
     &gateway_api::mesh811_virtualservice_httproute_overlap::VirtualServiceHttpRouteOverlap,
+    &gateway_api::mesh812_http_route_match_shadowed::HttpRouteMatchShadowed,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

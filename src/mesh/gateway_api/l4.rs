@@ -1,4 +1,4 @@
-//! Several TCPRoutes (or TLSRoutes for overlapping SNI hostnames) on one listener: every one is
+//! Several TCPRoutes (or TLSRoutes for the same SNI hostname) on one listener: every one is
 //! Accepted, but a listener forwards a connection to one route only. The spec's order decides
 //! (`apis/v1/gateway_types.go`, `AllowedRoutes`: the oldest Route by creationTimestamp, then
 //! `namespace/name`), as the conformance test `TCPRouteMultipleRoutesAttachment` checks; istiod
@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::mesh::hosts::hosts_match;
 use crate::model::gateway_api::RouteKind;
 use crate::model::{ResId, Spec, Store};
 
@@ -43,14 +42,21 @@ fn hostnames(store: &Store, id: ResId) -> &[String] {
     }
 }
 
-/// Whether two TLS routes can take the same connection: their SNI hostnames overlap (no
-/// hostnames is every hostname).
+/// Whether two TLS routes compete for one SNI name: Envoy matches the most specific server
+/// name, so `a.example.com` and `*.example.com` split the names between them, and only a
+/// hostname both list (or both listing none: every name) is contested.
 fn overlap(a: &[String], b: &[String]) -> bool {
-    a.is_empty() || b.is_empty() || a.iter().any(|x| b.iter().any(|y| hosts_match(x, y)))
+    match (a.is_empty(), b.is_empty()) {
+        (true, true) => true,
+        (false, false) => a
+            .iter()
+            .any(|x| b.iter().any(|y| x.eq_ignore_ascii_case(y))),
+        _ => false,
+    }
 }
 
 impl GatewayApi {
-    /// Every listener with more than one TCP route, or TLS routes of overlapping hostnames.
+    /// Every listener with more than one TCP route, or TLS routes sharing a hostname.
     pub fn l4_conflicts(&self, store: &Store) -> Vec<L4Conflict> {
         let mut out = Vec::new();
         for ((g, l), routes) in self.attached() {

@@ -1,4 +1,4 @@
-//! MESH804 l4-route-conflict: several TCPRoutes (or TLSRoutes for overlapping hostnames) on one
+//! MESH804 l4-route-conflict: several TCPRoutes (or TLSRoutes for the same hostname) on one
 //! listener: all are Accepted, and only the oldest receives connections.
 
 use crate::diagnostic::Severity;
@@ -126,28 +126,23 @@ spec:
     }
 
     #[test]
-    fn tls_routes_conflict_only_on_overlapping_hostnames() {
-        let a = route(
-            "TLSRoute",
-            "a",
-            "2024-01-01T00:00:00Z",
-            "hostnames: [a.example.com],",
-        );
-        let b = route(
-            "TLSRoute",
-            "b",
-            "2024-01-02T00:00:00Z",
-            "hostnames: [b.example.com],",
-        );
-        let c = route(
-            "TLSRoute",
-            "c",
-            "2024-01-03T00:00:00Z",
-            "hostnames: ['*.example.com'],",
-        );
-        assert!(findings_of("MESH804", &format!("{GW}{a}{b}")).is_empty());
-        let f = findings_of("MESH804", &format!("{GW}{a}{b}{c}"));
+    fn tls_routes_conflict_only_on_a_shared_hostname() {
+        let tls = |name: &str, created: &str, host: &str| {
+            route(
+                "TLSRoute",
+                name,
+                created,
+                &format!("hostnames: ['{host}'],"),
+            )
+        };
+        let a = tls("a", "2024-01-01T00:00:00Z", "a.example.com");
+        let b = tls("b", "2024-01-02T00:00:00Z", "b.example.com");
+        // The most specific server name wins: a wildcard takes only what the others leave.
+        let c = tls("c", "2024-01-03T00:00:00Z", "*.example.com");
+        assert!(findings_of("MESH804", &format!("{GW}{a}{b}{c}")).is_empty());
+        let d = tls("d", "2024-01-04T00:00:00Z", "B.example.com");
+        let f = findings_of("MESH804", &format!("{GW}{a}{b}{c}{d}"));
         assert_eq!(f.len(), 1, "{f:#?}");
-        assert_eq!(f[0].resource.name, "c");
+        assert_eq!(f[0].resource.name, "d");
     }
 }

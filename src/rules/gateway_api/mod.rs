@@ -14,6 +14,7 @@ pub mod mesh808_listener_port_unusable;
 pub mod mesh809_gateway_port_overlap;
 pub mod mesh810_mesh_route_port_missing;
 pub mod mesh811_virtualservice_httproute_overlap;
+pub mod mesh812_http_route_match_shadowed;
 
 use crate::diagnostic::Severity;
 
