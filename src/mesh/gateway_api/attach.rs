@@ -264,10 +264,17 @@ impl GatewayApi {
                         Some(g) => {
                             let gw = &self.gateways[g];
                             namespace_admitted = admitted(gw, store, ns, &self.namespaces);
-                            (
-                                ParentTarget::Gateway(g),
-                                gateway_result(pr, gw, store, kind, route, ns, &self.namespaces),
-                            )
+                            let mut result =
+                                gateway_result(pr, gw, store, kind, route, ns, &self.namespaces);
+                            let key = (target_ns.to_string(), pr.name.clone());
+                            if matches!(result, ParentResult::Denied { .. })
+                                && self.extended.contains(&key)
+                            {
+                                // A ListenerSet's listener may take the route.
+                                result = ParentResult::Unknown;
+                                namespace_admitted = None;
+                            }
+                            (ParentTarget::Gateway(g), result)
                         }
                         None => self.missing(pr, "Gateway", target_ns),
                     },

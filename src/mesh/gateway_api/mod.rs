@@ -93,6 +93,9 @@ pub struct GatewayApi {
     /// Hosts declared by Services and ServiceEntries → a declaring resource.
     hosts: HashMap<String, ResId>,
     wildcard_hosts: Vec<(String, ResId)>,
+    /// Gateways (namespace, name) that ListenerSets of the input add listeners to; meshlint
+    /// does not model those listeners, so a route it cannot attach there is not judged.
+    pub extended: HashSet<(String, String)>,
 }
 
 fn kind_key(kind: &str) -> Option<&'static str> {
@@ -140,6 +143,19 @@ impl GatewayApi {
                     .or_insert(e.resource);
             }
         }
+        let extended = store
+            .iter()
+            .filter(|(_, r)| {
+                r.kind == "ListenerSet" && r.api_version.starts_with("gateway.networking.k8s.io/")
+            })
+            .filter_map(|(_, r)| {
+                let name = crate::model::raw::raw(r, "spec.parentRef.name")?.as_str()?;
+                let ns = crate::model::raw::raw(r, "spec.parentRef.namespace")
+                    .and_then(crate::source::Node::as_str)
+                    .unwrap_or(&r.namespace);
+                Some((ns.to_string(), name.to_string()))
+            })
+            .collect();
         let mut api = GatewayApi {
             gateways,
             routes: Vec::new(),
@@ -150,6 +166,7 @@ impl GatewayApi {
             kinds,
             hosts,
             wildcard_hosts,
+            extended,
         };
         for (id, r) in store.iter() {
             let Spec::Route(kind, route) = &r.spec else {

@@ -197,6 +197,9 @@ impl GatewayApi {
                             ParentResult::Unknown => {
                                 note = Some(match &p.target {
                                     ParentTarget::Foreign => "a parent kind istiod does not handle".into(),
+                                    ParentTarget::Gateway(g) if self.gateways[*g].class.routes_converted() => {
+                                        "a ListenerSet adds listeners to this Gateway, which meshlint does not model: no prediction".into()
+                                    }
                                     _ => "the parent's GatewayClass is not istio's: no prediction".into(),
                                 });
                             }

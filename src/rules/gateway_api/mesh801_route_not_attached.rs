@@ -299,6 +299,14 @@ spec:
     }
 
     #[test]
+    fn gateways_extended_by_a_listener_set_are_not_judged() {
+        let set = "---\napiVersion: gateway.networking.k8s.io/v1\nkind: ListenerSet\nmetadata: {name: extra, namespace: infra}\nspec: {parentRef: {name: gw}, listeners: [{name: extra, port: 8443, protocol: HTTP}]}\n";
+        let r = route("infra", "{name: gw, sectionName: extra}", "[]");
+        assert_eq!(findings_of("MESH801", &format!("{GW}{r}")).len(), 1);
+        assert!(findings_of("MESH801", &format!("{GW}{set}{r}")).is_empty());
+    }
+
+    #[test]
     fn other_controllers_parents_are_not_judged() {
         let foreign = GW.replace("gatewayClassName: istio", "gatewayClassName: other")
             + "---\napiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: other}\nspec: {controllerName: example.com/gw}\n";
