@@ -199,6 +199,22 @@ impl ParentRef {
 pub struct RouteRule {
     pub matches: Vec<serde_json::Value>,
     pub backend_refs: Vec<BackendRef>,
+    pub filters: Vec<RouteFilter>,
+}
+
+/// A rule filter; only `RequestMirror` references an object.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RouteFilter {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub request_mirror: Option<RequestMirror>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RequestMirror {
+    pub backend_ref: BackendRef,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -211,6 +227,8 @@ pub struct BackendRef {
     #[serde(deserialize_with = "super::port::optional_port")]
     pub port: Option<i64>,
     pub weight: Option<i64>,
+    /// Filters of this backend only (HTTPRoute, GRPCRoute).
+    pub filters: Vec<RouteFilter>,
 }
 
 impl BackendRef {

@@ -43,9 +43,11 @@ impl BackendProblem {
 
 #[derive(Clone, Debug)]
 pub struct BackendView {
-    /// `spec.rules[rule].backendRefs[index]`.
-    pub rule: usize,
-    pub index: usize,
+    /// Where it is written: `spec.rules[i].backendRefs[j]`, or a mirror filter's
+    /// `spec.rules[i].filters[j].requestMirror.backendRef`.
+    pub at: FieldPath,
+    /// A request mirror: its requests are copies whose answers are discarded.
+    pub mirror: bool,
     pub kind: String,
     pub namespace: String,
     pub name: String,
@@ -59,10 +61,7 @@ pub struct BackendView {
 
 impl BackendView {
     pub fn path(&self) -> FieldPath {
-        FieldPath::parse("spec.rules")
-            .index(self.rule)
-            .key("backendRefs")
-            .index(self.index)
+        self.at.clone()
     }
 }
 
@@ -160,7 +159,7 @@ impl GatewayApi {
         &mut self,
         store: &Store,
         route: ResId,
-        (rule, index): (usize, usize),
+        (at, mirror): (FieldPath, bool),
         b: &BackendRef,
         enforce: bool,
     ) -> BackendView {
@@ -168,8 +167,8 @@ impl GatewayApi {
         let ns = r.namespace.as_str();
         let namespace = b.namespace.clone().unwrap_or_else(|| ns.to_string());
         let mut view = BackendView {
-            rule,
-            index,
+            at,
+            mirror,
             kind: b.kind().to_string(),
             namespace: namespace.clone(),
             name: b.name.clone(),

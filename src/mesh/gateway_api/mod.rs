@@ -12,7 +12,7 @@ pub mod status;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::mesh::hosts::HostIndex;
-use crate::model::gateway_api::{GROUP, RouteKind};
+use crate::model::gateway_api::{BackendRef, GROUP, RouteFilter, RouteKind};
 use crate::model::{ResId, Spec, Store};
 use crate::source::FieldPath;
 
@@ -108,6 +108,19 @@ fn kind_key(kind: &str) -> Option<&'static str> {
     })
 }
 
+/// The `RequestMirror` backendRefs of `filters` written under `at`, with their paths.
+fn mirrors<'a>(filters: &'a [RouteFilter], at: &FieldPath) -> Vec<(FieldPath, &'a BackendRef)> {
+    filters
+        .iter()
+        .enumerate()
+        .filter_map(|(fi, f)| {
+            let m = f.request_mirror.as_ref()?;
+            let path = at.clone().key("filters").index(fi);
+            Some((path.key("requestMirror").key("backendRef"), &m.backend_ref))
+        })
+        .collect()
+}
+
 impl GatewayApi {
     pub fn build(store: &Store, host_index: &HostIndex) -> Self {
         let gateways = gateways::gateways(store);
@@ -179,8 +192,17 @@ impl GatewayApi {
                 .any(|p| p.kind() == "Gateway" && p.group() == GROUP);
             let mut backends = Vec::new();
             for (ri, rule) in route.rules.iter().enumerate() {
+                let rule_path = FieldPath::parse("spec.rules").index(ri);
+                // `createMirrorFilter` resolves a mirror's backend like a backendRef.
                 for (bi, b) in rule.backend_refs.iter().enumerate() {
-                    backends.push(api.backend(store, id, (ri, bi), b, enforce));
+                    let at = rule_path.clone().key("backendRefs").index(bi);
+                    for (mat, m) in mirrors(&b.filters, &at) {
+                        backends.push(api.backend(store, id, (mat, true), m, enforce));
+                    }
+                    backends.push(api.backend(store, id, (at, false), b, enforce));
+                }
+                for (mat, m) in mirrors(&rule.filters, &rule_path) {
+                    backends.push(api.backend(store, id, (mat, true), m, enforce));
                 }
             }
             api.routes.push(RouteView {

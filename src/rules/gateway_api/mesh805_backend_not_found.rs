@@ -33,8 +33,22 @@ impl Rule for BackendNotFound {
             let r = store.get(rv.id);
             for b in &rv.backends {
                 let Some(problem) = &b.problem else { continue };
-                let what = format!("backendRef {} {}/{}", b.kind, b.namespace, b.name);
-                let consequence = "requests this rule sends there fail with 500 (istiod's route to a backend it cannot resolve)";
+                let what = format!(
+                    "{} {} {}/{}",
+                    if b.mirror {
+                        "request mirror backendRef"
+                    } else {
+                        "backendRef"
+                    },
+                    b.kind,
+                    b.namespace,
+                    b.name
+                );
+                let consequence = if b.mirror {
+                    "istiod drops the mirror, so no copies are sent"
+                } else {
+                    "requests this rule sends there fail with 500 (istiod's route to a backend it cannot resolve)"
+                };
                 match problem {
                     BackendProblem::NotFound { kind_in_namespace } => {
                         let mut msg = format!(
@@ -161,6 +175,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_mirror_to_a_missing_service_is_dropped() {
+        let r = route("{name: web, port: 8080}").replace(
+            "rules: [{backendRefs:",
+            "rules: [{filters: [{type: RequestMirror, requestMirror: {backendRef: {name: shadow, port: 8080}}}], backendRefs:",
+        );
+        let f = findings_of("MESH805", &format!("{SVC}{r}"));
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(
+            f[0].message.contains("drops the mirror"),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]

@@ -74,8 +74,9 @@ impl Rule for ReferenceNotPermitted {
                         rv.id,
                         b.path().key("namespace"),
                         format!(
-                            "{} {}/{} references {} {}/{} in another namespace, which needs a ReferenceGrant there from {} in {}; {why} (ResolvedRefs=False, RefNotPermitted): requests this rule sends there fail with 500",
-                            r.kind, r.namespace, r.name, b.kind, b.namespace, b.name, r.kind, r.namespace
+                            "{} {}/{} references {} {}/{} in another namespace, which needs a ReferenceGrant there from {} in {}; {why} (ResolvedRefs=False, RefNotPermitted): {}",
+                            r.kind, r.namespace, r.name, b.kind, b.namespace, b.name, r.kind, r.namespace,
+                            if b.mirror { "istiod drops the request mirror, so no copies are sent" } else { "requests this rule sends there fail with 500" }
                         ),
                     )
                     .severity(severity)

@@ -118,6 +118,14 @@ spec: {ports: [{port: 80}]}
     }
 
     #[test]
+    fn a_grant_used_by_a_request_mirror_is_used() {
+        let mirror = "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: app}\nspec: {parentRefs: [{name: gw}], rules: [{filters: [{type: RequestMirror, requestMirror: {backendRef: {name: db, namespace: data, port: 80}}}]}]}\n";
+        assert!(findings_of("MESH807", &format!("{GRANT}{mirror}")).is_empty());
+        let per_backend = "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: app}\nspec: {parentRefs: [{name: gw}], rules: [{backendRefs: [{name: web, port: 80, filters: [{type: RequestMirror, requestMirror: {backendRef: {name: db, namespace: data, port: 80}}}]}]}]}\n";
+        assert!(findings_of("MESH807", &format!("{GRANT}{per_backend}")).is_empty());
+    }
+
+    #[test]
     fn a_namespace_missing_from_the_namespace_list_is_kiali_1601() {
         let ns = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: data}\n";
         let f = findings_of("MESH807", &format!("{GRANT}{ns}"));
