@@ -11,6 +11,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 python3 scripts/synthetic-mesh.py "$services" "$namespaces" > "$tmp/mesh.yaml"
 python3 scripts/synthetic-mesh.py "$services" "$namespaces" --routing > "$tmp/routing.yaml"
+python3 scripts/synthetic-mesh.py "$services" "$namespaces" --gateway-api > "$tmp/gateway-api.yaml"
 echo "synthetic mesh: $services services in $namespaces namespaces, $(du -h "$tmp/mesh.yaml" | cut -f1)"
 run() {
   for _ in 1 2 3; do
@@ -20,6 +21,8 @@ run() {
 run "$tmp/mesh.yaml"
 echo "with a VirtualService and DestinationRule per Service, a Gateway per namespace:"
 run "$tmp/routing.yaml"
+echo "with a Gateway API Gateway, ReferenceGrant and TCPRoute per namespace, an HTTPRoute per Service:"
+run "$tmp/gateway-api.yaml"
 if [ -d ../shared/compat/istio-analyze/testdata ]; then
   echo "istio-analyze testdata:"
   run ../shared/compat/istio-analyze/testdata

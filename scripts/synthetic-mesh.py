@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Writes a synthetic mesh to stdout: Services and Deployments spread over namespaces, a few
 TCP ServiceEntries without addresses, and with --routing a VirtualService and DestinationRule
-per Service plus an ingress Gateway per namespace, for timing `meshlint check` on large inputs.
+per Service plus an ingress Gateway per namespace, and with --gateway-api a Gateway API Gateway
+per namespace, an HTTPRoute per Service (every tenth to a backend of the next namespace, which
+a ReferenceGrant per namespace permits) and a TCPRoute per namespace, for timing
+`meshlint check` on large inputs.
 
-Usage: synthetic-mesh.py SERVICES [NAMESPACES] [--routing] > mesh.yaml
+Usage: synthetic-mesh.py SERVICES [NAMESPACES] [--routing] [--gateway-api] > mesh.yaml
 """
 import sys
 
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
 routing = "--routing" in sys.argv
+gateway_api = "--gateway-api" in sys.argv
 services = int(args[0])
 namespaces = int(args[1]) if len(args) > 1 else 100
 out = sys.stdout
@@ -57,3 +61,30 @@ for j in range(20):
         f"apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: ext{j}\n  namespace: ns{j}\n"
         f"spec:\n  hosts: [ext{j}.example.com]\n  resolution: DNS\n  ports:\n  - number: {5000 + j % 5}\n    name: tcp\n    protocol: TCP\n---\n"
     )
+if gateway_api:
+    for n in range(namespaces):
+        out.write(
+            f"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: web\n  namespace: ns{n}\n"
+            f"spec:\n  gatewayClassName: istio\n  listeners:\n"
+            f"  - {{name: http, port: 80, protocol: HTTP, hostname: '*.ns{n}.example.com'}}\n"
+            f"  - {{name: tcp, port: 9000, protocol: TCP}}\n---\n"
+            f"apiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\nmetadata:\n  name: from-prev\n  namespace: ns{n}\n"
+            f"spec:\n  from: [{{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: ns{(n - 1) % namespaces}}}]\n"
+            f"  to: [{{group: '', kind: Service}}]\n---\n"
+            f"apiVersion: gateway.networking.k8s.io/v1alpha2\nkind: TCPRoute\nmetadata:\n  name: tcp\n  namespace: ns{n}\n"
+            f"spec:\n  parentRefs: [{{name: web, sectionName: tcp}}]\n"
+            f"  rules: [{{backendRefs: [{{name: svc{n}, port: 9000}}]}}]\n---\n"
+        )
+    for i in range(services):
+        n = i % namespaces
+        port = 8000 + i % 50
+        if (i // namespaces) % 10 == 0 and i + 1 < services:
+            # A Service of the next namespace (svc i+1 lives there).
+            backend = f"{{name: svc{i + 1}, namespace: ns{(n + 1) % namespaces}, port: {8000 + (i + 1) % 50}}}"
+        else:
+            backend = f"{{name: svc{i}, port: {port}}}"
+        out.write(
+            f"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: route{i}\n  namespace: ns{n}\n"
+            f"spec:\n  parentRefs: [{{name: web, sectionName: http}}]\n  hostnames: [svc{i}.ns{n}.example.com]\n"
+            f"  rules:\n  - matches: [{{path: {{type: PathPrefix, value: /}}}}]\n    backendRefs: [{backend}]\n---\n"
+        )

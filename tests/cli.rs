@@ -2340,3 +2340,47 @@ fn an_input_without_objects_warns_and_keeps_exit_code_0() {
     out.expect_code(2);
     assert!(!out.stderr.contains("warning:"), "{}", out.stderr);
 }
+
+#[test]
+fn gateways_predicts_listener_and_route_conditions() {
+    let out = meshlint(&[
+        "gateways",
+        "testdata/rules/MESH802/bad.yaml",
+        "testdata/rules/MESH804/bad.yaml",
+        "--format",
+        "json",
+    ]);
+    out.expect_code(0);
+    let json = out.json();
+    let web = &json["gateways"][0];
+    assert_eq!(web["name"], "web");
+    assert_eq!(web["services"][0], "web-istio.infra.svc.cluster.local");
+    let copy = &web["listeners"][1]["conditions"];
+    assert!(
+        copy.as_array()
+            .expect("conditions")
+            .iter()
+            .any(|c| c["type"] == "Conflicted"
+                && c["status"] == "True"
+                && c["reason"] == "HostnameConflict"),
+        "{copy}"
+    );
+    let db = json["gateways"]
+        .as_array()
+        .expect("gateways")
+        .iter()
+        .find(|g| g["name"] == "db")
+        .expect("db")
+        .clone();
+    // Both TCPRoutes are Accepted and counted, as the conformance suite expects.
+    assert_eq!(db["listeners"][0]["attachedRoutes"], 2);
+    let human = meshlint(&["gateways", "testdata/rules/MESH801/bad.yaml"]);
+    human.expect_code(0);
+    assert!(
+        human
+            .stdout
+            .contains("Accepted NoMatchingParent: sectionName \"https\" not found"),
+        "{}",
+        human.stdout
+    );
+}

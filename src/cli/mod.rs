@@ -4,6 +4,7 @@ mod check;
 mod check_args;
 mod completions;
 mod fix;
+mod gateways;
 mod graph;
 mod listeners;
 mod progress;
@@ -22,6 +23,7 @@ use crate::rules;
 use crate::source::{FileSize, InputError, Level, Notice};
 
 pub use check_args::CheckArgs;
+pub use gateways::GatewaysArgs;
 pub use graph::GraphArgs;
 pub use listeners::ListenersArgs;
 pub use trace::{TraceArgs, parse_destination};
@@ -44,6 +46,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Print the outbound listeners istiod would give each proxy scope, marking conflicts.
     Listeners(ListenersArgs),
+    /// Print the status istiod would write on each Gateway API Gateway, listener and route
+    /// (Accepted, ResolvedRefs, Conflicted, Programmed), predicted from the manifests.
+    Gateways(GatewaysArgs),
     /// Simulate Envoy for one connection in a config dump: listener, filter chain, route,
     /// cluster, endpoints, and why each alternative was passed over.
     Trace(TraceArgs),
@@ -156,6 +161,7 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check(args) => check::check(args),
         Command::Listeners(args) => listeners::listeners(args),
+        Command::Gateways(args) => gateways::gateways(args),
         Command::Trace(args) => trace::trace(args),
         Command::Graph(args) => graph::graph(args),
         Command::Completions(args) => completions::completions(args),

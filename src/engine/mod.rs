@@ -5,6 +5,7 @@ mod comments;
 mod context;
 mod fingerprint;
 pub mod fix;
+mod gateways;
 mod graph;
 mod listeners;
 mod locate;
@@ -23,6 +24,7 @@ use crate::rules::{Context, Indexes, RULES, UNUSED_SUPPRESSION};
 use crate::source::{self, FieldPath, InputError, Level, Notice, Sources};
 
 pub use context::check_in_context;
+pub use gateways::{GatewayView, gateways};
 pub use listeners::{ListenerView, listeners, listeners_with};
 pub use locate::resource_ref;
 pub use select::{enabled_rules, resolve_rules, severity_overrides};

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
+use crate::mesh::gateway_api::GatewayApi;
+use crate::mesh::gateway_api::attach::ParentTarget;
 use crate::mesh::hosts::{self, HostIndex};
 use crate::mesh::routes;
 use crate::mesh::workloads::Workloads;
@@ -20,12 +22,19 @@ pub enum Edge {
     /// VirtualService → Gateway (Istio or Kubernetes Gateway API) named in `gateways`.
     Binds,
     /// VirtualService → Service or ServiceEntry declaring a route or mirror destination host
-    /// (exportTo is not applied here; rules decide visibility).
+    /// (exportTo is not applied here; rules decide visibility); Gateway API route → the
+    /// Service or ServiceEntry a backendRef resolves to.
     RoutesTo,
     /// DestinationRule → Service or ServiceEntry declaring its host.
     Configures,
     /// ExternalName Service → the Service or ServiceEntry its `externalName` names.
     Aliases,
+    /// Gateway API route → the Gateway, Service or ServiceEntry a parentRef names (attached
+    /// or not; rules say whether istiod attaches it).
+    Attaches,
+    /// ReferenceGrant → an object of its namespace that a route of another namespace
+    /// references through it.
+    Permits,
 }
 
 impl Edge {
@@ -37,6 +46,8 @@ impl Edge {
             Edge::RoutesTo => "routes-to",
             Edge::Configures => "configures",
             Edge::Aliases => "aliases",
+            Edge::Attaches => "attaches-to",
+            Edge::Permits => "permits",
         }
     }
 }
@@ -122,11 +133,22 @@ impl MeshGraph {
                 _ => {}
             }
         }
+        gateway_api_edges(store, hosts, &mut edges);
         edges.sort_unstable_by_key(|&(a, b, e)| (a, b, e as u8));
         edges.dedup();
         for (a, b, e) in edges {
             self.graph.add_edge(self.index[a], self.index[b], e);
         }
+    }
+
+    /// Gateways, Services and ServiceEntries a Gateway API route names as parents.
+    pub fn route_parents(&self, route: ResId) -> Vec<ResId> {
+        self.targets(route, Edge::Attaches)
+    }
+
+    /// Objects a ReferenceGrant lets routes of other namespaces reference.
+    pub fn permitted(&self, grant: ResId) -> Vec<ResId> {
+        self.targets(grant, Edge::Permits)
     }
 
     fn targets(&self, from: ResId, kind: Edge) -> Vec<ResId> {
@@ -214,6 +236,34 @@ impl MeshGraph {
     }
 }
 
+/// Gateway API routes to their parents and backends, ReferenceGrants to what they permit.
+fn gateway_api_edges(store: &Store, hosts: &HostIndex, edges: &mut Vec<(ResId, ResId, Edge)>) {
+    let any = store
+        .iter()
+        .any(|(_, r)| matches!(r.spec, Spec::Route(..) | Spec::ReferenceGrant(_)));
+    if !any {
+        return;
+    }
+    let api = GatewayApi::build(store, hosts);
+    for rv in &api.routes {
+        for p in &rv.parents {
+            match p.target {
+                ParentTarget::Gateway(g) => edges.push((rv.id, api.gateways[g].id, Edge::Attaches)),
+                ParentTarget::Service(s) => edges.push((rv.id, s, Edge::Attaches)),
+                _ => {}
+            }
+        }
+        for b in &rv.backends {
+            if let Some(t) = b.target {
+                edges.push((rv.id, t, Edge::RoutesTo));
+                if let Some(g) = b.grant {
+                    edges.push((g, t, Edge::Permits));
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,5 +345,39 @@ spec: {host: reviews.app.svc.cluster.local}
         assert_eq!(g.route_targets(3), vec![2]);
         assert_eq!(g.configured_hosts(4), vec![2]);
         assert_eq!(g.destination_rules_of(2), vec![4]);
+    }
+
+    #[test]
+    fn gateway_api_edges() {
+        let text = "\
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: web}
+spec: {gatewayClassName: istio, listeners: [{name: http, port: 80, protocol: HTTP}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: data}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: web}
+spec:
+  parentRefs: [{name: gw}]
+  rules: [{backendRefs: [{name: api, namespace: data, port: 80}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: g, namespace: data}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: web}]
+  to: [{group: '', kind: Service}]
+";
+        let (_, store) = from_documents(&[("t.yaml".into(), text.into())]);
+        let g = graph_of(&store);
+        assert_eq!(g.route_parents(2), vec![0]);
+        assert_eq!(g.route_targets(2), vec![1]);
+        assert_eq!(g.permitted(3), vec![1]);
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod annotations;
 pub mod destination_rules;
+pub mod gateway_api;
 pub mod graph;
 pub mod hosts;
 pub mod injection;

@@ -1,6 +1,7 @@
 //! Typed resources built from positioned documents.
 
 mod decode;
+pub mod gateway_api;
 pub mod istio;
 pub mod k8s;
 pub mod listener;
@@ -33,6 +34,11 @@ pub enum Spec {
     WorkloadEntry(istio::WorkloadEntry),
     /// The `istio` ConfigMap carrying the mesh config.
     MeshConfig(Box<istio::MeshConfig>),
+    /// Gateway API (`gateway.networking.k8s.io`) kinds.
+    GatewayClass(gateway_api::GatewayClass),
+    K8sGateway(gateway_api::Gateway),
+    Route(gateway_api::RouteKind, Box<gateway_api::Route>),
+    ReferenceGrant(gateway_api::ReferenceGrant),
     /// A kind meshlint does not read; kept so counts and suppressions stay honest.
     Other,
 }
@@ -381,6 +387,9 @@ fn istio_spec<T: DeserializeOwned + Default>(
 fn decode_spec(res: &Resource) -> Result<Spec, DecodeError> {
     let root = &res.node;
     let istio = res.is_istio_networking();
+    if res.api_version.starts_with("gateway.networking.k8s.io/") {
+        return gateway_api_spec(res);
+    }
     Ok(match res.kind.as_str() {
         "Namespace" => Spec::Namespace,
         "Service" if res.api_version == "v1" || res.api_version.is_empty() => {
@@ -404,6 +413,19 @@ fn decode_spec(res: &Resource) -> Result<Spec, DecodeError> {
         },
         kind => match k8s::template_path(kind, root) {
             Some(tpl) => Spec::Workload(Box::new(workload(root, tpl)?)),
+            None => Spec::Other,
+        },
+    })
+}
+
+fn gateway_api_spec(res: &Resource) -> Result<Spec, DecodeError> {
+    let root = &res.node;
+    Ok(match res.kind.as_str() {
+        "GatewayClass" => Spec::GatewayClass(decode(root, "spec")?),
+        "Gateway" => Spec::K8sGateway(decode(root, "spec")?),
+        "ReferenceGrant" => Spec::ReferenceGrant(decode(root, "spec")?),
+        kind => match gateway_api::RouteKind::from_kind(kind) {
+            Some(k) => Spec::Route(k, Box::new(decode(root, "spec")?)),
             None => Spec::Other,
         },
     })

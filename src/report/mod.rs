@@ -2,6 +2,7 @@
 
 mod concise;
 pub mod diff;
+pub mod gateways;
 mod github;
 pub mod graph;
 mod html;

@@ -9,6 +9,7 @@ use crate::diagnostic::{Fix, FixAction, RawFinding, RelatedTarget, Severity, Tar
 use crate::envoy::load::LoadedDump;
 use crate::envoy::table::{self as dump_table, CatchAll, Unreached};
 use crate::mesh::destination_rules::DrIndex;
+use crate::mesh::gateway_api::GatewayApi;
 use crate::mesh::graph::MeshGraph;
 use crate::mesh::hosts::HostIndex;
 use crate::mesh::settings::MeshSettings;
@@ -52,6 +53,7 @@ pub struct Context<'a> {
     current: Option<&'static RuleMeta>,
     findings: Vec<RawFinding>,
     listeners: OnceCell<Rc<ListenerTable>>,
+    gateway_api: OnceCell<Rc<GatewayApi>>,
     catch_alls: OnceCell<Rc<Vec<Vec<CatchAll>>>>,
     unreached: OnceCell<Rc<Vec<Vec<Unreached>>>>,
 }
@@ -79,6 +81,7 @@ impl<'a> Context<'a> {
             current: None,
             findings: Vec::new(),
             listeners: OnceCell::new(),
+            gateway_api: OnceCell::new(),
             catch_alls: OnceCell::new(),
             unreached: OnceCell::new(),
         }
@@ -88,6 +91,13 @@ impl<'a> Context<'a> {
     pub fn listeners(&self) -> Rc<ListenerTable> {
         self.listeners
             .get_or_init(|| Rc::new(ListenerTable::build(self.store, self.settings)))
+            .clone()
+    }
+
+    /// The Gateway API view (gateways, route attachment, backends, grants), built on first use.
+    pub fn gateway_api(&self) -> Rc<GatewayApi> {
+        self.gateway_api
+            .get_or_init(|| Rc::new(GatewayApi::build(self.store, &self.index.hosts)))
             .clone()
     }
 

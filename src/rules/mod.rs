@@ -3,6 +3,7 @@
 pub mod annotations;
 mod context;
 pub mod dump;
+pub mod gateway_api;
 pub mod injection;
 pub mod input;
 pub mod listeners;
@@ -59,6 +60,18 @@ pub static RULES: &[&dyn Rule] = &[
     &dump::mesh703_duplicate_listener_address::DuplicateListenerAddress,
     &dump::mesh704_unreached_outbound_cluster::UnreachedOutboundCluster,
     &listeners::mesh705_tcp_catch_all_listener::TcpCatchAllListener,
+    &gateway_api::mesh801_route_not_attached::RouteNotAttached,
+    &gateway_api::mesh802_listener_conflict::ListenerConflict,
+    &gateway_api::mesh803_gateway_address_conflict::GatewayAddressConflict,
+    &gateway_api::mesh804_l4_route_conflict::L4RouteConflict,
+    &gateway_api::mesh805_backend_not_found::BackendNotFound,
+    &gateway_api::mesh806_reference_not_permitted::ReferenceNotPermitted,
+    &gateway_api::mesh807_unused_reference_grant::UnusedReferenceGrant,
+    &gateway_api::mesh808_listener_port_unusable::ListenerPortUnusable,
+    &gateway_api::mesh809_gateway_port_overlap::GatewayPortOverlap,
+    &gateway_api::mesh810_mesh_route_port_missing::MeshRoutePortMissing,
+    &gateway_api::mesh811_virtualservice_httproute_overlap::VirtualServiceHttpRouteOverlap,
+    &gateway_api::mesh812_http_route_match_shadowed::HttpRouteMatchShadowed,
     &annotations::mesh1101_unknown_annotation::UnknownAnnotation,
     &annotations::mesh1102_misplaced_annotation::MisplacedAnnotation,
     &annotations::mesh1103_invalid_annotation::InvalidAnnotation,

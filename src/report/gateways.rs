@@ -1,0 +1,103 @@
+//! The rendering of `meshlint gateways`: every Gateway with its generated Service and listeners,
+//! every route with its parents, each with the conditions istiod would set.
+
+use crate::engine::GatewayView;
+use crate::mesh::gateway_api::status::Condition;
+
+fn conditions(cs: &[Condition]) -> String {
+    cs.iter()
+        .map(|c| {
+            if c.status == "True" && c.reason == c.type_ {
+                c.type_.to_string()
+            } else {
+                format!("{}={} ({})", c.type_, c.status, c.reason)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Conditions that are not what a healthy object shows, with their messages.
+fn problems(cs: &[Condition]) -> Vec<String> {
+    cs.iter()
+        .filter(|c| (c.status == "False") != (c.type_ == "Conflicted"))
+        .map(|c| format!("{} {}: {}", c.type_, c.reason, c.message))
+        .collect()
+}
+
+pub fn human(view: &GatewayView) -> String {
+    let mut out = String::new();
+    for g in &view.gateways {
+        out.push_str(&format!(
+            "Gateway {}/{}  class {} ({})\n",
+            g.namespace, g.name, g.class, g.controller
+        ));
+        if !g.services.is_empty() {
+            out.push_str(&format!(
+                "  {} {}\n",
+                if g.managed {
+                    "generated Service"
+                } else {
+                    "bound to"
+                },
+                g.services.join(", ")
+            ));
+        }
+        if !g.conditions.is_empty() {
+            out.push_str(&format!("  status: {}\n", conditions(&g.conditions)));
+        }
+        for l in &g.listeners {
+            out.push_str(&format!(
+                "  listener {:<16} {:>5} {:<6} {:<24} routes {}  {}\n",
+                l.name,
+                l.port.map_or_else(|| "-".into(), |p| p.to_string()),
+                l.protocol,
+                l.hostname.as_deref().unwrap_or("*"),
+                l.attached_routes,
+                conditions(&l.conditions)
+            ));
+            for p in problems(&l.conditions) {
+                out.push_str(&format!("      {p}\n"));
+            }
+        }
+        out.push('\n');
+    }
+    for r in &view.routes {
+        out.push_str(&format!("{} {}/{}\n", r.kind, r.namespace, r.name));
+        if r.parents.is_empty() {
+            out.push_str("  no parentRefs: attached nowhere\n");
+        }
+        for p in &r.parents {
+            out.push_str(&format!("  parent {}", p.parent));
+            if !p.listeners.is_empty() {
+                out.push_str(&format!(" (listeners {})", p.listeners.join(", ")));
+            }
+            if !p.conditions.is_empty() {
+                out.push_str(&format!(": {}", conditions(&p.conditions)));
+            }
+            out.push('\n');
+            for pr in problems(&p.conditions) {
+                out.push_str(&format!("      {pr}\n"));
+            }
+            if let Some(n) = &p.note {
+                out.push_str(&format!("      note: {n}\n"));
+            }
+        }
+        out.push('\n');
+    }
+    if view.gateways.is_empty() && view.routes.is_empty() {
+        out.push_str("no Gateway API Gateways or routes in the input\n");
+    }
+    out
+}
+
+pub fn json(view: &GatewayView) -> String {
+    let mut out = serde_json::to_string_pretty(&serde_json::json!({
+        "version": 1,
+        "gateways": view.gateways,
+        "routes": view.routes,
+    }))
+    .expect("JSON values always serialise");
+    out.push('\n');
+    out
+}

@@ -1,0 +1,164 @@
+//! MESH808 listener-port-unusable: a Gateway API listener istiod's gateway cannot serve: a port
+//! the generated Service already uses (15021) or the proxy itself binds (15000-15090), a
+//! protocol istio's class does not take, or HTTPS/TLS without `tls`.
+
+use crate::diagnostic::Severity;
+use crate::mesh::gateway_api::gateways::Class;
+use crate::rules::{Context, Rule, RuleMeta};
+use crate::source::FieldPath;
+
+pub struct ListenerPortUnusable;
+
+static META: RuleMeta = RuleMeta {
+    code: "MESH808",
+    name: "listener-port-unusable",
+    summary: "a Gateway API listener on a port istio's gateway already uses, with a protocol it does not take, or HTTPS/TLS without tls",
+    severity: Severity::Error,
+    istio_codes: &[],
+    kiali_codes: &[],
+    doc: include_str!("../../../rules/MESH808-listener-port-unusable.md"),
+};
+
+/// The ports an istio gateway pod binds itself (`manifests/charts/istio-control/istio-discovery/
+/// files/kube-gateway.yaml`, pilot-agent and Envoy defaults).
+fn own_port(port: i64) -> Option<&'static str> {
+    Some(match port {
+        15000 => "Envoy admin",
+        15001 => "outbound capture",
+        15004 => "pilot-agent debug",
+        15006 => "inbound capture",
+        15008 => "HBONE",
+        15020 => "pilot-agent merged metrics and status",
+        15021 => "the health check status port",
+        15053 => "DNS proxy",
+        15090 => "Envoy Prometheus metrics",
+        _ if (15000..=15090).contains(&port) => "in the range istio reserves for its proxy",
+        _ => return None,
+    })
+}
+
+impl Rule for ListenerPortUnusable {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let api = cx.gateway_api();
+        let store = cx.store;
+        for g in api
+            .gateways
+            .iter()
+            .filter(|g| g.class.routes_converted() || g.class == Class::Waypoint)
+        {
+            let r = store.get(g.id);
+            for l in g.listeners.iter().filter(|l| l.conflict.is_none()) {
+                let base = FieldPath::parse("spec.listeners").index(l.index);
+                let at = |f: &str| {
+                    if r.node.lookup(&base.clone().key(f)).1 {
+                        base.clone().key(f)
+                    } else {
+                        base.clone()
+                    }
+                };
+                let who = format!(
+                    "listener {:?} of Gateway {}/{}",
+                    l.name, r.namespace, r.name
+                );
+                if let Some(p) = &l.problem {
+                    cx.report(g.id, at("protocol"), format!("{who}: {} (Accepted=False, {}): no route attaches to it", p.message, p.reason))
+                        .subkind("unsupported-protocol")
+                        .help("use HTTP, HTTPS, TLS or TCP (upper case); istio's gateway class takes no UDP");
+                    continue;
+                }
+                if !l.server() {
+                    cx.report(g.id, base.clone(), format!("{who} has protocol {} but no `tls`: istiod builds no server for it, so nothing is served on it", l.protocol))
+                        .subkind("no-tls")
+                        .help("add `tls` (mode Terminate with certificateRefs, or Passthrough for TLS)");
+                    continue;
+                }
+                let Some(port) = l.port else { continue };
+                if g.class == Class::Waypoint && port == 15008 {
+                    continue;
+                }
+                let Some(what) = own_port(port) else { continue };
+                let message = if port == 15021 && g.deployment.managed {
+                    format!(
+                        "{who} uses port 15021, which the Service istiod generates ({}) already has as `status-port`: two ports 15021 make the Service invalid, so the API server refuses it and the gateway gets no Service at all",
+                        g.deployment.name
+                    )
+                } else {
+                    format!(
+                        "{who} uses port {port}, {what} of the gateway's own proxy: Envoy cannot bind the listener there"
+                    )
+                };
+                cx.report(g.id, at("port"), message)
+                    .subkind(if port == 15021 {
+                        "status-port"
+                    } else {
+                        "reserved-port"
+                    })
+                    .help("move the listener to a port outside 15000-15090");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::findings_of;
+
+    fn gw(class: &str, listeners: &str) -> String {
+        format!(
+            "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {{name: g, namespace: infra}}\nspec: {{gatewayClassName: {class}, listeners: {listeners}}}\n"
+        )
+    }
+
+    #[test]
+    fn reserved_ports_protocols_and_missing_tls() {
+        let f = findings_of(
+            "MESH808",
+            &gw(
+                "istio",
+                "[{name: a, port: 15021, protocol: HTTP}, {name: b, port: 15090, protocol: TCP}, {name: c, port: 80, protocol: http}, {name: d, port: 443, protocol: HTTPS}, {name: e, port: 8080, protocol: HTTP}]",
+            ),
+        );
+        let subkinds: Vec<_> = f.iter().map(|f| f.subkind.unwrap_or_default()).collect();
+        assert_eq!(
+            subkinds,
+            vec![
+                "status-port",
+                "reserved-port",
+                "unsupported-protocol",
+                "no-tls"
+            ],
+            "{f:#?}"
+        );
+        assert!(
+            f[2].message
+                .contains("\"HTTP\" (uppercase) may be supported"),
+            "{}",
+            f[2].message
+        );
+    }
+
+    #[test]
+    fn waypoints_take_hbone_on_15008_and_other_classes_are_not_judged() {
+        assert!(
+            findings_of(
+                "MESH808",
+                &gw(
+                    "istio-waypoint",
+                    "[{name: mesh, port: 15008, protocol: HBONE}]"
+                )
+            )
+            .is_empty()
+        );
+        assert!(
+            findings_of(
+                "MESH808",
+                &gw("other", "[{name: a, port: 15021, protocol: HTTP}]")
+            )
+            .is_empty()
+        );
+    }
+}
