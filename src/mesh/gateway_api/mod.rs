@@ -16,7 +16,7 @@ use crate::model::gateway_api::{BackendRef, GROUP, RouteFilter, RouteKind};
 use crate::model::{ResId, Spec, Store};
 use crate::source::FieldPath;
 
-use attach::ParentView;
+use attach::{ParentTarget, ParentView};
 use backends::{BackendView, Grants};
 use gateways::GatewayView;
 
@@ -77,6 +77,17 @@ impl RouteView {
     pub fn parent_path(&self, index: usize) -> FieldPath {
         FieldPath::parse("spec.parentRefs").index(index)
     }
+
+    /// Whether istiod programs the route: a parent is a Gateway of istio's class, or a
+    /// Service (a mesh route) or a parent the input lacks, in an input that uses Istio. Routes
+    /// of other controllers (Consul, Envoy Gateway, ...) follow their own rules.
+    pub fn istio_programs(&self, api: &GatewayApi) -> bool {
+        self.parents.iter().any(|p| match &p.target {
+            ParentTarget::Gateway(i) => api.gateways[*i].class.routes_converted(),
+            ParentTarget::Service(_) | ParentTarget::Missing { .. } => api.istio_mesh,
+            ParentTarget::Foreign => false,
+        })
+    }
 }
 
 /// The Gateway API view of the input.
@@ -85,6 +96,8 @@ pub struct GatewayApi {
     pub routes: Vec<RouteView>,
     pub grants: Grants,
     pub namespaces: Namespaces,
+    /// Whether the input uses Istio rather than another mesh (`mesh_is_istio`).
+    pub istio_mesh: bool,
     gateway_by_key: HashMap<(String, String), usize>,
     /// (kind, namespace, name) → object, for Services, ServiceEntries and Secrets.
     objects: HashMap<(&'static str, String, String), ResId>,
@@ -174,6 +187,7 @@ impl GatewayApi {
             routes: Vec::new(),
             grants: Grants::build(store),
             namespaces: Namespaces::build(store),
+            istio_mesh: crate::mesh::injection::mesh_is_istio(store),
             gateway_by_key,
             objects,
             kinds,

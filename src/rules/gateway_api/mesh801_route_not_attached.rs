@@ -52,7 +52,9 @@ impl Rule for RouteNotAttached {
         let api = cx.gateway_api();
         for rv in &api.routes {
             let r = cx.store.get(rv.id);
-            if rv.parents.is_empty() {
+            // Without a parent nothing says which controller the route is for: only an input
+            // that uses Istio makes it Istio's.
+            if rv.parents.is_empty() && api.istio_mesh {
                 cx.report(
                     rv.id,
                     FieldPath::parse("spec"),
@@ -62,6 +64,8 @@ impl Rule for RouteNotAttached {
                 .severity(Severity::Warning)
                 .kiali(&[])
                 .help("add a parentRef naming the Gateway (or, for a mesh route, the Service) the route is for");
+            }
+            if rv.parents.is_empty() {
                 continue;
             }
             for p in &rv.parents {

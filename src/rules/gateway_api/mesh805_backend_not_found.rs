@@ -30,6 +30,9 @@ impl Rule for BackendNotFound {
         let api = cx.gateway_api();
         let store = cx.store;
         for rv in &api.routes {
+            if !rv.istio_programs(&api) {
+                continue;
+            }
             let r = store.get(rv.id);
             for b in &rv.backends {
                 let Some(problem) = &b.problem else { continue };

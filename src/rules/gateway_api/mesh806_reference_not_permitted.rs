@@ -34,6 +34,9 @@ impl Rule for ReferenceNotPermitted {
             }
         }
         for rv in &api.routes {
+            if !rv.istio_programs(&api) {
+                continue;
+            }
             let r = store.get(rv.id);
             for b in &rv.backends {
                 if b.problem != Some(BackendProblem::NotPermitted) {

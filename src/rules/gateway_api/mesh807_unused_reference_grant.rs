@@ -34,16 +34,22 @@ impl Rule for UnusedReferenceGrant {
             .filter(|(_, r)| matches!(r.spec, Spec::Route(..) | Spec::K8sGateway(_)))
             .map(|(_, r)| (r.kind.as_str(), r.namespace.as_str()))
             .collect();
+        // Namespaces some object of the input lives in: they exist even without a Namespace.
+        let inhabited: std::collections::HashSet<&str> =
+            store.iter().map(|(_, r)| r.namespace.as_str()).collect();
         for (id, r) in store.iter() {
             let Some(g) = grant(store, id) else { continue };
             for (i, from) in g.from.iter().enumerate() {
                 let path = FieldPath::parse("spec.from").index(i);
-                if api.namespaces.declared() && !api.namespaces.contains(&from.namespace) {
+                if api.namespaces.declared()
+                    && !api.namespaces.contains(&from.namespace)
+                    && !inhabited.contains(from.namespace.as_str())
+                {
                     cx.report(
                         id,
                         path.key("namespace"),
                         format!(
-                            "ReferenceGrant {}/{} admits references from namespace {}, which is not among the input's Namespaces: it grants nothing",
+                            "ReferenceGrant {}/{} admits references from namespace {}, which is not among the input's Namespaces and holds none of its objects: it grants nothing",
                             r.namespace, r.name, from.namespace
                         ),
                     )

@@ -28,6 +28,9 @@ impl Rule for MeshRoutePortMissing {
         let api = cx.gateway_api();
         let store = cx.store;
         for rv in &api.routes {
+            if !rv.istio_programs(&api) {
+                continue;
+            }
             let Spec::Route(_, route) = &store.get(rv.id).spec else {
                 continue;
             };
