@@ -6,6 +6,7 @@ pub mod k8s;
 pub mod listener;
 mod port;
 pub mod raw;
+pub mod security;
 mod shape;
 mod template;
 
@@ -31,6 +32,8 @@ pub enum Spec {
     ServiceEntry(istio::ServiceEntry),
     Sidecar(istio::Sidecar),
     WorkloadEntry(istio::WorkloadEntry),
+    PeerAuthentication(security::PeerAuthentication),
+    AuthorizationPolicy(Box<security::AuthorizationPolicy>),
     /// The `istio` ConfigMap carrying the mesh config.
     MeshConfig(Box<istio::MeshConfig>),
     /// A kind meshlint does not read; kept so counts and suppressions stay honest.
@@ -78,6 +81,10 @@ impl Resource {
 
     pub fn is_istio_networking(&self) -> bool {
         self.api_version.starts_with("networking.istio.io/")
+    }
+
+    pub fn is_istio_security(&self) -> bool {
+        self.api_version.starts_with("security.istio.io/")
     }
 
     /// The creation time as a message shows it: `created T`, `no creationTimestamp`, or that
@@ -381,6 +388,7 @@ fn istio_spec<T: DeserializeOwned + Default>(
 fn decode_spec(res: &Resource) -> Result<Spec, DecodeError> {
     let root = &res.node;
     let istio = res.is_istio_networking();
+    let security = res.is_istio_security();
     Ok(match res.kind.as_str() {
         "Namespace" => Spec::Namespace,
         "Service" if res.api_version == "v1" || res.api_version.is_empty() => {
@@ -398,6 +406,10 @@ fn decode_spec(res: &Resource) -> Result<Spec, DecodeError> {
         }
         "Sidecar" if istio => Spec::Sidecar(istio_spec(root, istio::Sidecar::unset_port)?),
         "WorkloadEntry" if istio => Spec::WorkloadEntry(decode(root, "spec")?),
+        "PeerAuthentication" if security => Spec::PeerAuthentication(decode(root, "spec")?),
+        "AuthorizationPolicy" if security => {
+            Spec::AuthorizationPolicy(Box::new(decode(root, "spec")?))
+        }
         "ConfigMap" if is_mesh_config_map(res) => match mesh_config(root)? {
             Some(m) => Spec::MeshConfig(Box::new(m)),
             None => Spec::Other,

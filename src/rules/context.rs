@@ -11,6 +11,7 @@ use crate::envoy::table::{self as dump_table, CatchAll, Unreached};
 use crate::mesh::destination_rules::DrIndex;
 use crate::mesh::graph::MeshGraph;
 use crate::mesh::hosts::HostIndex;
+use crate::mesh::security::view::MtlsView;
 use crate::mesh::settings::MeshSettings;
 use crate::mesh::table::ListenerTable;
 use crate::mesh::workloads::Workloads;
@@ -54,6 +55,7 @@ pub struct Context<'a> {
     listeners: OnceCell<Rc<ListenerTable>>,
     catch_alls: OnceCell<Rc<Vec<Vec<CatchAll>>>>,
     unreached: OnceCell<Rc<Vec<Vec<Unreached>>>>,
+    mtls: OnceCell<Rc<MtlsView>>,
 }
 
 impl<'a> Context<'a> {
@@ -81,6 +83,7 @@ impl<'a> Context<'a> {
             listeners: OnceCell::new(),
             catch_alls: OnceCell::new(),
             unreached: OnceCell::new(),
+            mtls: OnceCell::new(),
         }
     }
 
@@ -88,6 +91,20 @@ impl<'a> Context<'a> {
     pub fn listeners(&self) -> Rc<ListenerTable> {
         self.listeners
             .get_or_init(|| Rc::new(ListenerTable::build(self.store, self.settings)))
+            .clone()
+    }
+
+    /// Both ends of every mesh connection (server mTLS modes, client TLS), built on first use.
+    pub fn mtls(&self) -> Rc<MtlsView> {
+        self.mtls
+            .get_or_init(|| {
+                Rc::new(MtlsView::build(
+                    self.store,
+                    self.graph,
+                    &self.index.destination_rules,
+                    self.settings,
+                ))
+            })
             .clone()
     }
 

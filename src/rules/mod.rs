@@ -6,6 +6,7 @@ pub mod input;
 pub mod listeners;
 pub mod ports;
 pub mod routing;
+pub mod security;
 pub mod suppression;
 
 pub use crate::diagnostic::RuleMeta;
@@ -50,6 +51,7 @@ pub static RULES: &[&dyn Rule] = &[
     &dump::mesh703_duplicate_listener_address::DuplicateListenerAddress,
     &dump::mesh704_unreached_outbound_cluster::UnreachedOutboundCluster,
     &listeners::mesh705_tcp_catch_all_listener::TcpCatchAllListener,
+    &security::mesh901_mtls_mode_mismatch::MtlsModeMismatch,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
