@@ -264,8 +264,18 @@ spec: {containers: [{name: app, image: a, ports: [{containerPort: 8080}]}]}
     fn narrower_levels_win_and_unset_inherits() {
         let text = format!(
             "{WORKLOAD}{}{}{}",
-            pa("mesh", "istio-system", "2024-01-01T00:00:00Z", "{mtls: {mode: STRICT}}"),
-            pa("ns", "shop", "2024-01-01T00:00:00Z", "{mtls: {mode: UNSET}}"),
+            pa(
+                "mesh",
+                "istio-system",
+                "2024-01-01T00:00:00Z",
+                "{mtls: {mode: STRICT}}"
+            ),
+            pa(
+                "ns",
+                "shop",
+                "2024-01-01T00:00:00Z",
+                "{mtls: {mode: UNSET}}"
+            ),
             pa(
                 "api",
                 "shop",
@@ -290,8 +300,18 @@ spec: {containers: [{name: app, image: a, ports: [{containerPort: 8080}]}]}
     fn the_oldest_policy_of_a_level_wins_and_root_selectors_are_ignored() {
         let text = format!(
             "{WORKLOAD}{}{}{}",
-            pa("newer", "shop", "2024-02-01T00:00:00Z", "{mtls: {mode: DISABLE}}"),
-            pa("older", "shop", "2024-01-01T00:00:00Z", "{mtls: {mode: STRICT}}"),
+            pa(
+                "newer",
+                "shop",
+                "2024-02-01T00:00:00Z",
+                "{mtls: {mode: DISABLE}}"
+            ),
+            pa(
+                "older",
+                "shop",
+                "2024-01-01T00:00:00Z",
+                "{mtls: {mode: STRICT}}"
+            ),
             pa(
                 "root-selector",
                 "istio-system",
