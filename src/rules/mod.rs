@@ -52,6 +52,9 @@ pub static RULES: &[&dyn Rule] = &[
     &dump::mesh704_unreached_outbound_cluster::UnreachedOutboundCluster,
     &listeners::mesh705_tcp_catch_all_listener::TcpCatchAllListener,
     &security::mesh901_mtls_mode_mismatch::MtlsModeMismatch,
+    &security::mesh902_port_level_mtls::PortLevelMtls,
+    &security::mesh903_multiple_peer_authentications::MultiplePeerAuthentications,
+    &security::mesh904_destination_rule_tls::DestinationRuleTls,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
