@@ -55,6 +55,7 @@ pub static RULES: &[&dyn Rule] = &[
     &security::mesh902_port_level_mtls::PortLevelMtls,
     &security::mesh903_multiple_peer_authentications::MultiplePeerAuthentications,
     &security::mesh904_destination_rule_tls::DestinationRuleTls,
+    &security::mesh905_strict_external_service::StrictExternalService,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

@@ -5,3 +5,4 @@ pub mod mesh901_mtls_mode_mismatch;
 pub mod mesh902_port_level_mtls;
 pub mod mesh903_multiple_peer_authentications;
 pub mod mesh904_destination_rule_tls;
+pub mod mesh905_strict_external_service;
