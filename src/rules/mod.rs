@@ -56,6 +56,7 @@ pub static RULES: &[&dyn Rule] = &[
     &security::mesh903_multiple_peer_authentications::MultiplePeerAuthentications,
     &security::mesh904_destination_rule_tls::DestinationRuleTls,
     &security::mesh905_strict_external_service::StrictExternalService,
+    &security::mesh906_authz_unknown_reference::AuthzUnknownReference,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

@@ -2,6 +2,7 @@
 //! (PeerAuthentication), what a client sidecar sends to each destination (DestinationRule TLS
 //! and auto mTLS), and which AuthorizationPolicies apply to a workload.
 
+pub mod authz;
 pub mod client;
 pub mod mode;
 pub mod peer;

@@ -6,3 +6,4 @@ pub mod mesh902_port_level_mtls;
 pub mod mesh903_multiple_peer_authentications;
 pub mod mesh904_destination_rule_tls;
 pub mod mesh905_strict_external_service;
+pub mod mesh906_authz_unknown_reference;
