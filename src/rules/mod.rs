@@ -57,6 +57,8 @@ pub static RULES: &[&dyn Rule] = &[
     &security::mesh904_destination_rule_tls::DestinationRuleTls,
     &security::mesh905_strict_external_service::StrictExternalService,
     &security::mesh906_authz_unknown_reference::AuthzUnknownReference,
+    &security::mesh907_authz_deny_all::AuthzDenyAll,
+    &security::mesh908_authz_http_on_tcp::AuthzHttpOnTcp,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

@@ -7,3 +7,5 @@ pub mod mesh903_multiple_peer_authentications;
 pub mod mesh904_destination_rule_tls;
 pub mod mesh905_strict_external_service;
 pub mod mesh906_authz_unknown_reference;
+pub mod mesh907_authz_deny_all;
+pub mod mesh908_authz_http_on_tcp;
