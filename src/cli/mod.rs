@@ -3,6 +3,7 @@
 mod check;
 mod graph;
 mod listeners;
+mod mtls;
 mod trace;
 
 use std::io::Write;
@@ -44,6 +45,8 @@ pub enum Command {
     /// Print the resource graph (Services, workloads, Gateways, routes...) with the resources
     /// that have findings highlighted.
     Graph(GraphArgs),
+    /// Show the mTLS mode each workload port accepts and the TLS each client sends to it.
+    Mtls(mtls::MtlsArgs),
     /// List every rule.
     Rules,
     /// Print a rule's documentation.
@@ -146,6 +149,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Listeners(args) => listeners::listeners(args),
         Command::Trace(args) => trace::trace(args),
         Command::Graph(args) => graph::graph(args),
+        Command::Mtls(args) => mtls::mtls(args),
         Command::Rules => {
             let mut out = String::new();
             for r in RULES {

@@ -5,6 +5,7 @@ mod github;
 pub mod graph;
 mod human;
 mod json;
+pub mod mtls;
 mod sarif;
 pub mod text;
 pub mod trace;
