@@ -59,6 +59,7 @@ pub static RULES: &[&dyn Rule] = &[
     &security::mesh906_authz_unknown_reference::AuthzUnknownReference,
     &security::mesh907_authz_deny_all::AuthzDenyAll,
     &security::mesh908_authz_http_on_tcp::AuthzHttpOnTcp,
+    &security::mesh909_authz_needs_mtls::AuthzNeedsMtls,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

@@ -172,15 +172,25 @@ impl PeerAuthns {
 
     /// The policies and mode of workload `res`.
     pub fn for_workload(&self, store: &Store, res: &Resource) -> Resolved {
-        let workload = res
-            .workload()
-            .and_then(|w| {
-                self.selecting(store, &res.namespace, &w.pod_labels)
-                    .first()
-                    .copied()
-            })
-            .filter(|_| res.namespace != self.root);
-        self.compose(store, &res.namespace, workload)
+        match res.workload() {
+            Some(w) => self.for_labels(store, &res.namespace, &w.pod_labels),
+            None => self.namespace_level(store, &res.namespace),
+        }
+    }
+
+    /// The policies and mode of a workload with pod labels `labels` in `ns`.
+    pub fn for_labels(
+        &self,
+        store: &Store,
+        ns: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Resolved {
+        let workload = self
+            .selecting(store, ns, labels)
+            .first()
+            .copied()
+            .filter(|_| ns != self.root);
+        self.compose(store, ns, workload)
     }
 
     fn compose(&self, store: &Store, ns: &str, workload: Option<ResId>) -> Resolved {

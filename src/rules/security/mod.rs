@@ -9,3 +9,4 @@ pub mod mesh905_strict_external_service;
 pub mod mesh906_authz_unknown_reference;
 pub mod mesh907_authz_deny_all;
 pub mod mesh908_authz_http_on_tcp;
+pub mod mesh909_authz_needs_mtls;
