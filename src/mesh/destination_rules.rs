@@ -41,6 +41,11 @@ impl DrIndex {
         Self { entries, by_host }
     }
 
+    /// Every DestinationRule, in input order.
+    pub fn entries(&self) -> &[DrEntry] {
+        &self.entries
+    }
+
     /// DestinationRules whose host covers `host`, most specific first (exact, then the longest
     /// wildcard).
     pub fn for_host(&self, host: &str) -> Vec<&DrEntry> {

@@ -60,6 +60,8 @@ pub static RULES: &[&dyn Rule] = &[
     &security::mesh907_authz_deny_all::AuthzDenyAll,
     &security::mesh908_authz_http_on_tcp::AuthzHttpOnTcp,
     &security::mesh909_authz_needs_mtls::AuthzNeedsMtls,
+    &security::mesh910_destination_rule_tls_shadowed::DestinationRuleTlsShadowed,
+    &security::mesh911_mtls_not_enforced::MtlsNotEnforced,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

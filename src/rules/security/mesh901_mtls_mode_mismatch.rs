@@ -141,7 +141,10 @@ fn client_text(o: &Outbound, clients: &str) -> String {
             "plaintext (the DestinationRule in force sets no TLS and `enableAutoMtls` is off)"
                 .into()
         }
-        (m, _) => m.to_string(),
+        (ClientMode::Disable, _) => "plaintext (`tls.mode: DISABLE`)".into(),
+        (ClientMode::Simple, _) => "TLS without a client certificate (`SIMPLE`)".into(),
+        (ClientMode::Mutual, _) => "TLS with their own client certificate (`MUTUAL`)".into(),
+        (m, _) => format!("Istio mTLS ({m})"),
     };
     format!("{clients} send {how}")
 }
@@ -171,7 +174,14 @@ impl Rule for MtlsModeMismatch {
                 )
             });
             let first = rows[0];
-            let others_only = rows.iter().all(|o| o.clients == Clients::Others);
+            // Clients the input shows no workload of may not exist: a warning then.
+            let hypothetical = rows.iter().all(|o| match &o.clients {
+                Clients::Others => true,
+                Clients::Namespace(ns) => {
+                    !cx.index.workloads.namespace_has_workloads(ns)
+                        && !matches!(&o.server, Server::Namespace(s) if s == ns)
+                }
+            });
             let mut servers: Vec<(String, String)> = rows
                 .iter()
                 .map(|o| (destination_text(o), server_text(store, o)))
@@ -202,7 +212,7 @@ impl Rule for MtlsModeMismatch {
                 .report(b.resource, b.path.clone(), message)
                 .help(help)
                 .kiali(kiali);
-            if others_only {
+            if hypothetical {
                 reported = reported.severity(Severity::Warning);
             }
             if !on_dr && let Some(dr) = first.configured.dr {

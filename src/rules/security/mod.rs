@@ -10,3 +10,5 @@ pub mod mesh906_authz_unknown_reference;
 pub mod mesh907_authz_deny_all;
 pub mod mesh908_authz_http_on_tcp;
 pub mod mesh909_authz_needs_mtls;
+pub mod mesh910_destination_rule_tls_shadowed;
+pub mod mesh911_mtls_not_enforced;
