@@ -62,6 +62,7 @@ pub static RULES: &[&dyn Rule] = &[
     &security::mesh909_authz_needs_mtls::AuthzNeedsMtls,
     &security::mesh910_destination_rule_tls_shadowed::DestinationRuleTlsShadowed,
     &security::mesh911_mtls_not_enforced::MtlsNotEnforced,
+    &security::mesh912_authz_precedence::AuthzPrecedence,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

@@ -12,3 +12,4 @@ pub mod mesh908_authz_http_on_tcp;
 pub mod mesh909_authz_needs_mtls;
 pub mod mesh910_destination_rule_tls_shadowed;
 pub mod mesh911_mtls_not_enforced;
+pub mod mesh912_authz_precedence;
