@@ -57,6 +57,14 @@ fn denied_sources(rule: &AuthzRule) -> Vec<(&'static str, &str)> {
     out
 }
 
+/// A DENY rule that denies a source an ALLOW entry names, and the workloads where it does.
+struct Shadow {
+    deny: ResId,
+    rule: usize,
+    value: String,
+    workloads: Vec<ResId>,
+}
+
 fn workload_names(store: &Store, ids: &[ResId]) -> String {
     let mut names: Vec<String> = ids.iter().map(|&w| label(store, w)).collect();
     names.sort();
@@ -80,8 +88,7 @@ impl Rule for AuthzPrecedence {
         // (DENY policy, rule) matching everything -> ALLOW policies it makes dead, and where.
         let mut deny_all: BTreeMap<(ResId, usize), BTreeMap<ResId, Vec<ResId>>> = BTreeMap::new();
         // (ALLOW policy, path of its entry) -> (DENY policy, rule, workloads).
-        let mut shadowed: BTreeMap<(ResId, FieldPath), (ResId, usize, String, Vec<ResId>)> =
-            BTreeMap::new();
+        let mut shadowed: BTreeMap<(ResId, FieldPath), Shadow> = BTreeMap::new();
         for (w, r) in store.iter() {
             if r.workload().is_none() || crate::mesh::injection::is_istio_gateway(r) {
                 continue;
@@ -117,8 +124,13 @@ impl Rule for AuthzPrecedence {
                                             .index(k);
                                         shadowed
                                             .entry((a, path))
-                                            .or_insert((d, i, value.to_string(), Vec::new()))
-                                            .3
+                                            .or_insert_with(|| Shadow {
+                                                deny: d,
+                                                rule: i,
+                                                value: value.to_string(),
+                                                workloads: Vec::new(),
+                                            })
+                                            .workloads
                                             .push(w);
                                     }
                                 }
@@ -153,7 +165,13 @@ impl Rule for AuthzPrecedence {
                 );
             }
         }
-        for ((a, path), (d, i, value, workloads)) in shadowed {
+        for ((a, path), sh) in shadowed {
+            let Shadow {
+                deny: d,
+                rule: i,
+                value,
+                workloads,
+            } = sh;
             cx.report(
                 a,
                 path,
