@@ -88,3 +88,20 @@ fn a_broken_input_is_an_error_and_the_rest_is_shown() {
     assert!(err.contains("broken.yaml:4"), "{err}");
     assert!(out.contains("cart.shop.svc.cluster.local:80"), "{out}");
 }
+
+#[test]
+fn authorization_lists_the_policies_of_each_workload_and_whether_it_denies_by_default() {
+    let (code, out, err) = mtls(&["testdata/rules/MESH912/bad-source.yaml", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let rows = v["authorization"].as_array().expect("authorization");
+    assert_eq!(rows.len(), 1, "{out}");
+    assert_eq!(rows[0]["workload"], "Pod shop/api");
+    assert_eq!(rows[0]["deny"][0], "AuthorizationPolicy shop/no-partners");
+    assert_eq!(rows[0]["allow"][0], "AuthorizationPolicy shop/api");
+    assert_eq!(rows[0]["default_deny"], true);
+    // Without an ALLOW policy nothing is denied by default.
+    let (_, out, _) = mtls(&["testdata/rules/MESH908/bad-deny.yaml", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["authorization"][0]["default_deny"], false, "{out}");
+}

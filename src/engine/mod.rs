@@ -20,7 +20,7 @@ use crate::source::{self, FieldPath, InputError, Level, Notice, Sources};
 
 pub use listeners::{ListenerView, listeners, listeners_with};
 pub use locate::resource_ref;
-pub use mtls::{InboundRow, MtlsTable, OutboundRow, mtls};
+pub use mtls::{AuthzRow, InboundRow, MtlsTable, OutboundRow, mtls};
 pub use select::{enabled_rules, resolve_rules};
 pub use suppress::{GALLEY_ANNOTATION, IGNORE_ANNOTATION};
 

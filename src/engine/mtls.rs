@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::envoy::load::take_dumps;
 use crate::mesh::graph::MeshGraph;
+use crate::mesh::injection::is_istio_gateway;
+use crate::mesh::security::authz::AuthzPolicies;
 use crate::mesh::security::mode::ClientMode;
 use crate::mesh::security::peer::Level;
 use crate::mesh::security::ports::Sidecar;
@@ -50,10 +52,24 @@ pub struct OutboundRow {
     pub problem: Option<String>,
 }
 
+/// The AuthorizationPolicies that apply to a workload, by action.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AuthzRow {
+    pub workload: String,
+    pub namespace: String,
+    pub custom: Vec<String>,
+    pub deny: Vec<String>,
+    pub audit: Vec<String>,
+    pub allow: Vec<String>,
+    /// Some ALLOW policy applies: what no ALLOW rule matches is denied.
+    pub default_deny: bool,
+}
+
 pub struct MtlsTable {
     pub root_namespace: String,
     pub auto_mtls: bool,
     pub inbound: Vec<InboundRow>,
+    pub authorization: Vec<AuthzRow>,
     pub outbound: Vec<OutboundRow>,
     pub errors: Vec<InputError>,
     pub notices: Vec<Notice>,
@@ -214,12 +230,34 @@ pub fn mtls(paths: &[String], settings: &Settings) -> Result<MtlsTable, String> 
             r
         })
         .collect();
+    let policies = AuthzPolicies::build(&store, mesh.mesh.root_namespace());
+    let mut authorization = Vec::new();
+    if !policies.is_empty() {
+        for (_, r) in store.iter() {
+            if r.workload().is_none() || is_istio_gateway(r) {
+                continue;
+            }
+            let a = policies.for_workload(&store, r);
+            let names = |ids: &[ResId]| ids.iter().map(|&i| label(&store, i)).collect::<Vec<_>>();
+            authorization.push(AuthzRow {
+                workload: format!("{} {}/{}", r.kind, r.namespace, r.name),
+                namespace: r.namespace.clone(),
+                custom: names(&a.custom),
+                deny: names(&a.deny),
+                audit: names(&a.audit),
+                default_deny: !a.allow.is_empty(),
+                allow: names(&a.allow),
+            });
+        }
+        authorization.sort_by(|a, b| (&a.namespace, &a.workload).cmp(&(&b.namespace, &b.workload)));
+    }
     let mut errors = sources.errors;
     errors.sort();
     Ok(MtlsTable {
         root_namespace: mesh.mesh.root_namespace().to_string(),
         auto_mtls: auto,
         inbound,
+        authorization,
         outbound,
         errors,
         notices: sources.notices,

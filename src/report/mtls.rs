@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::engine::{InboundRow, MtlsTable, OutboundRow};
+use crate::engine::{AuthzRow, InboundRow, MtlsTable, OutboundRow};
 
 /// The rows of namespace `ns`, or of every namespace.
 fn wanted(ns: Option<&str>, row_ns: &str) -> bool {
@@ -21,6 +21,7 @@ pub fn human(t: &MtlsTable, namespace: Option<&str>) -> String {
         .iter()
         .map(|r| r.namespace.as_str())
         .chain(t.outbound.iter().map(|r| r.server_namespace.as_str()))
+        .chain(t.authorization.iter().map(|r| r.namespace.as_str()))
         .filter(|n| wanted(namespace, n))
         .collect();
     for ns in namespaces {
@@ -79,6 +80,7 @@ pub fn human(t: &MtlsTable, namespace: Option<&str>) -> String {
                 r.via
             ));
         }
+        out.push_str(&authorization(t, ns));
     }
     let mismatches = t
         .outbound
@@ -89,6 +91,48 @@ pub fn human(t: &MtlsTable, namespace: Option<&str>) -> String {
         "\n{mismatches} mismatch{}\n",
         if mismatches == 1 { "" } else { "es" }
     ));
+    out
+}
+
+/// Per workload, the AuthorizationPolicies in the order Envoy evaluates them.
+fn authorization(t: &MtlsTable, ns: &str) -> String {
+    let rows: Vec<&AuthzRow> = t
+        .authorization
+        .iter()
+        .filter(|r| r.namespace == ns)
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "  authorization: the policies of each workload, in the order they are evaluated\n",
+    );
+    for r in rows {
+        let mut parts = Vec::new();
+        for (action, list) in [
+            ("CUSTOM", &r.custom),
+            ("DENY", &r.deny),
+            ("AUDIT", &r.audit),
+            ("ALLOW", &r.allow),
+        ] {
+            if !list.is_empty() {
+                parts.push(format!("{action} {}", list.join(", ")));
+            }
+        }
+        let verdict = if r.default_deny {
+            "what no ALLOW rule matches is denied"
+        } else if parts.is_empty() {
+            "no policy: every request is allowed"
+        } else {
+            "no ALLOW policy: what is not denied is allowed"
+        };
+        let parts = if parts.is_empty() {
+            String::new()
+        } else {
+            format!("{}; ", parts.join("; "))
+        };
+        out.push_str(&format!("    {}: {parts}{verdict}\n", r.workload));
+    }
     out
 }
 
@@ -103,8 +147,14 @@ pub fn json(t: &MtlsTable, namespace: Option<&str>) -> String {
         .iter()
         .filter(|r| wanted(namespace, &r.server_namespace))
         .collect();
+    let authorization: Vec<&AuthzRow> = t
+        .authorization
+        .iter()
+        .filter(|r| wanted(namespace, &r.namespace))
+        .collect();
     let mut s = serde_json::to_string_pretty(&serde_json::json!({
         "version": 1,
+        "authorization": authorization,
         "root_namespace": t.root_namespace,
         "auto_mtls": t.auto_mtls,
         "inbound": inbound,
