@@ -95,3 +95,54 @@ impl AuthzPolicies {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::from_documents;
+
+    #[test]
+    fn policies_attach_by_namespace_selector_and_root_and_never_by_target_refs() {
+        let text = "
+apiVersion: v1
+kind: Pod
+metadata: {name: api, namespace: shop, labels: {app: api}}
+spec: {containers: [{name: a, image: a}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: mesh-deny, namespace: istio-system}
+spec: {action: DENY, rules: [{from: [{source: {namespaces: [guest]}}]}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ns-allow, namespace: shop}
+spec: {rules: [{}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: other-app, namespace: shop}
+spec: {selector: {matchLabels: {app: web}}}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: gateway-only, namespace: shop}
+spec: {targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: gw}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: elsewhere, namespace: web}
+spec: {action: DENY}
+";
+        let (sources, store) = from_documents(&[("t.yaml".into(), text.into())]);
+        assert!(sources.errors.is_empty(), "{:?}", sources.errors);
+        let pod = store.iter().find(|(_, r)| r.kind == "Pod").expect("pod").1;
+        let applied = AuthzPolicies::build(&store, "istio-system").for_workload(&store, pod);
+        let names = |ids: &[ResId]| -> Vec<&str> {
+            ids.iter().map(|&i| store.get(i).name.as_str()).collect()
+        };
+        assert_eq!(names(&applied.deny), ["mesh-deny"]);
+        assert_eq!(names(&applied.allow), ["ns-allow"]);
+        assert!(applied.custom.is_empty() && applied.audit.is_empty());
+    }
+}

@@ -117,3 +117,88 @@ pub fn auto_sends(namespace_mode: ServerMode, has_sidecar: Option<bool>) -> (Cli
         "auto mTLS sends Istio mTLS to endpoints with a sidecar unless the namespace-wide PeerAuthentication disables mTLS; it does not read workload-level policies".into(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mesh::destination_rules::DrIndex;
+    use crate::model::from_documents;
+
+    const RULES: &str = "
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: mesh, namespace: istio-system}
+spec:
+  host: '*.local'
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: api, namespace: shop}
+spec:
+  host: api.shop.svc.cluster.local
+  trafficPolicy:
+    tls: {mode: SIMPLE}
+    portLevelSettings:
+    - port: {number: 9090}
+      loadBalancer: {simple: ROUND_ROBIN}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: private, namespace: ops}
+spec:
+  host: api.shop.svc.cluster.local
+  exportTo: ['.']
+  trafficPolicy: {tls: {mode: DISABLE}}
+";
+
+    fn mode(client_ns: &str, host: &str, port: i64, auto: bool) -> Configured {
+        let (sources, store) = from_documents(&[("t.yaml".into(), RULES.into())]);
+        assert!(sources.errors.is_empty(), "{:?}", sources.errors);
+        let drs = DrIndex::build(&store, &[]);
+        let ns = crate::mesh::hosts::k8s_service_of(host).map(|(_, ns)| ns);
+        let at = Lookup {
+            host,
+            host_ns: ns,
+            port,
+            client_ns,
+        };
+        configured(&store, &drs, "istio-system", auto, &at)
+    }
+
+    #[test]
+    fn a_port_level_setting_replaces_the_top_level_tls_for_its_port() {
+        let api = "api.shop.svc.cluster.local";
+        assert_eq!(mode("shop", api, 80, true).mode, ClientMode::Simple);
+        // The port-level entry has no `tls`: auto mTLS, or plaintext with auto mTLS off.
+        assert_eq!(mode("shop", api, 9090, true).mode, ClientMode::Auto);
+        assert_eq!(mode("shop", api, 9090, false).mode, ClientMode::Disable);
+        let p = mode("shop", api, 80, true).path.expect("path").to_string();
+        assert_eq!(p, "spec.trafficPolicy.tls.mode");
+    }
+
+    #[test]
+    fn the_clients_namespace_comes_first_then_the_hosts_then_the_root() {
+        let api = "api.shop.svc.cluster.local";
+        assert_eq!(mode("ops", api, 80, true).mode, ClientMode::Disable);
+        assert_eq!(mode("web", api, 80, true).mode, ClientMode::Simple);
+        let other = "cart.shop.svc.cluster.local";
+        assert_eq!(mode("web", other, 80, false).mode, ClientMode::IstioMutual);
+    }
+
+    #[test]
+    fn auto_mtls_reads_only_namespace_wide_modes_and_sidecars() {
+        assert_eq!(
+            auto_sends(ServerMode::Disable, Some(true)).0,
+            ClientMode::Disable
+        );
+        assert_eq!(
+            auto_sends(ServerMode::Strict, Some(false)).0,
+            ClientMode::Disable
+        );
+        assert_eq!(
+            auto_sends(ServerMode::Permissive, None).0,
+            ClientMode::IstioMutual
+        );
+    }
+}

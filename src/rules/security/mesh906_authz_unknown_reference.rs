@@ -16,7 +16,7 @@ pub struct AuthzUnknownReference;
 static META: RuleMeta = RuleMeta {
     code: "MESH906",
     name: "authz-unknown-reference",
-    summary: "AuthorizationPolicy names a service account, trust domain or port that nothing in the input has",
+    summary: "AuthorizationPolicy names a service account, trust domain or port that nothing in the input has, or an IP block that is none",
     severity: Severity::Info,
     istio_codes: &[],
     kiali_codes: &["KIA0106", "KIA0108"],
@@ -32,6 +32,15 @@ fn principal_parts(p: &str) -> Option<(&str, &str, &str)> {
     let (td, rest) = p.split_once("/ns/")?;
     let (ns, sa) = rest.split_once("/sa/")?;
     (!ns.is_empty() && !sa.is_empty() && !sa.contains('/')).then_some((td, ns, sa))
+}
+
+/// istio's `security.ValidateIPs`: a CIDR range when it has a `/`, else an address.
+fn ip_block_valid(block: &str) -> bool {
+    if block.contains('/') {
+        block.parse::<ipnet::IpNet>().is_ok()
+    } else {
+        block.parse::<std::net::IpAddr>().is_ok()
+    }
 }
 
 /// What the input knows of namespaces and service accounts.
@@ -87,6 +96,28 @@ impl Rule for AuthzUnknownReference {
                 let rule_path = FieldPath::parse("spec.rules").index(i);
                 for (j, from) in rule.from.iter().enumerate() {
                     let src = rule_path.clone().key("from").index(j).key("source");
+                    let blocks = [
+                        ("ipBlocks", &from.source.ip_blocks),
+                        ("notIpBlocks", &from.source.not_ip_blocks),
+                        ("remoteIpBlocks", &from.source.remote_ip_blocks),
+                        ("notRemoteIpBlocks", &from.source.not_remote_ip_blocks),
+                    ];
+                    for (field, list) in blocks {
+                        for (k, block) in list.iter().enumerate() {
+                            if ip_block_valid(block) {
+                                continue;
+                            }
+                            cx.report(
+                                id,
+                                src.clone().key(field).index(k),
+                                format!("`{block}` is neither an IP address nor a CIDR range: istio's validation rejects the AuthorizationPolicy (`bad CIDR range` / `bad IP address`), so none of its rules apply"),
+                            )
+                            .severity(Severity::Error)
+                            .kiali(&[])
+                            .subkind("ip-block")
+                            .help("write an address (`10.0.0.7`) or a range (`10.0.0.0/16`)");
+                        }
+                    }
                     let lists = [
                         ("principals", &from.source.principals),
                         ("notPrincipals", &from.source.not_principals),
