@@ -112,6 +112,8 @@ pub struct Store {
     pub resources: Vec<Resource>,
     /// For each object defined more than once: the surviving copy and the ones it replaces.
     pub copies: BTreeMap<ResId, Vec<ResId>>,
+    /// The kinds skipped kustomize patches change (`*`: unknown), from the sources.
+    pub patched_kinds: std::collections::BTreeSet<String>,
 }
 
 /// Options for building the model.
@@ -163,6 +165,7 @@ impl Store {
             store.add_document(doc.file, path, doc.root, opts, &mut errors, 0);
         }
         sources.errors.extend(errors);
+        store.patched_kinds = sources.patched_kinds.clone();
         store.resolve_copies();
         store
     }
@@ -310,6 +313,11 @@ impl Store {
             res.namespace = res.name.clone();
         }
         self.resources.push(res);
+    }
+
+    /// Whether a skipped kustomize patch may change objects of `kind`.
+    pub fn may_be_patched(&self, kind: &str) -> bool {
+        self.patched_kinds.contains(kind) || self.patched_kinds.contains("*")
     }
 
     pub fn get(&self, id: ResId) -> &Resource {

@@ -80,8 +80,10 @@ pub enum Sidecar {
     Unknown,
 }
 
-/// The Istio sidecar state of workload `res`, given its Namespace when the input has it.
-pub fn sidecar(res: &Resource, namespace: Option<&Resource>) -> Sidecar {
+/// The Istio sidecar state of workload `res`, given its Namespace when the input has it. A
+/// kustomize patch the input skips may add injection labels, so "no sidecar" is only concluded
+/// from objects no skipped patch may change.
+pub fn sidecar(store: &Store, res: &Resource, namespace: Option<&Resource>) -> Sidecar {
     let Some(w) = res.workload() else {
         return Sidecar::Unknown;
     };
@@ -111,6 +113,9 @@ pub fn sidecar(res: &Resource, namespace: Option<&Resource>) -> Sidecar {
         || off(w.pod_annotations.get("sidecar.istio.io/inject"))
     {
         return Sidecar::No("its pod template has `sidecar.istio.io/inject: \"false\"`".into());
+    }
+    if store.may_be_patched("Namespace") || store.may_be_patched(&res.kind) {
+        return Sidecar::Unknown;
     }
     match namespace {
         Some(ns) => Sidecar::No(format!(

@@ -115,7 +115,7 @@ impl MtlsView {
             }
             with_workloads.insert(r.namespace.as_str());
             let resolved = peers.for_workload(store, r);
-            let sidecar = ports::sidecar(r, nss.get(r.namespace.as_str()).copied());
+            let sidecar = ports::sidecar(store, r, nss.get(r.namespace.as_str()).copied());
             let has = |s: &Sidecar| match s {
                 Sidecar::Yes(_) => Some(true),
                 Sidecar::No(_) => Some(false),

@@ -48,8 +48,11 @@ impl Rule for StrictExternalService {
                 if crate::mesh::injection::is_istio_gateway(res) {
                     continue;
                 }
-                let sidecar =
-                    ports::sidecar(res, cx.namespace(&res.namespace).map(|n| store.get(n)));
+                let sidecar = ports::sidecar(
+                    store,
+                    res,
+                    cx.namespace(&res.namespace).map(|n| store.get(n)),
+                );
                 if matches!(sidecar, Sidecar::No(_)) {
                     continue;
                 }

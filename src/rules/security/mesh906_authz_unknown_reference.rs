@@ -48,24 +48,32 @@ struct Known {
     namespaces: BTreeSet<String>,
     /// `(namespace, service account)` of every workload and ServiceAccount object.
     accounts: BTreeSet<(String, String)>,
+    /// Service accounts of objects that do not write their namespace: `kustomize build` or
+    /// `kubectl apply -n` may place them in any namespace.
+    floating: BTreeSet<String>,
 }
 
 impl Known {
     fn build(store: &Store) -> Self {
         let mut namespaces = BTreeSet::new();
         let mut accounts = BTreeSet::new();
+        let mut floating = BTreeSet::new();
         for (_, r) in store.iter() {
             namespaces.insert(r.namespace.clone());
-            if let Some(w) = r.workload() {
-                accounts.insert((r.namespace.clone(), w.pod.service_account().to_string()));
+            let sa = match (r.workload(), r.kind.as_str()) {
+                (Some(w), _) => w.pod.service_account().to_string(),
+                (None, "ServiceAccount") => r.name.clone(),
+                _ => continue,
+            };
+            if !r.namespace_explicit {
+                floating.insert(sa.clone());
             }
-            if r.kind == "ServiceAccount" {
-                accounts.insert((r.namespace.clone(), r.name.clone()));
-            }
+            accounts.insert((r.namespace.clone(), sa));
         }
         Self {
             namespaces,
             accounts,
+            floating,
         }
     }
 }
@@ -139,7 +147,9 @@ impl Rule for AuthzUnknownReference {
                                 .help("use the mesh's trust domain (MeshConfig `trustDomain`, default cluster.local) or add it to `trustDomainAliases`");
                                 continue;
                             }
-                            if known.accounts.contains(&(ns.to_string(), sa.to_string())) {
+                            if known.accounts.contains(&(ns.to_string(), sa.to_string()))
+                                || known.floating.contains(sa)
+                            {
                                 continue;
                             }
                             let why = if known.namespaces.contains(ns) {
@@ -160,20 +170,14 @@ impl Rule for AuthzUnknownReference {
                         }
                     }
                 }
-                // Ports are checked against the workloads the policy selects in the input.
-                if ap.has_target_refs() {
+                // Ports are checked against the workloads the policy's selector picks in the
+                // input; a namespace-wide policy covers workloads the input may not hold.
+                if ap.has_target_refs() || ap.match_labels().is_empty() {
                     continue;
                 }
                 let ns = store.get(id).namespace.clone();
                 let scope = if ns == root { None } else { Some(ns.as_str()) };
-                let selected: Vec<ResId> = if ap.match_labels().is_empty() {
-                    match scope {
-                        Some(ns) => cx.index.workloads.in_namespace(ns).to_vec(),
-                        None => Vec::new(),
-                    }
-                } else {
-                    cx.index.workloads.matching(ap.match_labels(), scope)
-                };
+                let selected: Vec<ResId> = cx.index.workloads.matching(ap.match_labels(), scope);
                 if selected.is_empty() {
                     continue;
                 }

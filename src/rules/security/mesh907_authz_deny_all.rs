@@ -50,7 +50,13 @@ impl Rule for AuthzDenyAll {
                 continue;
             }
             let path = FieldPath::parse("spec.provider.name");
-            match &cx.settings.mesh_source {
+            // A mesh config from the input that a skipped kustomize patch may change (one
+            // adding `extensionProviders`, typically) is no proof of absence.
+            let source =
+                cx.settings.mesh_source.as_ref().filter(|s| {
+                    s.as_str() == "--mesh-config" || !store.may_be_patched("ConfigMap")
+                });
+            match source {
                 Some(source) => {
                     let known: Vec<&str> = mesh
                         .extension_providers
@@ -78,7 +84,7 @@ impl Rule for AuthzDenyAll {
                         id,
                         path,
                         format!(
-                            "CUSTOM provider `{name}` must be defined in MeshConfig `extensionProviders`, which is not in the input (pass --mesh-config): if it is missing, istiod denies every request to the policy's workloads"
+                            "CUSTOM provider `{name}` must be defined in MeshConfig `extensionProviders`, which the input does not show for certain (no mesh config, or one a kustomize patch changes; pass --mesh-config): if it is missing, istiod denies every request to the policy's workloads"
                         ),
                     )
                     .severity(Severity::Info)
