@@ -52,6 +52,11 @@ pub fn exposed(store: &Store, graph: &MeshGraph, id: ResId) -> Vec<Exposed> {
             }
         }
     }
+    // By Service, not input order, so the first match a rule names is always the same.
+    out.sort_by(|a, b| {
+        let (ra, rb) = (store.get(a.service), store.get(b.service));
+        (&ra.namespace, &ra.name, a.index).cmp(&(&rb.namespace, &rb.name, b.index))
+    });
     out
 }
 

@@ -54,7 +54,9 @@ impl Rule for PortLevelMtls {
                 continue;
             }
             let ns = store.get(id).namespace.clone();
-            let workloads = cx.index.workloads.matching(pa.match_labels(), Some(&ns));
+            let mut workloads = cx.index.workloads.matching(pa.match_labels(), Some(&ns));
+            // Input order must not choose the workload a message names first.
+            workloads.sort_by_cached_key(|&w| label(store, w));
             if workloads.is_empty() {
                 continue;
             }

@@ -77,7 +77,8 @@ impl Rule for MultiplePeerAuthentications {
             }
         }
         for (loser, (winner, workloads)) in shadowed {
-            let names: Vec<String> = workloads.iter().map(|&w| label(store, w)).collect();
+            let mut names: Vec<String> = workloads.iter().map(|&w| label(store, w)).collect();
+            names.sort();
             cx.report(
                 loser,
                 FieldPath::parse("spec.selector"),

@@ -117,6 +117,7 @@ impl Rule for AuthzNeedsMtls {
                 if hosts.is_empty() {
                     hosts.push(format!("*.{ns}.{CLUSTER_DOMAIN}"));
                 }
+                hosts.sort();
                 let mut found = None;
                 'hosts: for host in &hosts {
                     for client_ns in [ns.as_str(), "\u{0}other"] {

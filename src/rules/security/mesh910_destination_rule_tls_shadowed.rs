@@ -56,7 +56,7 @@ impl Rule for DestinationRuleTlsShadowed {
             if has_tls || spec.workload_selector.is_some() {
                 continue;
             }
-            let wider: Vec<&DrEntry> = drs
+            let mut wider: Vec<&DrEntry> = drs
                 .for_host(&d.host)
                 .into_iter()
                 .filter(|w| {
@@ -66,6 +66,15 @@ impl Rule for DestinationRuleTlsShadowed {
             if wider.is_empty() {
                 continue;
             }
+            // The most specific wider rule first, then by namespace and name, whatever the input order.
+            wider.sort_by_cached_key(|w| {
+                let r = store.get(w.id);
+                (
+                    std::cmp::Reverse(w.host.len()),
+                    r.namespace.clone(),
+                    r.name.clone(),
+                )
+            });
             let host_ns =
                 k8s_service_of(&d.host).map_or(d.namespace.clone(), |(_, ns)| ns.to_string());
             let mut clients: BTreeSet<String> = wider.iter().map(|w| w.namespace.clone()).collect();

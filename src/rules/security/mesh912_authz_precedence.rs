@@ -141,7 +141,8 @@ impl Rule for AuthzPrecedence {
             }
         }
         for ((d, i), allows) in deny_all {
-            let names: Vec<String> = allows.keys().map(|&a| label(store, a)).collect();
+            let mut names: Vec<String> = allows.keys().map(|&a| label(store, a)).collect();
+            names.sort();
             let mut workloads: Vec<ResId> = allows.values().flatten().copied().collect();
             workloads.sort_unstable();
             workloads.dedup();
