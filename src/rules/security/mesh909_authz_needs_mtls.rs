@@ -154,8 +154,12 @@ impl Rule for AuthzNeedsMtls {
                                 "clients send plaintext to {host}: {} sets no TLS and `enableAutoMtls` is off",
                                 label(store, dr)
                             ),
+                            (Some(dr), ClientMode::Disable) => format!(
+                                "clients send plaintext to {host} as {} says",
+                                label(store, dr)
+                            ),
                             (Some(dr), m) => format!(
-                                "clients send {m} (no Istio identity) to {host} as {} says",
+                                "clients send {m} TLS, without an Istio identity, to {host} as {} says",
                                 label(store, dr)
                             ),
                             (None, _) => format!(

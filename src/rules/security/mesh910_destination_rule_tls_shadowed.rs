@@ -102,11 +102,12 @@ impl Rule for DestinationRuleTlsShadowed {
             }
             if let Some(&(i, _)) = lost.first() {
                 let w = wider[i];
-                let who: Vec<String> = lost
+                let mut who: Vec<String> = lost
                     .iter()
                     .filter(|(j, _)| *j == i)
                     .map(|(_, c)| c.clone())
                     .collect();
+                who.sort_by_key(|c| (c == "other namespaces", c.clone()));
                 found.push((d.id, d.host.clone(), w.id, w.host.clone(), who));
             }
         }
