@@ -165,7 +165,7 @@ fn show_settings_prints_what_a_run_would_use_and_checks_nothing() {
     assert!(!s.contains("MESH101 port-name"), "nothing was checked");
     let bad = run(
         dir.path(),
-        &["check", "--show-settings", "--select", "MESH9"],
+        &["check", "--show-settings", "--select", "MESH99"],
     );
     bad.expect_code(2);
 }

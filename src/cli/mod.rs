@@ -7,6 +7,7 @@ mod fix;
 mod gateways;
 mod graph;
 mod listeners;
+mod mtls;
 mod progress;
 mod rules_list;
 mod settings;
@@ -55,6 +56,8 @@ pub enum Command {
     /// Print the resource graph (Services, workloads, Gateways, routes...) with the resources
     /// that have findings highlighted.
     Graph(GraphArgs),
+    /// Show the mTLS mode each workload port accepts and the TLS each client sends to it.
+    Mtls(mtls::MtlsArgs),
     /// List every rule: code, name, default severity, whether --fix can fix it, summary.
     Rules(rules_list::RulesArgs),
     /// Print a rule's documentation.
@@ -164,6 +167,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Gateways(args) => gateways::gateways(args),
         Command::Trace(args) => trace::trace(args),
         Command::Graph(args) => graph::graph(args),
+        Command::Mtls(args) => mtls::mtls(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
         Command::Rules(args) => {

@@ -9,6 +9,7 @@ mod gateways;
 mod graph;
 mod listeners;
 mod locate;
+mod mtls;
 mod select;
 mod suppress;
 
@@ -27,6 +28,7 @@ pub use context::check_in_context;
 pub use gateways::{GatewayView, gateways};
 pub use listeners::{ListenerView, listeners, listeners_with};
 pub use locate::resource_ref;
+pub use mtls::{AuthzRow, InboundRow, MtlsTable, OutboundRow, mtls};
 pub use select::{enabled_rules, resolve_rules, severity_overrides};
 pub use suppress::{GALLEY_ANNOTATION, IGNORE_ANNOTATION};
 
@@ -221,9 +223,15 @@ fn model_options(settings: &Settings) -> ModelOptions {
 /// Version, mesh config and platform facts: flags first, then the config file, then the input.
 fn mesh_settings(settings: &Settings, store: &Store) -> Result<MeshSettings, String> {
     let cfg = &settings.config.config;
-    let mesh = match &settings.mesh_config {
-        Some(m) => m.clone(),
-        None => store.mesh_config().cloned().unwrap_or_default(),
+    let (mesh, mesh_source) = match &settings.mesh_config {
+        Some(m) => (m.clone(), Some("--mesh-config".to_string())),
+        None => match store.mesh_config() {
+            Some(m) => (
+                m.clone(),
+                Some("the `istio` ConfigMap in the input".to_string()),
+            ),
+            None => (Default::default(), None),
+        },
     };
     let (istio_version, istio_version_source) = match settings
         .istio_version
@@ -249,6 +257,7 @@ fn mesh_settings(settings: &Settings, store: &Store) -> Result<MeshSettings, Str
         istio_version,
         istio_version_source,
         mesh,
+        mesh_source,
         loopback_dependencies: cfg.mesh.loopback_dependencies,
         external_name_alias: version::istiod_flag(store, "ENABLE_EXTERNAL_NAME_ALIAS"),
     })

@@ -41,6 +41,11 @@ impl DrIndex {
         Self { entries, by_host }
     }
 
+    /// Every DestinationRule, in input order.
+    pub fn entries(&self) -> &[DrEntry] {
+        &self.entries
+    }
+
     /// DestinationRules whose host covers `host`, most specific first (exact, then the longest
     /// wildcard).
     pub fn for_host(&self, host: &str) -> Vec<&DrEntry> {
@@ -65,7 +70,10 @@ impl DrIndex {
 
 /// Which DestinationRules istiod applies to `host` for proxies in `proxy_ns`: those in the
 /// proxy's namespace, else those in the host's namespace exported to it, else those in the
-/// root namespace exported to it; within that tier the most specific host.
+/// root namespace exported to it; within that tier the most specific host. For proxies in the
+/// root namespace the first tier holds only the root namespace's private rules (exported to it
+/// alone), so a catch-all `*.local` rule there does not hide the host namespace's own
+/// (`destinationRule` in `pilot/pkg/model/push_context.go`).
 pub fn effective_drs<'a>(
     drs: &'a DrIndex,
     host: &str,
@@ -75,12 +83,15 @@ pub fn effective_drs<'a>(
 ) -> Vec<&'a DrEntry> {
     let all = drs.for_host(host);
     let visible = |e: &DrEntry| e.export.visible_from(proxy_ns);
+    let private = |e: &DrEntry| matches!(&e.export, Export::Namespaces(set) if set.len() == 1 && set.contains(&e.namespace));
     let tiers = [Some(proxy_ns), host_ns, Some(root_ns)];
-    for tier in tiers.into_iter().flatten() {
+    for (i, tier) in tiers.into_iter().enumerate() {
+        let Some(tier) = tier else { continue };
+        let root_private_only = i == 0 && proxy_ns == root_ns;
         let hit: Vec<&DrEntry> = all
             .iter()
             .copied()
-            .filter(|e| e.namespace == tier && visible(e))
+            .filter(|e| e.namespace == tier && visible(e) && (!root_private_only || private(e)))
             .collect();
         if let Some(first) = hit.first() {
             let host = first.host.clone();

@@ -11,6 +11,7 @@ pub mod owners;
 pub mod protocol;
 pub mod routes;
 pub mod scope;
+pub mod security;
 pub mod settings;
 pub mod table;
 pub mod version;

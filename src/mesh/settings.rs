@@ -12,6 +12,9 @@ pub struct MeshSettings {
     pub istio_version_source: String,
     /// The mesh config: `--mesh-config`, else the `istio` ConfigMap in the input, else defaults.
     pub mesh: MeshConfig,
+    /// Where the mesh config came from; `None` when it is istio's defaults (the input may then
+    /// be missing settings such as `extensionProviders`).
+    pub mesh_source: Option<String>,
     /// The platform maps each dependency onto the same port on 127.0.0.1 (e.g. Rainbond).
     pub loopback_dependencies: bool,
     /// istiod's `ENABLE_EXTERNAL_NAME_ALIAS` env var, when the istiod Deployment is in the input.

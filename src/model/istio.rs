@@ -130,6 +130,7 @@ pub struct DestinationRule {
     pub subsets: Vec<Subset>,
     pub export_to: Vec<String>,
     pub workload_selector: Option<WorkloadSelector>,
+    pub traffic_policy: Option<TrafficPolicy>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -137,6 +138,46 @@ pub struct DestinationRule {
 pub struct Subset {
     pub name: String,
     pub labels: BTreeMap<String, String>,
+    pub traffic_policy: Option<TrafficPolicy>,
+}
+
+/// The parts of a DestinationRule `trafficPolicy` meshlint reads: client TLS, per port too.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TrafficPolicy {
+    pub tls: Option<ClientTls>,
+    pub port_level_settings: Vec<PortTrafficPolicy>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PortTrafficPolicy {
+    pub port: Option<PortSelector>,
+    pub tls: Option<ClientTls>,
+}
+
+/// `ClientTLSSettings`: what a client sidecar sends to the destination.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ClientTls {
+    /// DISABLE (the default), SIMPLE, MUTUAL or ISTIO_MUTUAL.
+    pub mode: Option<String>,
+    pub client_certificate: Option<String>,
+    pub private_key: Option<String>,
+    pub ca_certificates: Option<String>,
+    pub credential_name: Option<String>,
+    pub sni: Option<String>,
+    pub insecure_skip_verify: Option<bool>,
+}
+
+impl ClientTls {
+    /// The mode in upper case; an absent mode is DISABLE, as in the proto.
+    pub fn mode(&self) -> String {
+        self.mode
+            .as_deref()
+            .unwrap_or("DISABLE")
+            .to_ascii_uppercase()
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -316,6 +357,36 @@ pub struct MeshConfig {
     pub outbound_traffic_policy: Option<serde_json::Value>,
     pub ingress_controller_mode: Option<String>,
     pub root_namespace: Option<String>,
+    /// `enableAutoMtls`; istio's default is true.
+    pub enable_auto_mtls: Option<bool>,
+    pub extension_providers: Vec<NamedProvider>,
+    pub trust_domain: Option<String>,
+    pub trust_domain_aliases: Vec<String>,
+}
+
+/// An `extensionProviders` entry: only its name is read.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NamedProvider {
+    pub name: String,
+}
+
+impl MeshConfig {
+    /// The root namespace: `rootNamespace`, else istio-system (the default of istiod's
+    /// `--meshConfig` loader, `pkg/config/mesh/mesh.go` `DefaultMeshConfig`).
+    pub fn root_namespace(&self) -> &str {
+        self.root_namespace.as_deref().unwrap_or("istio-system")
+    }
+
+    /// `enableAutoMtls`, true unless turned off.
+    pub fn auto_mtls(&self) -> bool {
+        self.enable_auto_mtls.unwrap_or(true)
+    }
+
+    /// `trustDomain`, else cluster.local.
+    pub fn trust_domain(&self) -> &str {
+        self.trust_domain.as_deref().unwrap_or("cluster.local")
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

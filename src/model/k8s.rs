@@ -71,6 +71,18 @@ pub struct ServicePort {
     pub node_port: Option<i64>,
 }
 
+impl PodSpec {
+    /// The service account the pods run as: `serviceAccountName`, else the deprecated
+    /// `serviceAccount`, else `default`.
+    pub fn service_account(&self) -> &str {
+        self.service_account_name
+            .as_deref()
+            .or(self.service_account.as_deref())
+            .filter(|s| !s.is_empty())
+            .unwrap_or("default")
+    }
+}
+
 impl ServicePort {
     /// The Kubernetes protocol, defaulting to TCP.
     pub fn l4_protocol(&self) -> &str {
@@ -89,6 +101,9 @@ impl ServicePort {
 #[serde(rename_all = "camelCase", default)]
 pub struct PodSpec {
     pub containers: Vec<Container>,
+    pub service_account_name: Option<String>,
+    /// The deprecated alias of `serviceAccountName`.
+    pub service_account: Option<String>,
     pub init_containers: Vec<Container>,
     pub host_network: bool,
     pub node_selector: BTreeMap<String, String>,

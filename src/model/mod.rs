@@ -7,6 +7,7 @@ pub mod k8s;
 pub mod listener;
 mod port;
 pub mod raw;
+pub mod security;
 mod shape;
 mod template;
 
@@ -32,6 +33,8 @@ pub enum Spec {
     ServiceEntry(istio::ServiceEntry),
     Sidecar(istio::Sidecar),
     WorkloadEntry(istio::WorkloadEntry),
+    PeerAuthentication(security::PeerAuthentication),
+    AuthorizationPolicy(Box<security::AuthorizationPolicy>),
     /// The `istio` ConfigMap carrying the mesh config.
     MeshConfig(Box<istio::MeshConfig>),
     /// Gateway API (`gateway.networking.k8s.io`) kinds.
@@ -86,6 +89,10 @@ impl Resource {
         self.api_version.starts_with("networking.istio.io/")
     }
 
+    pub fn is_istio_security(&self) -> bool {
+        self.api_version.starts_with("security.istio.io/")
+    }
+
     /// The creation time as a message shows it: `created T`, `no creationTimestamp`, or that
     /// the written one does not parse and so counts as missing.
     pub fn created_text(&self) -> String {
@@ -111,6 +118,8 @@ pub struct Store {
     pub resources: Vec<Resource>,
     /// For each object defined more than once: the surviving copy and the ones it replaces.
     pub copies: BTreeMap<ResId, Vec<ResId>>,
+    /// The kinds skipped kustomize patches change (`*`: unknown), from the sources.
+    pub patched_kinds: std::collections::BTreeSet<String>,
 }
 
 /// Options for building the model.
@@ -162,6 +171,7 @@ impl Store {
             store.add_document(doc.file, path, doc.root, opts, &mut errors, 0);
         }
         sources.errors.extend(errors);
+        store.patched_kinds = sources.patched_kinds.clone();
         store.resolve_copies();
         store
     }
@@ -311,6 +321,11 @@ impl Store {
         self.resources.push(res);
     }
 
+    /// Whether a skipped kustomize patch may change objects of `kind`.
+    pub fn may_be_patched(&self, kind: &str) -> bool {
+        self.patched_kinds.contains(kind) || self.patched_kinds.contains("*")
+    }
+
     pub fn get(&self, id: ResId) -> &Resource {
         &self.resources[id]
     }
@@ -390,6 +405,7 @@ fn decode_spec(res: &Resource) -> Result<Spec, DecodeError> {
     if res.api_version.starts_with("gateway.networking.k8s.io/") {
         return gateway_api_spec(res);
     }
+    let security = res.is_istio_security();
     Ok(match res.kind.as_str() {
         "Namespace" => Spec::Namespace,
         "Service" if res.api_version == "v1" || res.api_version.is_empty() => {
@@ -407,6 +423,10 @@ fn decode_spec(res: &Resource) -> Result<Spec, DecodeError> {
         }
         "Sidecar" if istio => Spec::Sidecar(istio_spec(root, istio::Sidecar::unset_port)?),
         "WorkloadEntry" if istio => Spec::WorkloadEntry(decode(root, "spec")?),
+        "PeerAuthentication" if security => Spec::PeerAuthentication(decode(root, "spec")?),
+        "AuthorizationPolicy" if security => {
+            Spec::AuthorizationPolicy(Box::new(decode(root, "spec")?))
+        }
         "ConfigMap" if is_mesh_config_map(res) => match mesh_config(root)? {
             Some(m) => Spec::MeshConfig(Box::new(m)),
             None => Spec::Other,

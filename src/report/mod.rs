@@ -8,6 +8,7 @@ pub mod graph;
 mod html;
 mod human;
 pub mod json;
+pub mod mtls;
 mod sarif;
 pub mod statistics;
 pub mod text;

@@ -12,6 +12,7 @@ use crate::mesh::destination_rules::DrIndex;
 use crate::mesh::gateway_api::GatewayApi;
 use crate::mesh::graph::MeshGraph;
 use crate::mesh::hosts::HostIndex;
+use crate::mesh::security::view::MtlsView;
 use crate::mesh::settings::MeshSettings;
 use crate::mesh::table::ListenerTable;
 use crate::mesh::workloads::Workloads;
@@ -56,6 +57,7 @@ pub struct Context<'a> {
     gateway_api: OnceCell<Rc<GatewayApi>>,
     catch_alls: OnceCell<Rc<Vec<Vec<CatchAll>>>>,
     unreached: OnceCell<Rc<Vec<Vec<Unreached>>>>,
+    mtls: OnceCell<Rc<MtlsView>>,
 }
 
 impl<'a> Context<'a> {
@@ -84,6 +86,7 @@ impl<'a> Context<'a> {
             gateway_api: OnceCell::new(),
             catch_alls: OnceCell::new(),
             unreached: OnceCell::new(),
+            mtls: OnceCell::new(),
         }
     }
 
@@ -98,6 +101,20 @@ impl<'a> Context<'a> {
     pub fn gateway_api(&self) -> Rc<GatewayApi> {
         self.gateway_api
             .get_or_init(|| Rc::new(GatewayApi::build(self.store, &self.index.hosts)))
+            .clone()
+    }
+
+    /// Both ends of every mesh connection (server mTLS modes, client TLS), built on first use.
+    pub fn mtls(&self) -> Rc<MtlsView> {
+        self.mtls
+            .get_or_init(|| {
+                Rc::new(MtlsView::build(
+                    self.store,
+                    self.graph,
+                    &self.index.destination_rules,
+                    self.settings,
+                ))
+            })
             .clone()
     }
 

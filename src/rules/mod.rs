@@ -9,6 +9,7 @@ pub mod input;
 pub mod listeners;
 pub mod ports;
 pub mod routing;
+pub mod security;
 pub mod selectors;
 pub mod status;
 pub mod suppression;
@@ -72,6 +73,18 @@ pub static RULES: &[&dyn Rule] = &[
     &gateway_api::mesh810_mesh_route_port_missing::MeshRoutePortMissing,
     &gateway_api::mesh811_virtualservice_httproute_overlap::VirtualServiceHttpRouteOverlap,
     &gateway_api::mesh812_http_route_match_shadowed::HttpRouteMatchShadowed,
+    &security::mesh901_mtls_mode_mismatch::MtlsModeMismatch,
+    &security::mesh902_port_level_mtls::PortLevelMtls,
+    &security::mesh903_multiple_peer_authentications::MultiplePeerAuthentications,
+    &security::mesh904_destination_rule_tls::DestinationRuleTls,
+    &security::mesh905_strict_external_service::StrictExternalService,
+    &security::mesh906_authz_unknown_reference::AuthzUnknownReference,
+    &security::mesh907_authz_deny_all::AuthzDenyAll,
+    &security::mesh908_authz_http_on_tcp::AuthzHttpOnTcp,
+    &security::mesh909_authz_needs_mtls::AuthzNeedsMtls,
+    &security::mesh910_destination_rule_tls_shadowed::DestinationRuleTlsShadowed,
+    &security::mesh911_mtls_not_enforced::MtlsNotEnforced,
+    &security::mesh912_authz_precedence::AuthzPrecedence,
     &annotations::mesh1101_unknown_annotation::UnknownAnnotation,
     &annotations::mesh1102_misplaced_annotation::MisplacedAnnotation,
     &annotations::mesh1103_invalid_annotation::InvalidAnnotation,

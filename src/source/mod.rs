@@ -74,6 +74,9 @@ pub struct Sources {
     pub notices: Vec<Notice>,
     /// Files whose text is a JSON config dump, left unparsed for `envoy::load`.
     pub dump_files: Vec<FileId>,
+    /// The kinds the skipped kustomize patches change (`*` for a patch that names none, such
+    /// as a JSON 6902 patch): objects of these kinds in the input may differ once built.
+    pub patched_kinds: std::collections::BTreeSet<String>,
 }
 
 /// The name under which stdin is reported.
@@ -194,6 +197,15 @@ impl Sources {
                 return;
             }
             Parsed::Patch(kustomization) => {
+                let kinds: Vec<String> = parse_yaml(&text)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|d| d.get("kind").and_then(Node::as_str).map(str::to_string))
+                    .collect();
+                if kinds.is_empty() {
+                    self.patched_kinds.insert("*".into());
+                }
+                self.patched_kinds.extend(kinds);
                 self.note(
                     &name,
                     Pos::default(),

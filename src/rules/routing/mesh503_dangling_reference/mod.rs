@@ -250,10 +250,7 @@ impl Rule for DanglingReference {
         let store = cx.store;
         let mesh = &cx.settings.mesh;
         let index = cx.index;
-        let root_ns = mesh
-            .root_namespace
-            .clone()
-            .unwrap_or_else(|| "istio-system".to_string());
+        let root_ns = mesh.root_namespace().to_string();
         let mut gateways = BTreeSet::new();
         let mut gateway_namespaces = BTreeSet::new();
         for (_, r) in store.iter() {

@@ -1,0 +1,132 @@
+//! The ports a workload serves and whether it has an Istio sidecar to enforce mTLS on them.
+
+use std::collections::BTreeSet;
+
+use crate::model::k8s::{IntOrString, ServicePort, Workload};
+use crate::model::{ResId, Resource, Store};
+
+use crate::mesh::graph::MeshGraph;
+use crate::mesh::injection;
+
+/// The container port a Service port reaches on `w`: its number, or the container port of that
+/// name. `None` when a named target is not declared by the workload.
+pub fn target_port(w: &Workload, port: &ServicePort) -> Option<i64> {
+    match port.target() {
+        IntOrString::Int(n) => Some(n),
+        IntOrString::Str(name) => w
+            .all_containers()
+            .flat_map(|(_, c)| c.ports.iter())
+            .find(|p| p.name.as_deref() == Some(name.as_str()))
+            .map(|p| p.container_port),
+    }
+}
+
+/// A Service port and the workload port it sends to.
+#[derive(Clone, Debug)]
+pub struct Exposed {
+    pub service: ResId,
+    /// Index in the Service's `spec.ports`.
+    pub index: usize,
+    pub port: i64,
+    pub target: i64,
+}
+
+/// Every Service port that selects workload `id`, with the workload port it reaches.
+pub fn exposed(store: &Store, graph: &MeshGraph, id: ResId) -> Vec<Exposed> {
+    let Some(w) = store.get(id).workload() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for svc in graph.selecting_services(id) {
+        let Some(s) = store.get(svc).service() else {
+            continue;
+        };
+        for (index, p) in s.spec.ports.iter().enumerate() {
+            if let Some(target) = target_port(w, p) {
+                out.push(Exposed {
+                    service: svc,
+                    index,
+                    port: p.port,
+                    target,
+                });
+            }
+        }
+    }
+    // By Service, not input order, so the first match a rule names is always the same.
+    out.sort_by(|a, b| {
+        let (ra, rb) = (store.get(a.service), store.get(b.service));
+        (&ra.namespace, &ra.name, a.index).cmp(&(&rb.namespace, &rb.name, b.index))
+    });
+    out
+}
+
+/// The ports workload `id` serves: its declared container ports and the targets of the
+/// Service ports that select it.
+pub fn served(store: &Store, graph: &MeshGraph, id: ResId) -> BTreeSet<i64> {
+    let mut out: BTreeSet<i64> = store
+        .get(id)
+        .workload()
+        .map(|w| {
+            w.all_containers()
+                .flat_map(|(_, c)| c.ports.iter().map(|p| p.container_port))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.extend(exposed(store, graph, id).into_iter().map(|e| e.target));
+    out
+}
+
+/// Whether a workload runs an Istio sidecar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sidecar {
+    Yes(String),
+    No(String),
+    /// The input does not tell (its Namespace is elsewhere, or it is a gateway).
+    Unknown,
+}
+
+/// The Istio sidecar state of workload `res`, given its Namespace when the input has it. A
+/// kustomize patch the input skips may add injection labels, so "no sidecar" is only concluded
+/// from objects no skipped patch may change.
+pub fn sidecar(store: &Store, res: &Resource, namespace: Option<&Resource>) -> Sidecar {
+    let Some(w) = res.workload() else {
+        return Sidecar::Unknown;
+    };
+    // Ambient pods get mTLS from ztunnel, without a sidecar; gateways are proxies themselves.
+    let ambient = |labels: &std::collections::BTreeMap<String, String>| {
+        labels
+            .get("istio.io/dataplane-mode")
+            .is_some_and(|m| m == "ambient")
+    };
+    if injection::is_istio_gateway(res)
+        || ambient(&w.pod_labels)
+        || namespace.is_some_and(|n| ambient(&n.labels))
+    {
+        return Sidecar::Unknown;
+    }
+    if let Some(i) = injection::injections(res, namespace)
+        .into_iter()
+        .find(|i| i.platform == injection::Platform::Istio)
+    {
+        return Sidecar::Yes(i.reason);
+    }
+    if w.pod.host_network {
+        return Sidecar::No("it runs with hostNetwork".into());
+    }
+    let off = |v: Option<&String>| v.is_some_and(|v| v == "false");
+    if off(w.pod_labels.get("sidecar.istio.io/inject"))
+        || off(w.pod_annotations.get("sidecar.istio.io/inject"))
+    {
+        return Sidecar::No("its pod template has `sidecar.istio.io/inject: \"false\"`".into());
+    }
+    if store.may_be_patched("Namespace") || store.may_be_patched(&res.kind) {
+        return Sidecar::Unknown;
+    }
+    match namespace {
+        Some(ns) => Sidecar::No(format!(
+            "namespace `{}` selects no injection (no `istio-injection=enabled` or `istio.io/rev` label) and the pod does not ask for it",
+            ns.name
+        )),
+        None => Sidecar::Unknown,
+    }
+}
