@@ -13,3 +13,4 @@ pub mod mesh909_authz_needs_mtls;
 pub mod mesh910_destination_rule_tls_shadowed;
 pub mod mesh911_mtls_not_enforced;
 pub mod mesh912_authz_precedence;
+pub mod mesh913_authz_method_case;

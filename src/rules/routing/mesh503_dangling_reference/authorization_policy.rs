@@ -73,6 +73,7 @@ impl<'a> Checker<'a, '_> {
                                 format!("namespace `{pattern}` in `{field}` matches {basis}, so {effect}"),
                             )
                             .subkind("namespace")
+                            .kiali(&["KIA0101"])
                             .severity(if declared { Severity::Warning } else { Severity::Info })
                             .istio(&["IST0101"])
                             .help("fix the namespace name or pattern (`prefix*`, `*suffix`, `*`)");

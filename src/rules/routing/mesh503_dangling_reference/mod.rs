@@ -41,7 +41,7 @@ static META: RuleMeta = RuleMeta {
     summary: "a route, subset, gateway, selector, namespace or secret reference points at nothing in the input",
     severity: Severity::Warning,
     istio_codes: &["IST0101", "IST0132", "IST0165", "IST0173", "IST0174"],
-    kiali_codes: &["KIA0203", "KIA1004", "KIA1102", "KIA1107"],
+    kiali_codes: &["KIA0101", "KIA0203", "KIA1004", "KIA1102", "KIA1107"],
     doc: include_str!("../../../../rules/MESH503-dangling-reference.md"),
 };
 
