@@ -83,6 +83,16 @@ impl<'a> Workloads<'a> {
             .collect()
     }
 
+    /// Whether some workload of the input has label `key`, whatever its value.
+    pub fn has_label_key(&self, key: &str) -> bool {
+        self.postings.keys().any(|(k, _)| *k == key)
+    }
+
+    /// Whether the input has any workload at all.
+    pub fn any(&self) -> bool {
+        !self.by_namespace.is_empty()
+    }
+
     /// Whether the input has any workload in `ns`.
     pub fn namespace_has_workloads(&self, ns: &str) -> bool {
         self.by_namespace.contains_key(ns)

@@ -40,7 +40,9 @@ static META: RuleMeta = RuleMeta {
     name: "dangling-reference",
     summary: "a route, subset, gateway, selector, namespace or secret reference points at nothing in the input",
     severity: Severity::Warning,
-    istio_codes: &["IST0101", "IST0132", "IST0165", "IST0173", "IST0174"],
+    istio_codes: &[
+        "IST0101", "IST0127", "IST0132", "IST0165", "IST0173", "IST0174",
+    ],
     kiali_codes: &["KIA0101", "KIA0203", "KIA1004", "KIA1102", "KIA1107"],
     doc: include_str!("../../../../rules/MESH503-dangling-reference.md"),
 };
@@ -199,7 +201,7 @@ impl<'a> Checker<'a, '_> {
         res: &Resource,
         selector: &BTreeMap<String, String>,
         path: FieldPath,
-        what: &str,
+        (what, istio): (&str, &'static [&'static str]),
     ) {
         let ns = res.namespace.as_str();
         if !self.workloads.matching(selector, Some(ns)).is_empty() {
@@ -207,9 +209,15 @@ impl<'a> Checker<'a, '_> {
         }
         let sel = selector_text(selector);
         let present = self.workloads.namespace_has_workloads(ns);
-        let elsewhere: Vec<String> = self
-            .workloads
-            .matching(selector, None)
+        let matches = self.workloads.matching(selector, None);
+        // A resource without `metadata.namespace` gets one from `kubectl apply -n` or kustomize:
+        // when it or the workloads it matches leave it unset, where they meet is not known.
+        let unset = !res.namespace_explicit
+            || (!matches.is_empty()
+                && matches
+                    .iter()
+                    .all(|&w| !self.store().get(w).namespace_explicit));
+        let elsewhere: Vec<String> = matches
             .into_iter()
             .map(|w| label(self.store(), w))
             .take(3)
@@ -218,7 +226,13 @@ impl<'a> Checker<'a, '_> {
             "{what} `{sel}` matches no workload in namespace {ns}, so this {} applies to nothing",
             res.kind
         );
-        if !elsewhere.is_empty() {
+        if !elsewhere.is_empty() && unset {
+            message.push_str(&format!(
+                " ({} match, but the input leaves the namespace of the {} or of those workloads unset, so whether they meet depends on the namespace they are applied to)",
+                elsewhere.join(", "),
+                res.kind
+            ));
+        } else if !elsewhere.is_empty() {
             message.push_str(&format!(
                 " ({} match, but a {} only selects workloads in its own namespace)",
                 elsewhere.join(", "),
@@ -229,11 +243,16 @@ impl<'a> Checker<'a, '_> {
                 "; namespace {ns} has no workloads in the input, so they may be deployed from elsewhere"
             ));
         }
+        let severity = if !elsewhere.is_empty() && unset {
+            Severity::Info
+        } else {
+            partial(present || !elsewhere.is_empty())
+        };
         self.cx
             .report(id, path, message)
             .subkind("workload-selector")
-            .severity(partial(present || !elsewhere.is_empty()))
-            .istio(&["IST0101"])
+            .severity(severity)
+            .istio(istio)
             .help(format!(
                 "make the labels match the pod template labels of the intended workload, or move the {} to that workload's namespace",
                 res.kind

@@ -21,7 +21,7 @@ impl<'a> Checker<'a, '_> {
                 res,
                 &sel.labels,
                 FieldPath::parse("spec.workloadSelector.labels").key(first),
-                "workloadSelector",
+                ("workloadSelector", &["IST0101"]),
             );
         }
         let ns = res.namespace.as_str();

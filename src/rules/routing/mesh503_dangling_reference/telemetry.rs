@@ -19,7 +19,7 @@ impl<'a> Checker<'a, '_> {
             res,
             &sel,
             FieldPath::parse("spec.selector.matchLabels").key(first),
-            "selector",
+            ("selector", &["IST0101"]),
         );
     }
 }

@@ -378,6 +378,8 @@ spec:
         vec![
             (14, Severity::Warning, vec!["IST0101"]),
             (20, Severity::Warning, vec!["IST0101"]),
+            // The namespace-wide policy in httpbin, where the input has no workloads.
+            (24, Severity::Info, vec!["IST0127"]),
             (28, Severity::Warning, vec!["IST0101"]),
             (46, Severity::Warning, vec!["IST0101"]),
         ],
@@ -389,9 +391,9 @@ spec:
         f[0].message
     );
     assert!(
-        f[3].message.contains("exists in namespace default"),
+        f[4].message.contains("exists in namespace default"),
         "{}",
-        f[3].message
+        f[4].message
     );
 }
 
