@@ -362,6 +362,17 @@ pub struct MeshConfig {
     pub extension_providers: Vec<NamedProvider>,
     pub trust_domain: Option<String>,
     pub trust_domain_aliases: Vec<String>,
+    /// `defaultProviders`: the providers Telemetry entries without `providers` use.
+    pub default_providers: DefaultProviders,
+}
+
+/// MeshConfig `defaultProviders`, by provider name.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DefaultProviders {
+    pub access_logging: Vec<String>,
+    pub tracing: Vec<String>,
+    pub metrics: Vec<String>,
 }
 
 /// An `extensionProviders` entry: only its name is read.

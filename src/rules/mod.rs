@@ -13,6 +13,7 @@ pub mod security;
 pub mod selectors;
 pub mod status;
 pub mod suppression;
+pub mod telemetry;
 
 pub use crate::diagnostic::RuleMeta;
 
@@ -98,6 +99,7 @@ pub static RULES: &[&dyn Rule] = &[
     &selectors::mesh1301_sidecar_conflict::SidecarConflict,
     &selectors::mesh1302_telemetry_conflict::TelemetryConflict,
     &status::mesh1401_negative_condition::NegativeCondition,
+    &telemetry::mesh1501_access_log_without_provider::AccessLogWithoutProvider,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
