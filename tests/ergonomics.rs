@@ -292,3 +292,64 @@ fn every_check_flag_has_help_and_enumerated_values_are_listed() {
         );
     }
 }
+
+#[test]
+fn istioctl_codes_select_and_ignore_findings() {
+    let json = |args: &[&str]| {
+        let mut all = vec!["check", "testdata/demo", "--format", "json"];
+        all.extend_from_slice(args);
+        run(root(), &all).json()
+    };
+    let carries = |doc: &serde_json::Value, code: &str| {
+        findings(doc)
+            .iter()
+            .filter(|f| {
+                f["istio_codes"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c == code))
+            })
+            .count()
+    };
+    let everything = json(&[]);
+    let with = carries(&everything, "IST0118");
+    assert!(with > 0, "the demo has IST0118 findings");
+    // Selecting an IST code keeps exactly the findings that carry it.
+    let selected = json(&["--select", "ist0118"]);
+    assert_eq!(findings(&selected).len(), with);
+    assert_eq!(carries(&selected, "IST0118"), with);
+    // Beside a rule code, both are kept.
+    let both = json(&["--select", "IST0118,MESH201"]);
+    assert_eq!(
+        findings(&both).len(),
+        with + codes(&everything)
+            .iter()
+            .filter(|c| *c == "MESH201")
+            .count()
+    );
+    // Ignoring it drops those findings and nothing else.
+    let ignored = json(&["--ignore", "IST0118"]);
+    assert_eq!(carries(&ignored, "IST0118"), 0);
+    assert_eq!(findings(&ignored).len(), findings(&everything).len() - with);
+    // The same from the config file.
+    let dir = temp_dir();
+    write(&dir.path().join(".meshlint.yaml"), "ignore:\n  - IST0118\n");
+    let demo = root().join("testdata/demo");
+    let from_config = run(
+        dir.path(),
+        &[
+            "check",
+            demo.to_str().expect("utf-8 path"),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(carries(&from_config.json(), "IST0118"), 0);
+    // A code no rule reports is a usage error that says so.
+    let unknown = run(root(), &["check", "testdata/demo", "--select", "IST0136"]);
+    unknown.expect_code(2);
+    assert!(
+        unknown.stderr.contains("no meshlint rule reports"),
+        "{}",
+        unknown.stderr
+    );
+}

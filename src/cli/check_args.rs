@@ -40,11 +40,12 @@ pub struct CheckArgs {
     #[arg(long)]
     pub show_settings: bool,
     /// Only run these rules: codes (MESH201), names (container-port-collision), code prefixes
-    /// (MESH2) or ALL; comma-separated or repeated [default: `select` of the config file, else
-    /// ALL].
+    /// (MESH2) or ALL; an istioctl code (IST0118) keeps the findings that carry it;
+    /// comma-separated or repeated [default: `select` of the config file, else ALL].
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub select: Vec<String>,
-    /// Do not run these rules (same forms as --select); added to `ignore` of the config file.
+    /// Do not run these rules (same forms as --select; an istioctl code drops the findings that
+    /// carry it); added to `ignore` of the config file.
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub ignore: Vec<String>,
     /// Skip files whose path or file name matches this glob (walked or named).

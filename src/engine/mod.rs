@@ -92,6 +92,7 @@ pub fn check_with(
 /// Checks already-loaded sources.
 pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcome, String> {
     let enabled = enabled_rules(settings)?;
+    let ist = select::IstFilter::new(settings)?;
     let severity = select::severity_overrides(&settings.config)?;
     let dumps = take_dumps(&mut sources);
     let store = Store::build(&mut sources, &model_options(settings));
@@ -113,8 +114,12 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
     let mut findings = {
         let locator = locate::Locator::new(&store, &sources, &dumps);
         let suppressed = suppress::apply(raw, &locator, &store, &settings.config, &enabled);
-        let mut findings: Vec<Finding> =
-            suppressed.kept.iter().map(|f| locator.resolve(f)).collect();
+        let mut findings: Vec<Finding> = suppressed
+            .kept
+            .iter()
+            .filter(|f| ist.keep(f.rule.code, f.istio_codes))
+            .map(|f| locator.resolve(f))
+            .collect();
         if enabled.contains(UNUSED_SUPPRESSION.code) {
             findings.extend(suppressed.unused);
         }

@@ -28,6 +28,21 @@ pub fn resolve_rules(keys: &[String]) -> Result<Vec<&'static RuleMeta>, String> 
             out.push(r.meta());
             continue;
         }
+        if is_ist(key) {
+            let upper = key.to_ascii_uppercase();
+            let covering: Vec<_> = RULES
+                .iter()
+                .map(|r| r.meta())
+                .filter(|m| m.istio_codes.contains(&upper.as_str()))
+                .collect();
+            if covering.is_empty() {
+                return Err(format!(
+                    "no meshlint rule reports istioctl's `{upper}` (`meshlint rules --format json` lists the IST codes of every rule)"
+                ));
+            }
+            out.extend(covering);
+            continue;
+        }
         let upper = key.to_ascii_uppercase();
         let prefixed: Vec<_> = RULES
             .iter()
@@ -40,6 +55,74 @@ pub fn resolve_rules(keys: &[String]) -> Result<Vec<&'static RuleMeta>, String> 
         out.extend(prefixed);
     }
     Ok(out)
+}
+
+/// Whether `key` is an istioctl message code (`IST0118`).
+pub fn is_ist(key: &str) -> bool {
+    key.len() == 7
+        && key[..3].eq_ignore_ascii_case("IST")
+        && key[3..].chars().all(|c| c.is_ascii_digit())
+}
+
+/// The keys of `--select`/`--ignore` style lists, split at commas.
+fn keys(lists: &[String]) -> impl Iterator<Item = &str> {
+    lists
+        .iter()
+        .flat_map(|k| k.split(','))
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+}
+
+/// Selection by istioctl code, applied to findings: `--select IST0118` keeps the findings that
+/// carry IST0118 (and those of rules selected by code or name), `--ignore IST0136` drops the
+/// findings that carry IST0136 — a rule with several IST codes keeps its other findings.
+#[derive(Debug, Default)]
+pub struct IstFilter {
+    select: BTreeSet<String>,
+    /// Rules selected by their own code or name beside IST codes.
+    rules: BTreeSet<&'static str>,
+    ignore: BTreeSet<String>,
+}
+
+impl IstFilter {
+    pub fn new(settings: &Settings) -> Result<Self, String> {
+        let upper = |k: &str| k.to_ascii_uppercase();
+        let select: BTreeSet<String> = keys(&settings.select)
+            .filter(|k| is_ist(k))
+            .map(upper)
+            .collect();
+        let others: Vec<String> = keys(&settings.select)
+            .filter(|k| !is_ist(k))
+            .map(str::to_string)
+            .collect();
+        let rules = resolve_rules(&others)?.iter().map(|m| m.code).collect();
+        let mut ignore: BTreeSet<String> = keys(&settings.ignore)
+            .filter(|k| is_ist(k))
+            .map(upper)
+            .collect();
+        ignore.extend(
+            settings
+                .config
+                .config
+                .ignore
+                .iter()
+                .filter_map(|e| match e {
+                    IgnoreEntry::Rule(r) if is_ist(r) => Some(upper(r)),
+                    _ => None,
+                }),
+        );
+        Ok(Self {
+            select,
+            rules,
+            ignore,
+        })
+    }
+
+    pub fn keep(&self, code: &str, istio_codes: &[&str]) -> bool {
+        let carries = |set: &BTreeSet<String>| istio_codes.iter().any(|c| set.contains(*c));
+        (self.select.is_empty() || self.rules.contains(code) || carries(&self.select))
+            && !carries(&self.ignore)
+    }
 }
 
 /// Which rules run, from the command line and the config file.
@@ -83,10 +166,14 @@ pub fn enabled_rules(settings: &Settings) -> Result<BTreeSet<&'static str>, Stri
     } else {
         resolve_rules(select)?.iter().map(|m| m.code).collect()
     };
-    let mut ignored: Vec<String> = settings.ignore.clone();
+    // IST codes are ignored finding by finding (`IstFilter`), not by turning rules off.
+    let mut ignored: Vec<String> = keys(&settings.ignore)
+        .filter(|k| !is_ist(k))
+        .map(str::to_string)
+        .collect();
     ignored.extend(cfg.ignore.iter().filter_map(|e| match e {
-        IgnoreEntry::Rule(r) => Some(r.clone()),
-        IgnoreEntry::Finding(_) => None,
+        IgnoreEntry::Rule(r) if !is_ist(r) => Some(r.clone()),
+        _ => None,
     }));
     for m in resolve_rules(&ignored)? {
         enabled.remove(m.code);
