@@ -7,7 +7,7 @@ use crate::model::Spec;
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::source::FieldPath;
 
-use super::{competition, names, order_note, workloads_text};
+use super::{NamespaceWide, competition, names, order_note, report_namespace_wide, workloads_text};
 
 pub struct SidecarConflict;
 
@@ -37,28 +37,16 @@ impl Rule for SidecarConflict {
             ),
             _ => None,
         });
-        for (ns, list) in &c.namespace_wide {
-            let all = names(store, list.iter().copied());
-            for (i, &id) in list.iter().enumerate() {
-                let fate = if i == 0 {
-                    "istiod uses this one, the oldest, and ignores the others".to_string()
-                } else {
-                    format!("istiod ignores this one and uses {}, the oldest", all[0])
-                };
-                cx.report(
-                    id,
-                    FieldPath::parse("metadata.name"),
-                    format!(
-                        "namespace `{ns}` has {} Sidecars without a workloadSelector ({}): {fate} ({})",
-                        list.len(),
-                        all.join(", "),
-                        order_note(store, list)
-                    ),
-                )
-                .help("merge them into one Sidecar per namespace, or give all but one a workloadSelector")
-                .istio(&["IST0111"]);
-            }
-        }
+        report_namespace_wide(
+            cx,
+            &c,
+            &NamespaceWide {
+                what: "Sidecars without a workloadSelector",
+                help: "merge them into one Sidecar per namespace, or give all but one a workloadSelector",
+                severity: Severity::Error,
+                istio: &["IST0111"],
+            },
+        );
         for (group, workloads) in &c.overlapping {
             let all = names(store, group.iter().copied());
             for (i, &id) in group.iter().enumerate() {

@@ -8,7 +8,7 @@ use crate::model::string_map;
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::source::FieldPath;
 
-use super::{competition, names, order_note, workloads_text};
+use super::{NamespaceWide, competition, names, report_namespace_wide, workloads_text};
 
 pub struct TelemetryConflict;
 
@@ -37,29 +37,16 @@ impl Rule for TelemetryConflict {
                 && raw(r, "spec.targetRef").is_none())
             .then(|| string_map(raw(r, "spec.selector.matchLabels")))
         });
-        for (ns, list) in &c.namespace_wide {
-            let all = names(store, list.iter().copied());
-            for (i, &id) in list.iter().enumerate() {
-                let fate = if i == 0 {
-                    "istiod uses this one, the oldest, and ignores the others".to_string()
-                } else {
-                    format!("istiod ignores this one and uses {}, the oldest", all[0])
-                };
-                cx.report(
-                    id,
-                    FieldPath::parse("metadata.name"),
-                    format!(
-                        "namespace `{ns}` has {} Telemetries without a selector ({}): {fate} ({})",
-                        list.len(),
-                        all.join(", "),
-                        order_note(store, list)
-                    ),
-                )
-                .help("merge them into one namespace-wide Telemetry")
-                .severity(Severity::Error)
-                .istio(&["IST0160"]);
-            }
-        }
+        report_namespace_wide(
+            cx,
+            &c,
+            &NamespaceWide {
+                what: "Telemetries without a selector",
+                help: "merge them into one namespace-wide Telemetry",
+                severity: Severity::Error,
+                istio: &["IST0160"],
+            },
+        );
         for (group, workloads) in &c.overlapping {
             let all = names(store, group.iter().copied());
             for &id in group {

@@ -7,10 +7,11 @@ pub mod mesh1302_telemetry_conflict;
 
 use std::collections::BTreeMap;
 
+use crate::diagnostic::Severity;
 use crate::model::raw::label;
-
 use crate::model::{ResId, Store};
 use crate::rules::Context;
+use crate::source::FieldPath;
 
 /// istiod's order for these resources: creation time (missing last), then namespace and name
 /// (`sortConfigByCreationTime`).
@@ -112,5 +113,44 @@ pub fn order_note(store: &Store, ids: &[ResId]) -> &'static str {
         "by their creationTimestamp"
     } else {
         "which one is oldest depends on the order they were created in"
+    }
+}
+
+/// How the namespace-wide resources of one kind are reported.
+pub struct NamespaceWide {
+    /// `Sidecars without a workloadSelector`, for messages.
+    pub what: &'static str,
+    pub help: &'static str,
+    pub severity: Severity,
+    pub istio: &'static [&'static str],
+}
+
+/// Reports every namespace-wide resource of a namespace that has several, naming the oldest,
+/// the one istiod uses.
+pub fn report_namespace_wide(cx: &mut Context<'_>, c: &Competition, how: &NamespaceWide) {
+    let store = cx.store;
+    for (ns, list) in &c.namespace_wide {
+        let all = names(store, list.iter().copied());
+        for (i, &id) in list.iter().enumerate() {
+            let fate = if i == 0 {
+                "istiod uses this one, the oldest, and ignores the others".to_string()
+            } else {
+                format!("istiod ignores this one and uses {}, the oldest", all[0])
+            };
+            cx.report(
+                id,
+                FieldPath::parse("metadata.name"),
+                format!(
+                    "namespace `{ns}` has {} {} ({}): {fate} ({})",
+                    list.len(),
+                    how.what,
+                    all.join(", "),
+                    order_note(store, list)
+                ),
+            )
+            .help(how.help)
+            .severity(how.severity)
+            .istio(how.istio);
+        }
     }
 }
