@@ -2383,4 +2383,15 @@ fn gateways_predicts_listener_and_route_conditions() {
         "{}",
         human.stdout
     );
+    // istiod deploys nothing for a Gateway another controller implements.
+    let other = meshlint(&[
+        "gateways",
+        "testdata/rules/MESH805/good-other-controller.yaml",
+        "--format",
+        "json",
+    ]);
+    other.expect_code(0);
+    let gw = &other.json()["gateways"][0];
+    assert_eq!(gw["name"], "api-gateway");
+    assert_eq!(gw["services"], serde_json::json!([]), "{gw}");
 }

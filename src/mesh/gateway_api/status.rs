@@ -132,7 +132,12 @@ impl GatewayApi {
                         _ => String::new(),
                     },
                     controller: controller(&g.class),
-                    services: g.deployment.services.clone(),
+                    // istiod deploys or binds only the Gateways of its own classes.
+                    services: if matches!(g.class, Class::Istio | Class::Waypoint) {
+                        g.deployment.services.clone()
+                    } else {
+                        Vec::new()
+                    },
                     managed: g.deployment.managed,
                     conditions,
                     listeners,
