@@ -7,15 +7,12 @@ use crate::engine::{self, baseline};
 use crate::report;
 
 use super::check_args::CheckArgs;
-use super::{eprint_line, print, print_notices};
+use super::{eprint_line, or_report, print, print_notices};
 
 pub(super) fn check(args: CheckArgs) -> u8 {
-    let mut settings = match args.mesh.settings(args.namespace.clone(), &args.read) {
-        Ok(s) => s,
-        Err(e) => {
-            eprint_line("error", &e);
-            return 2;
-        }
+    let Some(mut settings) = or_report(args.mesh.settings(args.namespace.clone(), &args.read))
+    else {
+        return 2;
     };
     let threshold = args
         .failure_threshold

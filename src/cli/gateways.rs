@@ -3,7 +3,7 @@
 use crate::engine;
 use crate::report;
 
-use super::{ListFormat, MeshArgs, ReadArgs, eprint_line, input_error, print, print_notices};
+use super::{ListFormat, MeshArgs, ReadArgs, or_report, paths_or_cwd, print, report_inputs};
 
 #[derive(Debug, clap::Args)]
 pub struct GatewaysArgs {
@@ -21,33 +21,17 @@ pub struct GatewaysArgs {
 }
 
 pub(super) fn gateways(args: GatewaysArgs) -> u8 {
-    let mut settings = match args.mesh.settings(None, &args.read) {
-        Ok(s) => s,
-        Err(e) => {
-            eprint_line("error", &e);
-            return 2;
-        }
+    let Some(mut settings) = or_report(args.mesh.settings(None, &args.read)) else {
+        return 2;
     };
     settings.no_ignore = args.no_ignore;
-    let paths = if args.paths.is_empty() {
-        vec![".".to_string()]
-    } else {
-        args.paths.clone()
+    let Some(view) = or_report(engine::gateways(&paths_or_cwd(&args.paths), &settings)) else {
+        return 2;
     };
-    let view = match engine::gateways(&paths, &settings) {
-        Ok(v) => v,
-        Err(e) => {
-            eprint_line("error", &e);
-            return 2;
-        }
-    };
-    print_notices(&view.notices);
-    for e in &view.errors {
-        eprint_line("error", &input_error(e));
-    }
+    let code = report_inputs(&view.notices, &view.errors);
     print(&match args.format {
         ListFormat::Human => report::gateways::human(&view),
         ListFormat::Json => report::gateways::json(&view),
     });
-    if view.errors.is_empty() { 0 } else { 2 }
+    code
 }

@@ -4,7 +4,7 @@ use crate::engine;
 use crate::report;
 use crate::report::graph::GraphFormat;
 
-use super::{MeshArgs, ReadArgs, eprint_line, input_error, print, print_notices};
+use super::{MeshArgs, ReadArgs, or_report, paths_or_cwd, print, report_inputs};
 
 #[derive(Debug, clap::Args)]
 pub struct GraphArgs {
@@ -29,32 +29,16 @@ pub struct GraphArgs {
 }
 
 pub(super) fn graph(args: GraphArgs) -> u8 {
-    let mut settings = match args.mesh.settings(args.namespace.clone(), &args.read) {
-        Ok(s) => s,
-        Err(e) => {
-            eprint_line("error", &e);
-            return 2;
-        }
-    };
-    let paths = if args.paths.is_empty() {
-        vec![".".to_string()]
-    } else {
-        args.paths.clone()
+    let Some(mut settings) = or_report(args.mesh.settings(args.namespace.clone(), &args.read))
+    else {
+        return 2;
     };
     settings.exclude = args.exclude.clone();
     settings.no_ignore = args.no_ignore;
-    match engine::check(&paths, &settings) {
-        Ok(outcome) => {
-            print_notices(&outcome.sources.notices);
-            for e in &outcome.errors {
-                eprint_line("error", &input_error(e));
-            }
-            print(&report::graph::render(&outcome.graph, args.format));
-            if outcome.errors.is_empty() { 0 } else { 2 }
-        }
-        Err(e) => {
-            eprint_line("error", &e);
-            2
-        }
-    }
+    let Some(outcome) = or_report(engine::check(&paths_or_cwd(&args.paths), &settings)) else {
+        return 2;
+    };
+    let code = report_inputs(&outcome.sources.notices, &outcome.errors);
+    print(&report::graph::render(&outcome.graph, args.format));
+    code
 }

@@ -4,7 +4,7 @@ use crate::engine;
 use crate::model::listener::Row;
 
 use super::{
-    AdminArgs, ListFormat, MeshArgs, ReadArgs, eprint_line, input_error, print, print_notices,
+    AdminArgs, ListFormat, MeshArgs, ReadArgs, eprint_line, or_report, print, report_inputs,
 };
 
 #[derive(Debug, clap::Args)]
@@ -34,12 +34,9 @@ pub struct ListenersArgs {
 pub(super) fn listeners(args: ListenersArgs) -> u8 {
     // `-n` picks the scopes to print and is also the namespace of resources without one, so
     // `... | meshlint listeners - -n payments` shows them.
-    let mut settings = match args.mesh.settings(args.namespace.clone(), &args.read) {
-        Ok(s) => s,
-        Err(e) => {
-            eprint_line("error", &e);
-            return 2;
-        }
+    let Some(mut settings) = or_report(args.mesh.settings(args.namespace.clone(), &args.read))
+    else {
+        return 2;
     };
     settings.no_ignore = args.no_ignore;
     let paths = if args.paths.is_empty() && args.admin.admin.is_none() {
@@ -47,12 +44,12 @@ pub(super) fn listeners(args: ListenersArgs) -> u8 {
     } else {
         args.paths.clone()
     };
-    let view = match engine::listeners_with(&paths, args.admin.fetch(), &settings) {
-        Ok(v) => v,
-        Err(e) => {
-            eprint_line("error", &e);
-            return 2;
-        }
+    let Some(view) = or_report(engine::listeners_with(
+        &paths,
+        args.admin.fetch(),
+        &settings,
+    )) else {
+        return 2;
     };
     let mut out = String::new();
     let mut json_scopes = Vec::new();
@@ -107,17 +104,14 @@ pub(super) fn listeners(args: ListenersArgs) -> u8 {
                 .expect("JSON values always serialise");
         out.push('\n');
     }
-    print_notices(&view.notices);
-    for e in &view.errors {
-        eprint_line("error", &input_error(e));
-    }
+    let code = report_inputs(&view.notices, &view.errors);
     if let Some(why) = &view.no_scopes {
         eprint_line("note", why);
     } else if printed == 0 && !view.scopes.is_empty() {
         eprint_line("note", &filtered_out(&args, &view.scopes));
     }
     print(&out);
-    if view.errors.is_empty() { 0 } else { 2 }
+    code
 }
 
 /// Why `-n` or `--workload` left nothing to print, naming what there is.

@@ -233,6 +233,30 @@ fn print_notices(notices: &[Notice]) {
     }
 }
 
+/// The value of a step that may fail; the error is printed and `None` returned, and the command
+/// then exits 2.
+fn or_report<T>(result: Result<T, String>) -> Option<T> {
+    result.map_err(|e| eprint_line("error", &e)).ok()
+}
+
+/// A command's inputs: the paths given, else the current directory.
+fn paths_or_cwd(paths: &[String]) -> Vec<String> {
+    if paths.is_empty() {
+        vec![".".to_string()]
+    } else {
+        paths.to_vec()
+    }
+}
+
+/// Prints the notices and input errors of a run; the exit code is 2 when an input failed.
+fn report_inputs(notices: &[Notice], errors: &[InputError]) -> u8 {
+    print_notices(notices);
+    for e in errors {
+        eprint_line("error", &input_error(e));
+    }
+    if errors.is_empty() { 0 } else { 2 }
+}
+
 fn print(s: &str) {
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`meshlint ... | head`) is not an error worth reporting.

@@ -3,7 +3,7 @@
 use crate::engine;
 use crate::report::mtls as render;
 
-use super::{ListFormat, MeshArgs, ReadArgs, eprint_line, input_error, print, print_notices};
+use super::{ListFormat, MeshArgs, ReadArgs, or_report, paths_or_cwd, print, report_inputs};
 
 #[derive(Debug, clap::Args)]
 pub struct MtlsArgs {
@@ -24,35 +24,20 @@ pub struct MtlsArgs {
 }
 
 pub(super) fn mtls(args: MtlsArgs) -> u8 {
-    let mut settings = match args.mesh.settings(args.namespace.clone(), &args.read) {
-        Ok(s) => s,
-        Err(e) => {
-            eprint_line("error", &e);
-            return 2;
-        }
+    let Some(mut settings) = or_report(args.mesh.settings(args.namespace.clone(), &args.read))
+    else {
+        return 2;
     };
     settings.no_ignore = args.no_ignore;
-    let paths = if args.paths.is_empty() {
-        vec![".".to_string()]
-    } else {
-        args.paths.clone()
-    };
-    let table = match engine::mtls(&paths, &settings) {
-        Ok(t) => t,
-        Err(e) => {
-            eprint_line("error", &e);
-            return 2;
-        }
+    let Some(table) = or_report(engine::mtls(&paths_or_cwd(&args.paths), &settings)) else {
+        return 2;
     };
     let ns = args.namespace.as_deref();
     let out = match args.format {
-        super::ListFormat::Human => render::human(&table, ns),
-        super::ListFormat::Json => render::json(&table, ns),
+        ListFormat::Human => render::human(&table, ns),
+        ListFormat::Json => render::json(&table, ns),
     };
-    print_notices(&table.notices);
-    for e in &table.errors {
-        eprint_line("error", &input_error(e));
-    }
+    let code = report_inputs(&table.notices, &table.errors);
     print(&out);
-    if table.errors.is_empty() { 0 } else { 2 }
+    code
 }
