@@ -141,10 +141,22 @@ pub fn unknown_rule(key: &str) -> String {
 mod testing {
     /// Test support: the findings of rule `code` on one YAML text, checked with default settings.
     pub(crate) fn findings_of(code: &str, text: &str) -> Vec<crate::diagnostic::Finding> {
+        findings_at(code, text, None)
+    }
+
+    /// The same for a target Istio version (`--istio-version`).
+    pub(crate) fn findings_at(
+        code: &str,
+        text: &str,
+        version: Option<&str>,
+    ) -> Vec<crate::diagnostic::Finding> {
         let mut sources = crate::source::Sources::default();
         sources.add_text("t.yaml".into(), text.into());
-        let outcome = crate::engine::check_sources(sources, &crate::engine::Settings::default())
-            .expect("valid settings");
+        let settings = crate::engine::Settings {
+            istio_version: version.map(str::to_string),
+            ..crate::engine::Settings::default()
+        };
+        let outcome = crate::engine::check_sources(sources, &settings).expect("valid settings");
         assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
         outcome
             .findings

@@ -179,23 +179,10 @@ impl Rule for RouteWeights {
 #[cfg(test)]
 mod tests {
     use crate::diagnostic::{Finding, Severity};
-    use crate::engine::{Settings, check_sources};
-    use crate::source::Sources;
+    use crate::rules::testing::findings_at;
 
     fn run(text: &str, version: Option<&str>) -> Vec<Finding> {
-        let mut sources = Sources::default();
-        sources.add_text("t.yaml".into(), text.into());
-        let settings = Settings {
-            istio_version: version.map(str::to_string),
-            ..Settings::default()
-        };
-        let outcome = check_sources(sources, &settings).expect("valid settings");
-        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
-        outcome
-            .findings
-            .into_iter()
-            .filter(|f| f.code == "MESH505")
-            .collect()
+        findings_at("MESH505", text, version)
     }
 
     const SPLIT: &str = "\

@@ -183,22 +183,10 @@ impl Rule for DestinationRuleTls {
 #[cfg(test)]
 mod tests {
     use crate::diagnostic::{Finding, Severity};
-    use crate::engine::{Settings, check_sources};
-    use crate::source::Sources;
+    use crate::rules::testing::findings_at;
 
     fn run(text: &str, version: Option<&str>) -> Vec<Finding> {
-        let mut sources = Sources::default();
-        sources.add_text("t.yaml".into(), text.into());
-        let settings = Settings {
-            istio_version: version.map(str::to_string),
-            ..Settings::default()
-        };
-        let outcome = check_sources(sources, &settings).expect("valid settings");
-        outcome
-            .findings
-            .into_iter()
-            .filter(|f| f.code == "MESH904")
-            .collect()
+        findings_at("MESH904", text, version)
     }
 
     const SIMPLE: &str = "\
