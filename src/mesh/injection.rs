@@ -527,31 +527,35 @@ pub fn is_cluster_snapshot(store: &Store) -> bool {
     })
 }
 
-/// Whether the input shows Istio: an Istio API object, or an Istio marker on a namespace or
-/// workload.
-pub fn uses_istio(store: &Store) -> bool {
-    store.iter().any(|(_, r)| {
-        r.api_version.contains("istio.io/") || platforms_shown(r).any(|p| p == Platform::Istio)
-    })
-}
-
-/// Whether Istio's conventions apply to the input: false only when it shows another mesh and
-/// nothing of Istio (no Istio API object, marker or proxy); an input with no mesh marker at all
-/// is taken as Istio's.
-pub fn mesh_is_istio(store: &Store) -> bool {
+/// What the input shows of service meshes: `Some(true)` when something of Istio (an Istio API
+/// object, or an Istio marker or proxy), `Some(false)` when only other meshes' markers, `None`
+/// when no mesh at all.
+fn istio_shown(store: &Store) -> Option<bool> {
     let mut other = false;
     for (_, r) in store.iter() {
         if r.api_version.contains("istio.io/") {
-            return true;
+            return Some(true);
         }
         for platform in platforms_shown(r) {
             if platform == Platform::Istio {
-                return true;
+                return Some(true);
             }
             other = true;
         }
     }
-    !other
+    other.then_some(false)
+}
+
+/// Whether the input shows Istio: an Istio API object, or an Istio marker on a namespace or
+/// workload.
+pub fn uses_istio(store: &Store) -> bool {
+    istio_shown(store) == Some(true)
+}
+
+/// Whether Istio's conventions apply to the input: false only when it shows another mesh and
+/// nothing of Istio; an input with no mesh marker at all is taken as Istio's.
+pub fn mesh_is_istio(store: &Store) -> bool {
+    istio_shown(store) != Some(false)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::Severity;
-use crate::mesh::workloads::selector_text;
+use crate::mesh::workloads::{selector_matches, selector_text};
 use crate::model::{ResId, Spec};
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::source::FieldPath;
@@ -25,7 +25,8 @@ static META: RuleMeta = RuleMeta {
 /// Whether every label of `inner` is in `outer`: a Gateway selecting `inner` also configures
 /// every workload a Gateway selecting `outer` configures.
 fn within(inner: &BTreeMap<String, String>, outer: &BTreeMap<String, String>) -> bool {
-    inner.iter().all(|(k, v)| outer.get(k) == Some(v))
+    // An empty selector is contained in every other (istioctl's `selectorSubset`).
+    inner.is_empty() || selector_matches(inner, outer)
 }
 
 /// The certificate a server presents: its `credentialName`, or its certificate and key files.
