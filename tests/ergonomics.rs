@@ -344,6 +344,18 @@ fn istioctl_codes_select_and_ignore_findings() {
         ],
     );
     assert_eq!(carries(&from_config.json(), "IST0118"), 0);
+    write(&dir.path().join(".meshlint.yaml"), "select:\n  - IST0118\n");
+    let selected_in_config = run(
+        dir.path(),
+        &[
+            "check",
+            demo.to_str().expect("utf-8 path"),
+            "--format",
+            "json",
+        ],
+    )
+    .json();
+    assert_eq!(findings(&selected_in_config).len(), with);
     // A code no rule reports is a usage error that says so.
     let unknown = run(root(), &["check", "testdata/demo", "--select", "IST0136"]);
     unknown.expect_code(2);

@@ -14,12 +14,7 @@ use super::Settings;
 /// Resolves `--select`/`--ignore` style keys (codes, names, code prefixes, `ALL`) to rules.
 pub fn resolve_rules(keys: &[String]) -> Result<Vec<&'static RuleMeta>, String> {
     let mut out = Vec::new();
-    for key in keys
-        .iter()
-        .flat_map(|k| k.split(','))
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-    {
+    for key in split_keys(keys) {
         if key.eq_ignore_ascii_case("all") {
             out.extend(RULES.iter().map(|r| r.meta()));
             continue;
@@ -65,7 +60,7 @@ pub fn is_ist(key: &str) -> bool {
 }
 
 /// The keys of `--select`/`--ignore` style lists, split at commas.
-fn keys(lists: &[String]) -> impl Iterator<Item = &str> {
+fn split_keys(lists: &[String]) -> impl Iterator<Item = &str> {
     lists
         .iter()
         .flat_map(|k| k.split(','))
@@ -87,16 +82,22 @@ pub struct IstFilter {
 impl IstFilter {
     pub fn new(settings: &Settings) -> Result<Self, String> {
         let upper = |k: &str| k.to_ascii_uppercase();
-        let select: BTreeSet<String> = keys(&settings.select)
+        // As for rules: `--select` replaces the config file's `select`.
+        let chosen = if split_keys(&settings.select).next().is_some() {
+            &settings.select
+        } else {
+            &settings.config.config.select
+        };
+        let select: BTreeSet<String> = split_keys(chosen)
             .filter(|k| is_ist(k))
             .map(upper)
             .collect();
-        let others: Vec<String> = keys(&settings.select)
+        let others: Vec<String> = split_keys(chosen)
             .filter(|k| !is_ist(k))
             .map(str::to_string)
             .collect();
         let rules = resolve_rules(&others)?.iter().map(|m| m.code).collect();
-        let mut ignore: BTreeSet<String> = keys(&settings.ignore)
+        let mut ignore: BTreeSet<String> = split_keys(&settings.ignore)
             .filter(|k| is_ist(k))
             .map(upper)
             .collect();
@@ -167,7 +168,7 @@ pub fn enabled_rules(settings: &Settings) -> Result<BTreeSet<&'static str>, Stri
         resolve_rules(select)?.iter().map(|m| m.code).collect()
     };
     // IST codes are ignored finding by finding (`IstFilter`), not by turning rules off.
-    let mut ignored: Vec<String> = keys(&settings.ignore)
+    let mut ignored: Vec<String> = split_keys(&settings.ignore)
         .filter(|k| !is_ist(k))
         .map(str::to_string)
         .collect();
