@@ -20,6 +20,9 @@ pub const SERVICE_TYPE_ANNOTATION: &str = "networking.istio.io/service-type";
 /// The annotation that overrides the generated Deployment and Service name.
 pub const NAME_OVERRIDE_ANNOTATION: &str = "gateway.istio.io/name-override";
 
+/// The annotation that overrides the generated Deployment's service account.
+pub const SERVICE_ACCOUNT_ANNOTATION: &str = "gateway.istio.io/service-account";
+
 /// Who handles a Gateway, from its `gatewayClassName`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Class {
@@ -113,8 +116,11 @@ impl ListenerView {
 pub struct Deployment {
     /// istiod creates a Deployment and Service (`IsManaged`): no address, or one IP address.
     pub managed: bool,
-    /// The generated Deployment and Service name, `<gateway>-<class>` unless overridden.
+    /// The generated Deployment and Service name: `<gateway>-<class>`, the Gateway's own name for
+    /// waypoints (`DisableNameSuffix`), unless overridden.
     pub name: String,
+    /// The generated Deployment's service account: the name unless overridden.
+    pub service_account: String,
     /// The Service hosts the gateway binds to: the generated one, or the Hostname addresses.
     pub services: Vec<String>,
     /// The generated Service's type.
@@ -156,14 +162,28 @@ fn class_of(name: &str, classes: &HashMap<&str, &str>) -> Class {
     }
 }
 
-/// `extractGatewayServices` and `IsManaged`.
-fn deployment(store: &Store, id: ResId, spec: &gw::Gateway) -> Deployment {
+/// `extractGatewayServices`, `IsManaged` and the names of `deploymentcontroller.go`
+/// (`GetDefaultName`; the waypoint class sets `DisableNameSuffix` and a ClusterIP Service in
+/// `gatewaycommon/classinfo.go`).
+fn deployment(store: &Store, id: ResId, spec: &gw::Gateway, class: &Class) -> Deployment {
     let r = store.get(id);
+    let waypoint = *class == Class::Waypoint;
     let name = r
         .annotations
         .get(NAME_OVERRIDE_ANNOTATION)
         .cloned()
-        .unwrap_or_else(|| format!("{}-{}", r.name, spec.gateway_class_name));
+        .unwrap_or_else(|| {
+            if waypoint {
+                r.name.clone()
+            } else {
+                format!("{}-{}", r.name, spec.gateway_class_name)
+            }
+        });
+    let service_account = r
+        .annotations
+        .get(SERVICE_ACCOUNT_ANNOTATION)
+        .cloned()
+        .unwrap_or_else(|| name.clone());
     let managed = match spec.addresses.as_slice() {
         [] => true,
         [one] => one.kind() == "IPAddress",
@@ -184,15 +204,21 @@ fn deployment(store: &Store, id: ResId, spec: &gw::Gateway) -> Deployment {
             })
             .collect()
     };
+    let default_type = if waypoint {
+        "ClusterIP"
+    } else {
+        "LoadBalancer"
+    };
     Deployment {
         managed,
         name,
+        service_account,
         services,
         service_type: r
             .annotations
             .get(SERVICE_TYPE_ANNOTATION)
             .cloned()
-            .unwrap_or_else(|| "LoadBalancer".into()),
+            .unwrap_or_else(|| default_type.into()),
     }
 }
 
@@ -363,8 +389,8 @@ pub fn gateways(store: &Store) -> Vec<GatewayView> {
             .collect();
         out.push(GatewayView {
             id,
+            deployment: deployment(store, id, spec, &class),
             class,
-            deployment: deployment(store, id, spec),
             listeners,
         });
     }
@@ -383,6 +409,33 @@ mod tests {
             hostname: host.map(str::to_string),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn generated_names_follow_the_class() {
+        let (sources, store) = crate::model::from_documents(&[(
+            "t.yaml".into(),
+            "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: edge, namespace: shop}\nspec: {gatewayClassName: istio, listeners: [{name: h, port: 80, protocol: HTTP}]}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: waypoint, namespace: shop, annotations: {gateway.istio.io/service-account: wp}}\nspec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}\n".into(),
+        )]);
+        assert!(sources.errors.is_empty(), "{:?}", sources.errors);
+        let got: Vec<_> = gateways(&store)
+            .into_iter()
+            .map(|g| {
+                let d = g.deployment;
+                (d.name, d.service_account, d.service_type)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "edge-istio".into(),
+                    "edge-istio".into(),
+                    "LoadBalancer".into()
+                ),
+                ("waypoint".into(), "wp".into(), "ClusterIP".into()),
+            ]
+        );
     }
 
     #[test]

@@ -5,6 +5,8 @@
 use std::collections::BTreeSet;
 
 use crate::diagnostic::Severity;
+use crate::mesh::gateway_api::GatewayApi;
+use crate::mesh::gateway_api::gateways::Class;
 use crate::mesh::security::authz::{self, AuthzPolicies};
 use crate::mesh::security::ports;
 use crate::model::{ResId, Store};
@@ -46,7 +48,8 @@ fn ip_block_valid(block: &str) -> bool {
 /// What the input knows of namespaces and service accounts.
 struct Known {
     namespaces: BTreeSet<String>,
-    /// `(namespace, service account)` of every workload and ServiceAccount object.
+    /// `(namespace, service account)` of every workload and ServiceAccount object, and of the
+    /// Deployments istiod generates for Gateway API gateways and waypoints.
     accounts: BTreeSet<(String, String)>,
     /// Service accounts of objects that do not write their namespace: `kustomize build` or
     /// `kubectl apply -n` may place them in any namespace.
@@ -54,10 +57,20 @@ struct Known {
 }
 
 impl Known {
-    fn build(store: &Store) -> Self {
+    fn build(store: &Store, gateway_api: &GatewayApi) -> Self {
         let mut namespaces = BTreeSet::new();
         let mut accounts = BTreeSet::new();
         let mut floating = BTreeSet::new();
+        for g in &gateway_api.gateways {
+            if g.deployment.managed && matches!(g.class, Class::Istio | Class::Waypoint) {
+                let r = store.get(g.id);
+                let sa = g.deployment.service_account.clone();
+                if !r.namespace_explicit {
+                    floating.insert(sa.clone());
+                }
+                accounts.insert((r.namespace.clone(), sa));
+            }
+        }
         for (_, r) in store.iter() {
             namespaces.insert(r.namespace.clone());
             let sa = match (r.workload(), r.kind.as_str()) {
@@ -91,7 +104,7 @@ impl Rule for AuthzUnknownReference {
         if policies.is_empty() {
             return;
         }
-        let known = Known::build(store);
+        let known = Known::build(store, &cx.gateway_api());
         let mut domains: BTreeSet<&str> = mesh
             .trust_domain_aliases
             .iter()
