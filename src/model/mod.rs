@@ -33,6 +33,7 @@ pub enum Spec {
     ServiceEntry(istio::ServiceEntry),
     Sidecar(istio::Sidecar),
     WorkloadEntry(istio::WorkloadEntry),
+    EnvoyFilter(Box<istio::EnvoyFilter>),
     PeerAuthentication(security::PeerAuthentication),
     AuthorizationPolicy(Box<security::AuthorizationPolicy>),
     /// The `istio` ConfigMap carrying the mesh config.
@@ -423,6 +424,7 @@ fn decode_spec(res: &Resource) -> Result<Spec, DecodeError> {
         }
         "Sidecar" if istio => Spec::Sidecar(istio_spec(root, istio::Sidecar::unset_port)?),
         "WorkloadEntry" if istio => Spec::WorkloadEntry(decode(root, "spec")?),
+        "EnvoyFilter" if istio => Spec::EnvoyFilter(Box::new(decode(root, "spec")?)),
         "PeerAuthentication" if security => Spec::PeerAuthentication(decode(root, "spec")?),
         "AuthorizationPolicy" if security => {
             Spec::AuthorizationPolicy(Box::new(decode(root, "spec")?))

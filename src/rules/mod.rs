@@ -3,6 +3,7 @@
 pub mod annotations;
 mod context;
 pub mod dump;
+pub mod envoyfilter;
 pub mod gateway_api;
 pub mod injection;
 pub mod input;
@@ -100,6 +101,10 @@ pub static RULES: &[&dyn Rule] = &[
     &selectors::mesh1302_telemetry_conflict::TelemetryConflict,
     &status::mesh1401_negative_condition::NegativeCondition,
     &telemetry::mesh1501_access_log_without_provider::AccessLogWithoutProvider,
+    &envoyfilter::mesh1701_relative_operation::RelativeOperation,
+    &envoyfilter::mesh1702_replace_unsupported::ReplaceUnsupported,
+    &envoyfilter::mesh1703_add_misused::AddMisused,
+    &envoyfilter::mesh1704_remove_misused::RemoveMisused,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
