@@ -485,4 +485,12 @@ impl MeshConfig {
 #[serde(rename_all = "camelCase", default)]
 pub struct ProxyConfig {
     pub proxy_metadata: BTreeMap<String, String>,
+    pub image: Option<ProxyImage>,
+}
+
+/// ProxyConfig `image`: which build of the proxy image the injector picks.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProxyImage {
+    pub image_type: Option<String>,
 }

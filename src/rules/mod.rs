@@ -97,6 +97,7 @@ pub static RULES: &[&dyn Rule] = &[
     &injection::mesh1203_pod_missing_proxy::PodMissingProxy,
     &injection::mesh1204_image_auto_without_injection::ImageAutoWithoutInjection,
     &injection::mesh1205_proxy_uid::ProxyUid,
+    &injection::mesh1206_proxy_image_outdated::ProxyImageOutdated,
     &selectors::mesh1301_sidecar_conflict::SidecarConflict,
     &selectors::mesh1302_telemetry_conflict::TelemetryConflict,
     &status::mesh1401_negative_condition::NegativeCondition,
