@@ -400,6 +400,31 @@ fn istio_spec<T: DeserializeOwned + Default>(
     }
 }
 
+/// Kinds the API server keeps outside namespaces (built-in ones, and the Gateway API's
+/// GatewayClass): their objects are named without a namespace.
+pub fn is_cluster_scoped(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Namespace"
+            | "Node"
+            | "PersistentVolume"
+            | "ClusterRole"
+            | "ClusterRoleBinding"
+            | "CustomResourceDefinition"
+            | "MutatingWebhookConfiguration"
+            | "ValidatingWebhookConfiguration"
+            | "ValidatingAdmissionPolicy"
+            | "ValidatingAdmissionPolicyBinding"
+            | "APIService"
+            | "StorageClass"
+            | "PriorityClass"
+            | "IngressClass"
+            | "RuntimeClass"
+            | "CSIDriver"
+            | "GatewayClass"
+    )
+}
+
 fn decode_spec(res: &Resource) -> Result<Spec, DecodeError> {
     let root = &res.node;
     let istio = res.is_istio_networking();

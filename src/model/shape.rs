@@ -114,6 +114,15 @@ const PROXY_CONFIG: Shape = Fields(&[(
     ]),
 )]);
 
+/// Admission webhook configurations: the webhooks' names and URLs.
+const WEBHOOKS: Shape = Fields(&[(
+    "webhooks",
+    List(&Fields(&[
+        ("name", Str),
+        ("clientConfig", Fields(&[("url", Str)])),
+    ])),
+)]);
+
 const CERTIFICATE: Shape = Fields(&[("spec", Fields(&[("secretName", Str)]))]);
 const EXTERNAL_SECRET: Shape = Fields(&[("spec", Fields(&[("target", Fields(&[("name", Str)]))]))]);
 const POD: Shape = Fields(&[("spec", Fields(&[("nodeName", Str)]))]);
@@ -137,6 +146,10 @@ fn kind_shape(res: &Resource) -> Option<&'static Shape> {
         ("security.istio.io", "AuthorizationPolicy") => &AUTHORIZATION_POLICY,
         ("telemetry.istio.io", "Telemetry") => &TELEMETRY,
         ("networking.istio.io", "ProxyConfig") => &PROXY_CONFIG,
+        (
+            "admissionregistration.k8s.io",
+            "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration",
+        ) => &WEBHOOKS,
         ("cert-manager.io", "Certificate") => &CERTIFICATE,
         (_, "ExternalSecret") => &EXTERNAL_SECRET,
         ("", "Pod") => &POD,

@@ -2,6 +2,7 @@
 
 pub mod annotations;
 mod context;
+pub mod controlplane;
 pub mod dump;
 pub mod envoyfilter;
 pub mod gateway_api;
@@ -106,6 +107,7 @@ pub static RULES: &[&dyn Rule] = &[
     &envoyfilter::mesh1702_replace_unsupported::ReplaceUnsupported,
     &envoyfilter::mesh1703_add_misused::AddMisused,
     &envoyfilter::mesh1704_remove_misused::RemoveMisused,
+    &controlplane::mesh1801_webhook_address::WebhookAddress,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
