@@ -65,6 +65,19 @@ def attributed(code, analyzer, finding):
     )
 
 
+def fixed_text_codes(corpus):
+    """Codes whose message template has no parameter. The upstream harness keeps one of messages
+    with the same text (`SortedDedupedCopy`; its resources carry no line), so such a code is
+    expected at most once per resource however many fields meshlint reports."""
+    codes = set()
+    with open(os.path.join(corpus, "codes.tsv")) as f:
+        for line in f:
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) >= 4 and cols[1].startswith("IST") and "%" not in cols[3]:
+                codes.add(cols[1])
+    return codes
+
+
 # Kinds without a namespace: meshlint names them with an empty one.
 CLUSTER_SCOPED = {"Namespace", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "CustomResourceDefinition", "GatewayClass"}
 
@@ -105,6 +118,7 @@ def main():
         if "[" in line:
             covered.update(c.strip() for c in line[line.rindex("[") + 1 : line.rindex("]")].split(","))
 
+    once = fixed_text_codes(args.corpus)
     per_code = collections.defaultdict(lambda: [0, 0, 0])
     problems = []
     input_errors = 0
@@ -124,7 +138,8 @@ def main():
                     continue
                 r = f["resource"]
                 key = (code, r["kind"], r["namespace"], r["name"])
-                got[key] += 1
+                if key[0] not in once or not got[key]:
+                    got[key] += 1
                 severities[key].append(f["severity"])
         want = collections.Counter()
         for e in case["expected"]:

@@ -171,12 +171,13 @@ impl<'a> Locator<'a> {
     }
 }
 
-/// `Kind namespace/name` of a resource (a Namespace has no namespace of its own).
+/// `Kind namespace/name` of a resource (a Namespace, a GatewayClass or a webhook configuration
+/// has no namespace).
 pub fn resource_ref(store: &Store, id: ResId) -> ResourceRef {
     let r = store.get(id);
     ResourceRef {
         kind: r.kind.clone(),
-        namespace: if r.kind == "Namespace" {
+        namespace: if crate::model::is_cluster_scoped(&r.kind) {
             String::new()
         } else {
             r.namespace.clone()

@@ -7,6 +7,7 @@ pub mod gateway_api;
 pub mod graph;
 pub mod hosts;
 pub mod injection;
+pub mod injector;
 pub mod owners;
 pub mod protocol;
 pub mod routes;

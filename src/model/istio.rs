@@ -197,6 +197,87 @@ pub struct EgressListener {
     pub hosts: Vec<String>,
 }
 
+/// An EnvoyFilter (`networking.istio.io/v1alpha3`): the fields that decide whether and where
+/// istiod applies its patches. Patch values stay untyped; istiod checks them against Envoy's
+/// protos.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EnvoyFilter {
+    pub workload_selector: Option<WorkloadSelector>,
+    pub priority: i64,
+    pub config_patches: Vec<Option<EnvoyConfigPatch>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EnvoyConfigPatch {
+    pub apply_to: Option<String>,
+    #[serde(rename = "match")]
+    pub matches: Option<EnvoyPatchMatch>,
+    pub patch: Option<EnvoyPatch>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EnvoyPatchMatch {
+    pub context: Option<String>,
+    pub proxy: Option<EnvoyProxyMatch>,
+    pub listener: Option<EnvoyListenerMatch>,
+    pub route_configuration: Option<EnvoyRouteConfigurationMatch>,
+    pub cluster: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EnvoyProxyMatch {
+    pub proxy_version: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EnvoyListenerMatch {
+    pub filter_chain: Option<EnvoyFilterChainMatch>,
+    pub listener_filter: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EnvoyFilterChainMatch {
+    pub filter: Option<EnvoyFilterMatch>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EnvoyFilterMatch {
+    pub name: Option<String>,
+    pub sub_filter: Option<EnvoySubFilterMatch>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EnvoySubFilterMatch {
+    pub name: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EnvoyRouteConfigurationMatch {
+    pub vhost: Option<EnvoyVirtualHostMatch>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EnvoyVirtualHostMatch {
+    pub route: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EnvoyPatch {
+    pub operation: Option<String>,
+    pub value: Option<serde_json::Value>,
+}
+
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct WorkloadEntry {
@@ -404,4 +485,12 @@ impl MeshConfig {
 #[serde(rename_all = "camelCase", default)]
 pub struct ProxyConfig {
     pub proxy_metadata: BTreeMap<String, String>,
+    pub image: Option<ProxyImage>,
+}
+
+/// ProxyConfig `image`: which build of the proxy image the injector picks.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProxyImage {
+    pub image_type: Option<String>,
 }

@@ -33,6 +33,7 @@ pub enum Spec {
     ServiceEntry(istio::ServiceEntry),
     Sidecar(istio::Sidecar),
     WorkloadEntry(istio::WorkloadEntry),
+    EnvoyFilter(Box<istio::EnvoyFilter>),
     PeerAuthentication(security::PeerAuthentication),
     AuthorizationPolicy(Box<security::AuthorizationPolicy>),
     /// The `istio` ConfigMap carrying the mesh config.
@@ -399,6 +400,31 @@ fn istio_spec<T: DeserializeOwned + Default>(
     }
 }
 
+/// Kinds the API server keeps outside namespaces (built-in ones, and the Gateway API's
+/// GatewayClass): their objects are named without a namespace.
+pub fn is_cluster_scoped(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Namespace"
+            | "Node"
+            | "PersistentVolume"
+            | "ClusterRole"
+            | "ClusterRoleBinding"
+            | "CustomResourceDefinition"
+            | "MutatingWebhookConfiguration"
+            | "ValidatingWebhookConfiguration"
+            | "ValidatingAdmissionPolicy"
+            | "ValidatingAdmissionPolicyBinding"
+            | "APIService"
+            | "StorageClass"
+            | "PriorityClass"
+            | "IngressClass"
+            | "RuntimeClass"
+            | "CSIDriver"
+            | "GatewayClass"
+    )
+}
+
 fn decode_spec(res: &Resource) -> Result<Spec, DecodeError> {
     let root = &res.node;
     let istio = res.is_istio_networking();
@@ -423,6 +449,7 @@ fn decode_spec(res: &Resource) -> Result<Spec, DecodeError> {
         }
         "Sidecar" if istio => Spec::Sidecar(istio_spec(root, istio::Sidecar::unset_port)?),
         "WorkloadEntry" if istio => Spec::WorkloadEntry(decode(root, "spec")?),
+        "EnvoyFilter" if istio => Spec::EnvoyFilter(Box::new(decode(root, "spec")?)),
         "PeerAuthentication" if security => Spec::PeerAuthentication(decode(root, "spec")?),
         "AuthorizationPolicy" if security => {
             Spec::AuthorizationPolicy(Box::new(decode(root, "spec")?))

@@ -105,6 +105,24 @@ const TELEMETRY: Shape = Fields(&[(
     Fields(&[("selector", Fields(&[("matchLabels", Values(&Str))]))]),
 )]);
 
+/// `networking.istio.io` ProxyConfig: the image type and the workloads it applies to.
+const PROXY_CONFIG: Shape = Fields(&[(
+    "spec",
+    Fields(&[
+        ("selector", Fields(&[("matchLabels", Values(&Str))])),
+        ("image", Fields(&[("imageType", Str)])),
+    ]),
+)]);
+
+/// Admission webhook configurations: the webhooks' names and URLs.
+const WEBHOOKS: Shape = Fields(&[(
+    "webhooks",
+    List(&Fields(&[
+        ("name", Str),
+        ("clientConfig", Fields(&[("url", Str)])),
+    ])),
+)]);
+
 const CERTIFICATE: Shape = Fields(&[("spec", Fields(&[("secretName", Str)]))]);
 const EXTERNAL_SECRET: Shape = Fields(&[("spec", Fields(&[("target", Fields(&[("name", Str)]))]))]);
 const POD: Shape = Fields(&[("spec", Fields(&[("nodeName", Str)]))]);
@@ -127,6 +145,11 @@ fn kind_shape(res: &Resource) -> Option<&'static Shape> {
         ("gateway.networking.k8s.io", "Gateway") => &K8S_GATEWAY,
         ("security.istio.io", "AuthorizationPolicy") => &AUTHORIZATION_POLICY,
         ("telemetry.istio.io", "Telemetry") => &TELEMETRY,
+        ("networking.istio.io", "ProxyConfig") => &PROXY_CONFIG,
+        (
+            "admissionregistration.k8s.io",
+            "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration",
+        ) => &WEBHOOKS,
         ("cert-manager.io", "Certificate") => &CERTIFICATE,
         (_, "ExternalSecret") => &EXTERNAL_SECRET,
         ("", "Pod") => &POD,

@@ -2,7 +2,9 @@
 
 pub mod annotations;
 mod context;
+pub mod controlplane;
 pub mod dump;
+pub mod envoyfilter;
 pub mod gateway_api;
 pub mod injection;
 pub mod input;
@@ -96,10 +98,16 @@ pub static RULES: &[&dyn Rule] = &[
     &injection::mesh1203_pod_missing_proxy::PodMissingProxy,
     &injection::mesh1204_image_auto_without_injection::ImageAutoWithoutInjection,
     &injection::mesh1205_proxy_uid::ProxyUid,
+    &injection::mesh1206_proxy_image_outdated::ProxyImageOutdated,
     &selectors::mesh1301_sidecar_conflict::SidecarConflict,
     &selectors::mesh1302_telemetry_conflict::TelemetryConflict,
     &status::mesh1401_negative_condition::NegativeCondition,
     &telemetry::mesh1501_access_log_without_provider::AccessLogWithoutProvider,
+    &envoyfilter::mesh1701_relative_operation::RelativeOperation,
+    &envoyfilter::mesh1702_replace_unsupported::ReplaceUnsupported,
+    &envoyfilter::mesh1703_add_misused::AddMisused,
+    &envoyfilter::mesh1704_remove_misused::RemoveMisused,
+    &controlplane::mesh1801_webhook_address::WebhookAddress,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
