@@ -1,5 +1,6 @@
 //! The rule trait, the registry and the context rules report through; one folder per family.
 
+pub mod ambient;
 pub mod annotations;
 mod context;
 pub mod dump;
@@ -100,6 +101,8 @@ pub static RULES: &[&dyn Rule] = &[
     &selectors::mesh1302_telemetry_conflict::TelemetryConflict,
     &status::mesh1401_negative_condition::NegativeCondition,
     &telemetry::mesh1501_access_log_without_provider::AccessLogWithoutProvider,
+    &ambient::mesh1601_sidecar_and_ambient::SidecarAndAmbient,
+    &ambient::mesh1602_sidecar_in_ambient_namespace::SidecarInAmbientNamespace,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
