@@ -103,6 +103,11 @@ pub static RULES: &[&dyn Rule] = &[
     &telemetry::mesh1501_access_log_without_provider::AccessLogWithoutProvider,
     &ambient::mesh1601_sidecar_and_ambient::SidecarAndAmbient,
     &ambient::mesh1602_sidecar_in_ambient_namespace::SidecarInAmbientNamespace,
+    &ambient::mesh1603_waypoint_not_found::WaypointNotFound,
+    &ambient::mesh1604_waypoint_refuses_traffic::WaypointRefusesTraffic,
+    &ambient::mesh1605_waypoint_without_ambient::WaypointWithoutAmbient,
+    &ambient::mesh1606_waypoint_without_hbone::WaypointWithoutHbone,
+    &ambient::mesh1607_host_network_unmeshed::HostNetworkUnmeshed,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

@@ -70,7 +70,7 @@ impl Rule for SidecarInAmbientNamespace {
                 )
                 .related(ns, FieldPath::parse("metadata.labels").key("istio.io/dataplane-mode"), "the namespace's ambient label")
                 .help("if the sidecar is intended, nothing to do; to run the workload in ambient, drop its injection label and restart its pods");
-            if let Some((at, path)) = injection_at {
+            if let Some((at, path)) = injection_at.filter(|(at, _)| *at != id) {
                 rep.related(at, path, "the label that selects the injector");
             }
         }

@@ -4,8 +4,14 @@
 //! Gateways without their HBONE listener, and hostNetwork pods in meshed namespaces. The facts
 //! come from `mesh::ambient` (see `docs/ambient.md`).
 
+pub mod enrolments;
 pub mod mesh1601_sidecar_and_ambient;
 pub mod mesh1602_sidecar_in_ambient_namespace;
+pub mod mesh1603_waypoint_not_found;
+pub mod mesh1604_waypoint_refuses_traffic;
+pub mod mesh1605_waypoint_without_ambient;
+pub mod mesh1606_waypoint_without_hbone;
+pub mod mesh1607_host_network_unmeshed;
 
 use crate::mesh::ambient::{AmbientView, ModeFacts};
 use crate::model::ResId;
