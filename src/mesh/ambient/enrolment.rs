@@ -14,8 +14,6 @@ use crate::source::FieldPath;
 
 pub const USE_WAYPOINT: &str = "istio.io/use-waypoint";
 pub const USE_WAYPOINT_NAMESPACE: &str = "istio.io/use-waypoint-namespace";
-/// On a Service: ingress gateways send its traffic through its waypoint too.
-pub const INGRESS_USE_WAYPOINT: &str = "istio.io/ingress-use-waypoint";
 
 /// Where the `istio.io/use-waypoint` label that applies is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -68,7 +68,7 @@ impl Rule for WaypointRefusesTraffic {
                     Subject::Service(_) => "service",
                     Subject::Workload(_) => "workload",
                 };
-                let mut rep = cx
+                let rep = cx
                     .report(
                         at,
                         path.clone(),
@@ -82,7 +82,7 @@ impl Rule for WaypointRefusesTraffic {
                     )
                     .subkind("traffic-type")
                     .help(format!("label the waypoint `istio.io/waypoint-for: {kind}` (or `all`), or name another waypoint"));
-                rep = match view.traffic_type(gateway).and_then(|t| t.label_at.clone()) {
+                match view.traffic_type(gateway).and_then(|t| t.label_at.clone()) {
                     Some((tat, tpath)) => rep.related(tat, tpath, "the waypoint's traffic type"),
                     None => rep.related(
                         gateway,
@@ -90,7 +90,6 @@ impl Rule for WaypointRefusesTraffic {
                         "the waypoint (traffic type `service` by default)",
                     ),
                 };
-                let _ = rep;
             }
             if g_res.annotations.contains_key(INBOUND_BINDING) {
                 continue;
@@ -143,5 +142,58 @@ impl Rule for WaypointRefusesTraffic {
             .related(gateway, listener_path, "the waypoint's HBONE listener")
             .help("allow the namespace on the waypoint's HBONE listener (`allowedRoutes: {namespaces: {from: All}}` or a selector), or use a waypoint in the same namespace");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::findings_of;
+
+    fn input(wp_labels: &str, listener_extra: &str, objects: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: shop, labels: {{istio.io/dataplane-mode: ambient}}}}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {{name: wp, namespace: infra, labels: {wp_labels}}}\nspec: {{gatewayClassName: istio-waypoint, listeners: [{{name: mesh, port: 15008, protocol: HBONE{listener_extra}}}]}}\n---\n{objects}"
+        )
+    }
+
+    const SVC: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop, labels: {istio.io/use-waypoint: wp, istio.io/use-waypoint-namespace: infra}}\nspec: {ports: [{port: 80}]}\n";
+    const ALL_NS: &str = ", allowedRoutes: {namespaces: {from: All}}";
+
+    #[test]
+    fn traffic_type_and_namespace_are_checked_as_istiod_does() {
+        let subkinds = |labels: &str, extra: &str| -> Vec<&'static str> {
+            findings_of("MESH1604", &input(labels, extra, SVC))
+                .iter()
+                .filter_map(|f| f.subkind)
+                .collect()
+        };
+        assert_eq!(subkinds("{}", ALL_NS), Vec::<&str>::new());
+        assert_eq!(
+            subkinds("{istio.io/waypoint-for: all}", ALL_NS),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            subkinds("{istio.io/waypoint-for: workload}", ALL_NS),
+            ["traffic-type"]
+        );
+        assert_eq!(
+            subkinds("{istio.io/waypoint-for: none}", ALL_NS),
+            ["traffic-type"]
+        );
+        // `Same` is the default: another namespace is refused.
+        assert_eq!(subkinds("{}", ""), ["namespace-not-allowed"]);
+    }
+
+    #[test]
+    fn a_namespace_label_on_workloads_a_service_waypoint_refuses_is_no_error() {
+        let objects = "apiVersion: v1\nkind: Namespace\nmetadata: {name: infra, labels: {istio.io/use-waypoint: wp}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: infra}\nspec: {template: {metadata: {labels: {app: d}}, spec: {containers: [{name: c}]}}}\n";
+        assert!(findings_of("MESH1604", &input("{}", "", objects)).is_empty());
+        let own = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: infra}\nspec: {template: {metadata: {labels: {app: d, istio.io/use-waypoint: wp}}, spec: {containers: [{name: c}]}}}\n";
+        let f = findings_of("MESH1604", &input("{}", "", own));
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(
+            f[0].message.contains("not workload traffic"),
+            "{}",
+            f[0].message
+        );
     }
 }

@@ -62,3 +62,42 @@ impl Rule for WaypointWithoutAmbient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::findings_of;
+
+    fn input(ns_labels: &str, pod_labels: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: shop, labels: {ns_labels}}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\nspec:\n  template:\n    metadata: {{labels: {pod_labels}}}\n    spec: {{containers: [{{name: web, image: web}}]}}\n"
+        )
+    }
+
+    #[test]
+    fn only_the_pods_own_label_outside_ambient_is_reported() {
+        let cases = [
+            ("{}", "{istio.io/use-waypoint: wp}", true),
+            (
+                "{istio.io/dataplane-mode: ambient}",
+                "{istio.io/use-waypoint: wp}",
+                false,
+            ),
+            (
+                "{}",
+                "{istio.io/use-waypoint: wp, istio.io/dataplane-mode: ambient}",
+                false,
+            ),
+            (
+                "{istio.io/dataplane-mode: ambient}",
+                "{istio.io/use-waypoint: wp, istio.io/dataplane-mode: none}",
+                true,
+            ),
+            ("{istio.io/use-waypoint: wp}", "{app: web}", false),
+            ("{}", "{istio.io/use-waypoint: none}", false),
+        ];
+        for (ns, pod, reported) in cases {
+            let f = findings_of("MESH1605", &input(ns, pod));
+            assert_eq!(!f.is_empty(), reported, "{ns} {pod}: {f:#?}");
+        }
+    }
+}

@@ -78,3 +78,50 @@ impl Rule for WaypointWithoutHbone {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::findings_of;
+
+    fn gw(class: &str, annotations: &str, listeners: &str) -> String {
+        format!(
+            "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {{name: wp, namespace: shop, annotations: {annotations}}}\nspec: {{gatewayClassName: {class}, listeners: {listeners}}}\n"
+        )
+    }
+
+    #[test]
+    fn waypoints_need_exactly_the_hbone_listener() {
+        let subkinds = |text: &str| -> Vec<&'static str> {
+            findings_of("MESH1606", text)
+                .iter()
+                .filter_map(|f| f.subkind)
+                .collect()
+        };
+        let hbone = "{name: mesh, port: 15008, protocol: HBONE}";
+        assert!(subkinds(&gw("istio-waypoint", "{}", &format!("[{hbone}]"))).is_empty());
+        assert_eq!(
+            subkinds(&gw(
+                "istio-waypoint",
+                "{}",
+                "[{name: mesh, port: 15009, protocol: HBONE}]"
+            )),
+            ["no-hbone-listener", "unexpected-listener"]
+        );
+        assert_eq!(
+            subkinds(&gw(
+                "istio-waypoint",
+                "{}",
+                &format!("[{hbone}, {{name: h, port: 80, protocol: HTTP}}]")
+            )),
+            ["unexpected-listener"]
+        );
+        // Other classes are not waypoints; a bound waypoint picks its own listener.
+        assert!(subkinds(&gw("istio", "{}", "[{name: h, port: 80, protocol: HTTP}]")).is_empty());
+        let bound = gw(
+            "istio-waypoint",
+            "{ambient.istio.io/waypoint-inbound-binding: PROXY/16000}",
+            "[{name: p, port: 16000, protocol: TCP}]",
+        );
+        assert!(subkinds(&bound).is_empty());
+    }
+}

@@ -180,3 +180,62 @@ fn strict_namespaces(cx: &Context<'_>) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::findings_of;
+
+    fn input(ns: &str, ns_labels: &str, pod_labels: &str, extra: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}, labels: {ns_labels}}}\n---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: agent, namespace: {ns}}}\nspec:\n  template:\n    metadata: {{labels: {pod_labels}}}\n    spec: {{hostNetwork: true, containers: [{{name: a, image: a}}]}}\n---\n{extra}"
+        )
+    }
+
+    #[test]
+    fn meshed_namespaces_and_pod_opt_ins_are_reported() {
+        for (ns_labels, pod_labels) in [
+            ("{istio.io/dataplane-mode: ambient}", "{app: agent}"),
+            ("{istio-injection: enabled}", "{app: agent}"),
+            ("{istio.io/rev: canary}", "{app: agent}"),
+            ("{}", "{app: agent, istio.io/dataplane-mode: ambient}"),
+        ] {
+            let f = findings_of("MESH1607", &input("mon", ns_labels, pod_labels, ""));
+            assert_eq!(f.len(), 1, "{ns_labels} {pod_labels}");
+        }
+        for (ns, ns_labels) in [
+            ("mon", "{}"),
+            ("mon", "{istio-injection: disabled}"),
+            ("kube-system", "{istio.io/dataplane-mode: ambient}"),
+        ] {
+            assert!(
+                findings_of("MESH1607", &input(ns, ns_labels, "{app: agent}", "")).is_empty(),
+                "{ns} {ns_labels}"
+            );
+        }
+    }
+
+    #[test]
+    fn strict_peers_and_selecting_services_are_named() {
+        let extra = "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: p, namespace: pay}\nspec: {mtls: {mode: STRICT}}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: agent, namespace: mon}\nspec: {selector: {app: agent}, ports: [{port: 9100}]}\n";
+        let f = findings_of(
+            "MESH1607",
+            &input(
+                "mon",
+                "{istio.io/dataplane-mode: ambient}",
+                "{app: agent}",
+                extra,
+            ),
+        );
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.contains("STRICT mTLS (namespace pay)"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].message.contains("clients of Service agent"),
+            "{}",
+            f[0].message
+        );
+    }
+}
