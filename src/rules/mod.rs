@@ -1,5 +1,6 @@
 //! The rule trait, the registry and the context rules report through; one folder per family.
 
+pub mod ambient;
 pub mod annotations;
 mod context;
 pub mod controlplane;
@@ -103,6 +104,13 @@ pub static RULES: &[&dyn Rule] = &[
     &selectors::mesh1302_telemetry_conflict::TelemetryConflict,
     &status::mesh1401_negative_condition::NegativeCondition,
     &telemetry::mesh1501_access_log_without_provider::AccessLogWithoutProvider,
+    &ambient::mesh1601_sidecar_and_ambient::SidecarAndAmbient,
+    &ambient::mesh1602_sidecar_in_ambient_namespace::SidecarInAmbientNamespace,
+    &ambient::mesh1603_waypoint_not_found::WaypointNotFound,
+    &ambient::mesh1604_waypoint_refuses_traffic::WaypointRefusesTraffic,
+    &ambient::mesh1605_waypoint_without_ambient::WaypointWithoutAmbient,
+    &ambient::mesh1606_waypoint_without_hbone::WaypointWithoutHbone,
+    &ambient::mesh1607_host_network_unmeshed::HostNetworkUnmeshed,
     &envoyfilter::mesh1701_relative_operation::RelativeOperation,
     &envoyfilter::mesh1702_replace_unsupported::ReplaceUnsupported,
     &envoyfilter::mesh1703_add_misused::AddMisused,
