@@ -1,6 +1,7 @@
 //! istiod's view of the manifests: host names and visibility, workloads and selectors, sidecar
 //! injection, port protocols, the resource graph, and the outbound listeners it gives each proxy.
 
+pub mod ambient;
 pub mod ambient_l7;
 pub mod annotations;
 pub mod destination_rules;

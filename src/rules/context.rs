@@ -8,6 +8,7 @@ use std::rc::Rc;
 use crate::diagnostic::{Fix, FixAction, RawFinding, RelatedTarget, Severity, Target};
 use crate::envoy::load::LoadedDump;
 use crate::envoy::table::{self as dump_table, CatchAll, Unreached};
+use crate::mesh::ambient::AmbientView;
 use crate::mesh::destination_rules::DrIndex;
 use crate::mesh::gateway_api::GatewayApi;
 use crate::mesh::graph::MeshGraph;
@@ -58,6 +59,7 @@ pub struct Context<'a> {
     catch_alls: OnceCell<Rc<Vec<Vec<CatchAll>>>>,
     unreached: OnceCell<Rc<Vec<Vec<Unreached>>>>,
     mtls: OnceCell<Rc<MtlsView>>,
+    ambient: OnceCell<Rc<AmbientView>>,
 }
 
 impl<'a> Context<'a> {
@@ -87,6 +89,7 @@ impl<'a> Context<'a> {
             catch_alls: OnceCell::new(),
             unreached: OnceCell::new(),
             mtls: OnceCell::new(),
+            ambient: OnceCell::new(),
         }
     }
 
@@ -113,6 +116,20 @@ impl<'a> Context<'a> {
                     self.graph,
                     &self.index.destination_rules,
                     self.settings,
+                ))
+            })
+            .clone()
+    }
+
+    /// The ambient data plane: each workload's mode, waypoint enrolments, waypoint traffic
+    /// types; built on first use.
+    pub fn ambient(&self) -> Rc<AmbientView> {
+        self.ambient
+            .get_or_init(|| {
+                Rc::new(AmbientView::build(
+                    self.store,
+                    &self.gateway_api(),
+                    &self.index.workloads,
                 ))
             })
             .clone()
