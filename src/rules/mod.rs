@@ -1,5 +1,6 @@
 //! The rule trait, the registry and the context rules report through; one folder per family.
 
+pub mod ambient;
 pub mod annotations;
 mod context;
 pub mod dump;
@@ -100,6 +101,11 @@ pub static RULES: &[&dyn Rule] = &[
     &selectors::mesh1302_telemetry_conflict::TelemetryConflict,
     &status::mesh1401_negative_condition::NegativeCondition,
     &telemetry::mesh1501_access_log_without_provider::AccessLogWithoutProvider,
+    &ambient::mesh1610_waypoint_ignores_selector::WaypointIgnoresSelector,
+    &ambient::mesh1611_policy_target_without_waypoint::PolicyTargetWithoutWaypoint,
+    &ambient::mesh1612_route_target_without_waypoint::RouteTargetWithoutWaypoint,
+    &ambient::mesh1613_route_outside_waypoint_scope::RouteOutsideWaypointScope,
+    &ambient::mesh1614_workload_l7_authz_without_waypoint::WorkloadL7AuthzWithoutWaypoint,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
