@@ -190,6 +190,8 @@ pub fn route_targets(r: &Resource) -> Option<(RouteKind, Vec<RouteTarget>, Vec<L
             }
             (RouteKind::VirtualService, mesh_route_sections(vs))
         }
+        // A rule with a workloadSelector is meant for the sidecars it selects only.
+        Spec::DestinationRule(dr) if dr.workload_selector.is_some() => return None,
         Spec::DestinationRule(dr) => {
             if let Some((ns, name)) = service_of_host(&dr.host, &r.namespace) {
                 push(FieldPath::parse("spec.host"), ns, name);

@@ -116,7 +116,11 @@ impl Rule for WaypointIgnoresSelector {
                 continue;
             }
             let reached = reached(cx, r, &att);
-            let (captured, waypoints) = split_ambient(cx, &ambient, &index, &reached);
+            let (captured, mut waypoints) = split_ambient(cx, &ambient, &index, &reached);
+            // A namespace-wide policy is not meant for the namespace's waypoints.
+            if att.selector.is_empty() {
+                waypoints.clear();
+            }
             let unmatched_in_ambient =
                 reached.is_empty() && ambient.namespace_ambient(&r.namespace);
             if captured.is_empty() && waypoints.is_empty() && !unmatched_in_ambient {

@@ -1,4 +1,5 @@
-//! Ambient mode.
+//! Istio's ambient mode: L7 policies and routes that no waypoint applies (MESH1610-MESH1614).
+//! `l7.rs` holds what they share; which fields are L7 is `mesh::ambient_l7`.
 
 pub mod l7;
 pub mod mesh1610_waypoint_ignores_selector;
