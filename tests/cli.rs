@@ -2298,6 +2298,39 @@ fn listeners_says_why_there_is_nothing_to_show() {
 }
 
 #[test]
+fn listeners_say_an_ambient_namespace_has_no_sidecar_listeners() {
+    let out = meshlint(&["listeners", "testdata/listeners/ambient.yaml", "-n", "shop"]);
+    out.expect_code(0);
+    assert_eq!(out.stderr, "");
+    assert!(
+        out.stdout.starts_with("namespace shop (`istio.io/dataplane-mode=ambient`): no sidecar, so no sidecar listeners; the node's ztunnel carries"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("ADDRESS"), "{}", out.stdout);
+    for line in [
+        "Deployment web                       ztunnel → waypoint shop/web-waypoint (own label)",
+        "Deployment cart                      ztunnel (waypoint shop/waypoint, namespace label, takes no workload traffic)",
+        "Service web                          ztunnel → waypoint shop/waypoint (namespace label)",
+    ] {
+        assert!(
+            out.stdout.contains(line),
+            "{line:?} missing from {}",
+            out.stdout
+        );
+    }
+    let out = meshlint(&[
+        "listeners",
+        "testdata/listeners/ambient.yaml",
+        "--format",
+        "json",
+    ]);
+    out.expect_code(0);
+    assert_eq!(out.json()["ambient"][0]["namespace"], "shop");
+    assert_eq!(out.json()["scopes"][0]["namespace"], "legacy");
+}
+
+#[test]
 fn an_input_without_objects_warns_and_keeps_exit_code_0() {
     // A wrong path in CI: a directory with no manifests at all.
     let dir = temp_dir();

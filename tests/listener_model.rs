@@ -259,3 +259,35 @@ fn listeners_mark_services_on_the_proxys_own_ports() {
     );
     assert!(rows.iter().any(|r| r.port == 15001 && r.kind == "proxy"));
 }
+
+#[test]
+fn listeners_show_ambient_namespaces_without_sidecar_listeners() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/listeners/ambient.yaml");
+    let view =
+        meshlint::engine::listeners(&[path.to_string_lossy().into_owned()], &Settings::default())
+            .expect("ok");
+    // Only the sidecar namespace is a proxy scope.
+    let scopes: Vec<&str> = view.scopes.iter().map(|s| s.1.as_str()).collect();
+    assert_eq!(scopes, ["legacy"]);
+    assert_eq!(view.no_scopes, None);
+    let [shop] = view.ambient.as_slice() else {
+        panic!("{:?}", view.ambient)
+    };
+    assert_eq!(shop.namespace, "shop");
+    assert!(shop.labelled);
+    let paths: Vec<(&str, Option<&str>, bool)> = shop
+        .workloads
+        .iter()
+        .chain(&shop.services)
+        .map(|p| (p.name.as_str(), p.waypoint.as_deref(), p.refused))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ("web", Some("shop/web-waypoint"), false),
+            // The namespace's waypoint takes service traffic only.
+            ("cart", Some("shop/waypoint"), true),
+            ("web", Some("shop/waypoint"), false),
+        ]
+    );
+}

@@ -1,6 +1,6 @@
 //! `meshlint listeners`.
 
-use crate::engine;
+use crate::engine::{self, AmbientNamespace, AmbientPath};
 use crate::model::listener::Row;
 
 use super::{
@@ -98,20 +98,86 @@ pub(super) fn listeners(args: ListenersArgs) -> u8 {
             })),
         }
     }
-    if args.format == ListFormat::Json {
-        out =
-            serde_json::to_string_pretty(&serde_json::json!({"version": 1, "scopes": json_scopes}))
-                .expect("JSON values always serialise");
-        out.push('\n');
+    let ambient: Vec<AmbientNamespace> = view
+        .ambient
+        .iter()
+        .filter(|a| args.namespace.as_ref().is_none_or(|n| *n == a.namespace))
+        .filter_map(|a| match &args.workload {
+            None => Some(a.clone()),
+            Some(w) => {
+                let workloads: Vec<AmbientPath> = a
+                    .workloads
+                    .iter()
+                    .filter(|p| p.name == *w)
+                    .cloned()
+                    .collect();
+                (!workloads.is_empty()).then(|| AmbientNamespace {
+                    workloads,
+                    services: Vec::new(),
+                    ..a.clone()
+                })
+            }
+        })
+        .collect();
+    printed += ambient.len();
+    match args.format {
+        ListFormat::Json => {
+            out = serde_json::to_string_pretty(&serde_json::json!({
+                "version": 1,
+                "scopes": json_scopes,
+                "ambient": ambient,
+            }))
+            .expect("JSON values always serialise");
+            out.push('\n');
+        }
+        ListFormat::Human => {
+            for a in &ambient {
+                out.push_str(&ambient_text(a));
+            }
+        }
     }
     let code = report_inputs(&view.notices, &view.errors);
     if let Some(why) = &view.no_scopes {
         eprint_line("note", why);
-    } else if printed == 0 && !view.scopes.is_empty() {
+    } else if printed == 0 && !(view.scopes.is_empty() && view.ambient.is_empty()) {
         eprint_line("note", &filtered_out(&args, &view.scopes));
     }
     print(&out);
     code
+}
+
+/// An ambient namespace as `meshlint listeners` prints it: no sidecar listeners, and each
+/// workload's and Service's path (ztunnel, then its waypoint when one is named).
+fn ambient_text(a: &AmbientNamespace) -> String {
+    let what = if a.labelled {
+        "`istio.io/dataplane-mode=ambient`"
+    } else {
+        "ambient workloads"
+    };
+    let mut out = format!(
+        "namespace {} ({what}): no sidecar, so no sidecar listeners; the node's ztunnel carries the traffic of its ambient workloads (mTLS over HBONE, port 15008), and a waypoint the L7 part when one is named\n",
+        a.namespace
+    );
+    for p in a.workloads.iter().chain(&a.services) {
+        let via = match (&p.waypoint, p.named_by) {
+            (Some(w), Some(by)) if p.refused => format!(
+                "ztunnel (waypoint {w}, {by}, takes no {} traffic)",
+                if p.kind == "Service" {
+                    "service"
+                } else {
+                    "workload"
+                }
+            ),
+            (Some(w), Some(by)) => format!("ztunnel → waypoint {w} ({by})"),
+            _ => "ztunnel".to_string(),
+        };
+        out.push_str(&format!(
+            "  {:<36} {via}\n",
+            format!("{} {}", p.kind, p.name)
+        ));
+    }
+    out.push('\n');
+    out
 }
 
 /// Why `-n` or `--workload` left nothing to print, naming what there is.

@@ -12,6 +12,7 @@ use crate::model::listener::ScopeRows;
 use crate::model::{Spec, Store};
 use crate::source::{InputError, Notice, Sources};
 
+use super::ambient_listeners::{AmbientNamespace, ambient_namespaces};
 use super::{
     Fetched, Settings, add_fetched, discovery, mesh_settings, model_options, warn_if_empty,
 };
@@ -21,6 +22,8 @@ pub struct ListenerView {
     pub scopes: Vec<ScopeRows>,
     /// Why there is no scope at all, when the input has objects but no proxies: one line.
     pub no_scopes: Option<String>,
+    /// Ambient namespaces: no sidecar listeners, and where their traffic goes instead.
+    pub ambient: Vec<AmbientNamespace>,
     pub errors: Vec<InputError>,
     pub notices: Vec<Notice>,
 }
@@ -43,12 +46,15 @@ pub fn listeners_with(
     warn_if_empty(&mut sources, &store, &dumps);
     let rs = mesh_settings(settings, &store)?;
     let scopes = scopes(&store, &rs, &dumps, &sources);
-    let no_scopes = (scopes.is_empty() && !store.is_empty()).then(|| no_scopes(&store));
+    let ambient = ambient_namespaces(&store, &rs);
+    let no_scopes =
+        (scopes.is_empty() && ambient.is_empty() && !store.is_empty()).then(|| no_scopes(&store));
     let mut errors = sources.errors;
     errors.sort();
     Ok(ListenerView {
         scopes,
         no_scopes,
+        ambient,
         errors,
         notices: sources.notices,
     })
@@ -146,7 +152,7 @@ fn no_scopes(store: &Store) -> String {
         seen.push(format!("{} more", namespaces.len() - SHOWN));
     }
     format!(
-        "no proxy scopes, so no listeners to show: namespaces seen: {}; label a namespace `istio-injection=enabled` (or `istio.io/rev=REVISION`), or a pod template `sidecar.istio.io/inject: \"true\"`, to give its workloads Istio sidecars",
+        "no proxy scopes, so no listeners to show: namespaces seen: {}; label a namespace `istio-injection=enabled` (or `istio.io/rev=REVISION`), or a pod template `sidecar.istio.io/inject: \"true\"`, to give its workloads Istio sidecars (an `istio.io/dataplane-mode=ambient` namespace has no sidecar listeners either)",
         seen.join(", ")
     )
 }

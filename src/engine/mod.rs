@@ -1,5 +1,6 @@
 //! The `check` pipeline: load → model → graph → rules → suppressions → resolved findings.
 
+mod ambient_listeners;
 pub mod baseline;
 mod comments;
 mod context;
@@ -24,6 +25,7 @@ use crate::model::{ModelOptions, Store};
 use crate::rules::{Context, Indexes, RULES, UNUSED_SUPPRESSION};
 use crate::source::{self, FieldPath, InputError, Level, Notice, Sources};
 
+pub use ambient_listeners::{AmbientNamespace, AmbientPath};
 pub use context::check_in_context;
 pub use gateways::{GatewayView, gateways};
 pub use listeners::{ListenerView, listeners, listeners_with};

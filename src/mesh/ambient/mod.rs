@@ -245,6 +245,14 @@ impl AmbientView {
             .unwrap_or(Enrolment::NotEnrolled)
     }
 
+    /// The waypoint Namespace `ns` of the input names for its Services and workloads.
+    pub fn namespace_enrolment(&self, ns: &str) -> Enrolment {
+        self.namespace_enrolment
+            .get(ns)
+            .cloned()
+            .unwrap_or(Enrolment::NotEnrolled)
+    }
+
     /// The waypoint a workload's pods use: their own label, else their namespace's.
     pub fn workload_enrolment(&self, id: ResId) -> Enrolment {
         self.workload_enrolment

@@ -25,6 +25,18 @@ pub const REDIRECTION: &str = "ambient.istio.io/redirection";
 /// The annotation the injector writes on a pod it injected.
 pub const SIDECAR_STATUS: &str = "sidecar.istio.io/status";
 
+/// The ports ztunnel listens on inside the network namespace of every pod it captures (in-pod
+/// redirection): istio `cni/pkg/config/config.go` (`ZtunnelOutboundPort`,
+/// `ZtunnelInboundPlaintextPort`, `ZtunnelInboundPort`, `DNSCapturePort`) and
+/// `architecture/ambient/ztunnel.md`; inbound traffic to any other port is redirected to 15006,
+/// and traffic to 15008 is taken as HBONE.
+pub const ZTUNNEL_POD_PORTS: [(i64, &str); 4] = [
+    (15001, "outbound capture"),
+    (15006, "inbound plain-text capture"),
+    (15008, "inbound HBONE"),
+    (15053, "DNS capture"),
+];
+
 /// How a workload's pods reach the mesh.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataplaneMode {

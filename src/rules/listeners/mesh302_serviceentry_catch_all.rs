@@ -103,7 +103,11 @@ impl Rule for ServiceEntryCatchAll {
                 "port {} has {proto} and the entry has no `addresses`, so sidecars that import it get a listener 0.0.0.0:{} whose TCP chain sends traffic to any IP on port {} to {}",
                 owner.port, owner.port, owner.port, hosts
             );
-            if scopes.is_empty() {
+            if scopes.is_empty() && cx.ambient().any_ambient() {
+                message.push_str(
+                    " (no sidecar in the input imports it: the namespaces that could are ambient or outside the mesh, or exportTo or Sidecar egress hides it; ztunnel and waypoints build no such listener, any sidecar that imports it does)",
+                );
+            } else if scopes.is_empty() {
                 message.push_str(
                     " (no proxy scope in the input imports it, because of exportTo or Sidecar egress; any proxy that does gets the listener)",
                 );

@@ -1,4 +1,5 @@
-//! MESH202 sidecar-reserved-port: the app uses a port its injected sidecar reserves.
+//! MESH202 sidecar-reserved-port: the app uses a port its injected sidecar reserves, or, for an
+//! ambient workload, one ztunnel listens on inside the pod.
 //!
 //! An app container declaring such a port fails to bind it (or takes it from the proxy); a
 //! Service whose targetPort is such a port sends its traffic to the proxy, not the app.
@@ -10,7 +11,9 @@ use crate::model::k8s::IntOrString;
 use crate::model::{ResId, Spec};
 use crate::source::FieldPath;
 
-use crate::mesh::injection::{Injection, injections};
+use crate::mesh::ambient::DataplaneMode;
+use crate::mesh::ambient::mode::ZTUNNEL_POD_PORTS;
+use crate::mesh::injection::{Injection, Platform, ReservedPort, injections};
 use crate::rules::{Context, Rule, RuleMeta};
 
 pub struct SidecarReservedPort;
@@ -25,7 +28,76 @@ static META: RuleMeta = RuleMeta {
     doc: include_str!("../../../rules/MESH202-sidecar-reserved-port.md"),
 };
 
-fn reserved(inj: &[Injection], port: i64) -> Option<(&Injection, &'static str)> {
+/// The proxy that binds ports in a workload's pods: an injected sidecar, or ztunnel for an
+/// ambient workload.
+#[derive(Clone)]
+struct Holder {
+    /// The injected platform; `None` for ztunnel.
+    platform: Option<Platform>,
+    reason: String,
+    ports: Vec<ReservedPort>,
+}
+
+impl Holder {
+    fn ztunnel() -> Self {
+        Holder {
+            platform: None,
+            reason: "the workload is in ambient mode".into(),
+            ports: ZTUNNEL_POD_PORTS
+                .iter()
+                .map(|&(port, purpose)| ReservedPort { port, purpose })
+                .collect(),
+        }
+    }
+
+    /// `the injected Istio sidecar (`istio-proxy`)`, or ztunnel.
+    fn what(&self) -> String {
+        match self.platform {
+            Some(p) => format!(
+                "the injected {} sidecar (`{}`)",
+                p.name(),
+                p.proxy_container()
+            ),
+            None => "ztunnel (it listens inside the network namespace of every ambient pod)".into(),
+        }
+    }
+
+    /// Who a Service's pods have listening: `pods that get the Istio sidecar, which`.
+    fn pods(&self) -> String {
+        match self.platform {
+            Some(p) => format!("pods that get the {} sidecar, which", p.name()),
+            None => "ambient pods, where ztunnel".into(),
+        }
+    }
+
+    /// `the sidecar's reserved ports`, or ztunnel's.
+    fn ports_of(&self) -> &'static str {
+        match self.platform {
+            Some(_) => "the sidecar's reserved ports",
+            None => "the ports ztunnel listens on in the pod",
+        }
+    }
+
+    /// `the sidecar`, or `ztunnel`.
+    fn short(&self) -> &'static str {
+        match self.platform {
+            Some(_) => "the sidecar",
+            None => "ztunnel",
+        }
+    }
+}
+
+impl From<Injection> for Holder {
+    fn from(i: Injection) -> Self {
+        Holder {
+            platform: Some(i.platform),
+            reason: i.reason,
+            ports: i.ports,
+        }
+    }
+}
+
+fn reserved(inj: &[Holder], port: i64) -> Option<(&Holder, &'static str)> {
     inj.iter().find_map(|i| {
         i.ports
             .iter()
@@ -40,10 +112,18 @@ impl Rule for SidecarReservedPort {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        let mut by_workload: BTreeMap<ResId, Vec<Injection>> = BTreeMap::new();
+        let ambient = cx.ambient();
+        let mut by_workload: BTreeMap<ResId, Vec<Holder>> = BTreeMap::new();
         for (id, res) in cx.store.iter() {
             if res.workload().is_some() {
-                let inj = injections(res, cx.namespace(&res.namespace).map(|n| cx.store.get(n)));
+                let mut inj: Vec<Holder> =
+                    injections(res, cx.namespace(&res.namespace).map(|n| cx.store.get(n)))
+                        .into_iter()
+                        .map(Holder::from)
+                        .collect();
+                if ambient.workload_mode(id) == DataplaneMode::Ambient {
+                    inj.push(Holder::ztunnel());
+                }
                 if !inj.is_empty() {
                     by_workload.insert(id, inj);
                 }
@@ -60,14 +140,17 @@ impl Rule for SidecarReservedPort {
     }
 }
 
-fn check_containers(cx: &mut Context<'_>, id: ResId, inj: &[Injection]) {
+fn check_containers(cx: &mut Context<'_>, id: ResId, inj: &[Holder]) {
     let res = cx.store.get(id);
     let Some(w) = res.workload() else {
         return;
     };
     let mut hits = Vec::new();
     for (cpath, c) in w.all_containers() {
-        if inj.iter().any(|i| i.platform.owns_container(&c.name)) {
+        if inj
+            .iter()
+            .any(|i| i.platform.is_some_and(|p| p.owns_container(&c.name)))
+        {
             continue;
         }
         for (i, p) in c.ports.iter().enumerate() {
@@ -85,20 +168,21 @@ fn check_containers(cx: &mut Context<'_>, id: ResId, inj: &[Injection]) {
     let who = res_name(cx, id);
     for (path, container, port, by, purpose) in hits {
         let message = format!(
-            "container `{container}` declares port {port}, which the injected {} sidecar (`{}`) reserves for {purpose}; one of them fails to bind it (EADDRINUSE) or traffic meant for the app reaches the proxy",
-            by.platform.name(),
-            by.platform.proxy_container(),
+            "container `{container}` declares port {port}, which {} reserves for {purpose}; one of them fails to bind it (EADDRINUSE) or traffic meant for the app reaches the proxy",
+            by.what(),
         );
         cx.report(id, path, message).help(format!(
-            "move the app to a port outside the sidecar's reserved ports ({}); {} gets the sidecar because {}",
+            "move the app to a port outside {} ({}); {} gets {} because {}",
+            by.ports_of(),
             port_list(&by),
             who,
+            by.short(),
             by.reason
         ));
     }
 }
 
-fn check_service(cx: &mut Context<'_>, id: ResId, by_workload: &BTreeMap<ResId, Vec<Injection>>) {
+fn check_service(cx: &mut Context<'_>, id: ResId, by_workload: &BTreeMap<ResId, Vec<Holder>>) {
     let store = cx.store;
     let res = store.get(id);
     let Some(svc) = res.service() else {
@@ -111,7 +195,7 @@ fn check_service(cx: &mut Context<'_>, id: ResId, by_workload: &BTreeMap<ResId, 
             // A named targetPort resolves to a container port, which the container check covers.
             continue;
         };
-        let hit: Vec<(ResId, &Injection, &'static str)> = targets
+        let hit: Vec<(ResId, &Holder, &'static str)> = targets
             .iter()
             .filter_map(|w| {
                 let inj = by_workload.get(w)?;
@@ -136,11 +220,12 @@ fn check_service(cx: &mut Context<'_>, id: ResId, by_workload: &BTreeMap<ResId, 
     }
     for (path, target, by, purpose, workloads) in hits {
         let message = format!(
-            "port {target} is sent to pods that get the {} sidecar, which reserves {target} for {purpose}; the traffic reaches the proxy, not the app",
-            by.platform.name(),
+            "port {target} is sent to {} reserves {target} for {purpose}; the traffic reaches the proxy, not the app",
+            by.pods(),
         );
         let mut reported = cx.report(id, path, message).help(format!(
-            "point targetPort at the app's own port, outside the sidecar's reserved ports ({})",
+            "point targetPort at the app's own port, outside {} ({})",
+            by.ports_of(),
             port_list(&by)
         ));
         for w in workloads {
@@ -153,15 +238,18 @@ fn check_service(cx: &mut Context<'_>, id: ResId, by_workload: &BTreeMap<ResId, 
                 w,
                 meta,
                 format!(
-                    "{} `{}` is selected and gets the sidecar because {}",
-                    r.kind, r.name, by.reason
+                    "{} `{}` is selected and gets {} because {}",
+                    r.kind,
+                    r.name,
+                    by.short(),
+                    by.reason
                 ),
             );
         }
     }
 }
 
-fn port_list(inj: &Injection) -> String {
+fn port_list(inj: &Holder) -> String {
     inj.ports
         .iter()
         .map(|p| p.port.to_string())
