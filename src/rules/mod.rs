@@ -113,6 +113,7 @@ pub static RULES: &[&dyn Rule] = &[
     &ambient::mesh1612_route_target_without_waypoint::RouteTargetWithoutWaypoint,
     &ambient::mesh1613_route_outside_waypoint_scope::RouteOutsideWaypointScope,
     &ambient::mesh1614_workload_l7_authz_without_waypoint::WorkloadL7AuthzWithoutWaypoint,
+    &ambient::mesh1615_sidecar_resource_in_ambient::SidecarResourceInAmbient,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

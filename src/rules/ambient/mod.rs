@@ -3,8 +3,8 @@
 //! refuses the traffic, waypoint labels on workloads ztunnel does not capture, waypoint
 //! Gateways without their HBONE listener, and hostNetwork pods in meshed namespaces
 //! (MESH1601-MESH1607); L7 policies and routes that no waypoint applies (MESH1610-MESH1614,
-//! sharing `l7.rs`; which fields are L7 is `mesh::ambient_l7`). The facts come from
-//! `mesh::ambient` (see `docs/ambient.md`).
+//! sharing `l7.rs`; which fields are L7 is `mesh::ambient_l7`) and Sidecar resources no proxy
+//! reads (MESH1615). The facts come from `mesh::ambient` (see `docs/ambient.md`).
 
 pub mod enrolments;
 pub mod l7;
@@ -20,6 +20,7 @@ pub mod mesh1611_policy_target_without_waypoint;
 pub mod mesh1612_route_target_without_waypoint;
 pub mod mesh1613_route_outside_waypoint_scope;
 pub mod mesh1614_workload_l7_authz_without_waypoint;
+pub mod mesh1615_sidecar_resource_in_ambient;
 
 use crate::mesh::ambient::{AmbientView, ModeFacts};
 use crate::model::ResId;
