@@ -2,6 +2,7 @@
 //! injection, port protocols, the resource graph, and the outbound listeners it gives each proxy.
 
 pub mod ambient;
+pub mod ambient_l7;
 pub mod annotations;
 pub mod destination_rules;
 pub mod gateway_api;

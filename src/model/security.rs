@@ -133,6 +133,9 @@ pub struct Source {
     pub not_ip_blocks: Vec<String>,
     pub remote_ip_blocks: Vec<String>,
     pub not_remote_ip_blocks: Vec<String>,
+    /// `namespace/name` or a name in the policy's namespace (istio 1.25 and later).
+    pub service_accounts: Vec<String>,
+    pub not_service_accounts: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -100,9 +100,81 @@ const AUTHORIZATION_POLICY: Shape = Fields(&[(
     )]),
 )]);
 
+const TARGET_REF: Shape = Fields(&[
+    ("group", Str),
+    ("kind", Str),
+    ("name", Str),
+    ("namespace", Str),
+]);
+
+const SELECTOR: Shape = Fields(&[("matchLabels", Values(&Str))]);
+
+/// RequestAuthentication and WasmPlugin: how they attach.
+const POLICY: Shape = Fields(&[(
+    "spec",
+    Fields(&[
+        ("selector", SELECTOR),
+        ("targetRef", TARGET_REF),
+        ("targetRefs", List(&TARGET_REF)),
+    ]),
+)]);
+
 const TELEMETRY: Shape = Fields(&[(
     "spec",
-    Fields(&[("selector", Fields(&[("matchLabels", Values(&Str))]))]),
+    Fields(&[
+        ("selector", SELECTOR),
+        ("targetRef", TARGET_REF),
+        ("targetRefs", List(&TARGET_REF)),
+        (
+            "metrics",
+            List(&Fields(&[("overrides", List(&Fields(&[])))])),
+        ),
+    ]),
+)]);
+
+/// The traffic policy fields read from the raw DestinationRule.
+const TRAFFIC_POLICY_HTTP: Shape = Fields(&[
+    ("connectionPool", Fields(&[("http", Fields(&[]))])),
+    ("outlierDetection", Fields(&[])),
+    (
+        "loadBalancer",
+        Fields(&[(
+            "consistentHash",
+            Fields(&[
+                ("httpHeaderName", Str),
+                ("httpCookie", Fields(&[])),
+                ("httpQueryParameterName", Str),
+            ]),
+        )]),
+    ),
+]);
+
+const TRAFFIC_POLICY: Shape = Fields(&[
+    ("connectionPool", Fields(&[("http", Fields(&[]))])),
+    ("outlierDetection", Fields(&[])),
+    (
+        "loadBalancer",
+        Fields(&[(
+            "consistentHash",
+            Fields(&[
+                ("httpHeaderName", Str),
+                ("httpCookie", Fields(&[])),
+                ("httpQueryParameterName", Str),
+            ]),
+        )]),
+    ),
+    ("portLevelSettings", List(&TRAFFIC_POLICY_HTTP)),
+]);
+
+const DESTINATION_RULE: Shape = Fields(&[(
+    "spec",
+    Fields(&[
+        ("trafficPolicy", TRAFFIC_POLICY),
+        (
+            "subsets",
+            List(&Fields(&[("trafficPolicy", TRAFFIC_POLICY)])),
+        ),
+    ]),
 )]);
 
 /// `networking.istio.io` ProxyConfig: the image type and the workloads it applies to.
@@ -150,6 +222,10 @@ fn kind_shape(res: &Resource) -> Option<&'static Shape> {
             "admissionregistration.k8s.io",
             "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration",
         ) => &WEBHOOKS,
+        ("security.istio.io", "RequestAuthentication") | ("extensions.istio.io", "WasmPlugin") => {
+            &POLICY
+        }
+        ("networking.istio.io", "DestinationRule") => &DESTINATION_RULE,
         ("cert-manager.io", "Certificate") => &CERTIFICATE,
         (_, "ExternalSecret") => &EXTERNAL_SECRET,
         ("", "Pod") => &POD,

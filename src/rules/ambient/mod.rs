@@ -1,10 +1,13 @@
 //! Istio ambient mode: workloads enrolled in both a sidecar and ambient, sidecars in ambient
 //! namespaces, `istio.io/use-waypoint` naming a waypoint that is missing, misconfigured or
 //! refuses the traffic, waypoint labels on workloads ztunnel does not capture, waypoint
-//! Gateways without their HBONE listener, and hostNetwork pods in meshed namespaces. The facts
-//! come from `mesh::ambient` (see `docs/ambient.md`).
+//! Gateways without their HBONE listener, and hostNetwork pods in meshed namespaces
+//! (MESH1601-MESH1607); L7 policies and routes that no waypoint applies (MESH1610-MESH1614,
+//! sharing `l7.rs`; which fields are L7 is `mesh::ambient_l7`) and Sidecar resources no proxy
+//! reads (MESH1615). The facts come from `mesh::ambient` (see `docs/ambient.md`).
 
 pub mod enrolments;
+pub mod l7;
 pub mod mesh1601_sidecar_and_ambient;
 pub mod mesh1602_sidecar_in_ambient_namespace;
 pub mod mesh1603_waypoint_not_found;
@@ -12,6 +15,12 @@ pub mod mesh1604_waypoint_refuses_traffic;
 pub mod mesh1605_waypoint_without_ambient;
 pub mod mesh1606_waypoint_without_hbone;
 pub mod mesh1607_host_network_unmeshed;
+pub mod mesh1610_waypoint_ignores_selector;
+pub mod mesh1611_policy_target_without_waypoint;
+pub mod mesh1612_route_target_without_waypoint;
+pub mod mesh1613_route_outside_waypoint_scope;
+pub mod mesh1614_workload_l7_authz_without_waypoint;
+pub mod mesh1615_sidecar_resource_in_ambient;
 
 use crate::mesh::ambient::{AmbientView, ModeFacts};
 use crate::model::ResId;
