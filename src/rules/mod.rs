@@ -102,6 +102,7 @@ pub static RULES: &[&dyn Rule] = &[
     &injection::mesh1206_proxy_image_outdated::ProxyImageOutdated,
     &selectors::mesh1301_sidecar_conflict::SidecarConflict,
     &selectors::mesh1302_telemetry_conflict::TelemetryConflict,
+    &selectors::mesh1303_gateway_policy_selector::GatewayPolicySelector,
     &status::mesh1401_negative_condition::NegativeCondition,
     &telemetry::mesh1501_access_log_without_provider::AccessLogWithoutProvider,
     &ambient::mesh1601_sidecar_and_ambient::SidecarAndAmbient,

@@ -1,9 +1,11 @@
 //! Several Sidecars or Telemetries competing for one workload or one namespace, where istiod
 //! keeps the oldest or merges them in creation order (istio's `sidecar.SelectorAnalyzer`,
-//! `telemetry.SelectorAnalyzer`, `telemetry.DefaultSelectorAnalyzer`).
+//! `telemetry.SelectorAnalyzer`, `telemetry.DefaultSelectorAnalyzer`), and policies that reach
+//! Gateway API gateways by selector (`k8sgateway.SelectorAnalyzer`).
 
 pub mod mesh1301_sidecar_conflict;
 pub mod mesh1302_telemetry_conflict;
+pub mod mesh1303_gateway_policy_selector;
 
 use std::collections::BTreeMap;
 
