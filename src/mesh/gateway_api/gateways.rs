@@ -156,23 +156,14 @@ fn class_of(name: &str, classes: &HashMap<&str, &str>) -> Class {
     }
 }
 
-/// `extractGatewayServices` and `IsManaged`. Waypoints' generated objects are named after the
-/// Gateway, without the `-<class>` suffix, and their Service is a ClusterIP
-/// (`DisableNameSuffix` and `DefaultServiceType` of the mesh controller in istio
-/// `pilot/pkg/config/kube/gatewaycommon/classinfo.go`).
-fn deployment(store: &Store, id: ResId, spec: &gw::Gateway, class: &Class) -> Deployment {
+/// `extractGatewayServices` and `IsManaged`.
+fn deployment(store: &Store, id: ResId, spec: &gw::Gateway) -> Deployment {
     let r = store.get(id);
     let name = r
         .annotations
         .get(NAME_OVERRIDE_ANNOTATION)
         .cloned()
-        .unwrap_or_else(|| {
-            if *class == Class::Waypoint {
-                r.name.clone()
-            } else {
-                format!("{}-{}", r.name, spec.gateway_class_name)
-            }
-        });
+        .unwrap_or_else(|| format!("{}-{}", r.name, spec.gateway_class_name));
     let managed = match spec.addresses.as_slice() {
         [] => true,
         [one] => one.kind() == "IPAddress",
@@ -201,13 +192,7 @@ fn deployment(store: &Store, id: ResId, spec: &gw::Gateway, class: &Class) -> De
             .annotations
             .get(SERVICE_TYPE_ANNOTATION)
             .cloned()
-            .unwrap_or_else(|| {
-                if *class == Class::Waypoint {
-                    "ClusterIP".into()
-                } else {
-                    "LoadBalancer".into()
-                }
-            }),
+            .unwrap_or_else(|| "LoadBalancer".into()),
     }
 }
 
@@ -378,8 +363,8 @@ pub fn gateways(store: &Store) -> Vec<GatewayView> {
             .collect();
         out.push(GatewayView {
             id,
-            deployment: deployment(store, id, spec, &class),
             class,
+            deployment: deployment(store, id, spec),
             listeners,
         });
     }
@@ -398,34 +383,6 @@ mod tests {
             hostname: host.map(str::to_string),
             ..Default::default()
         }
-    }
-
-    #[test]
-    fn waypoints_generate_objects_named_after_the_gateway() {
-        let text = "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: waypoint, namespace: shop}\nspec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: ingress, namespace: shop}\nspec: {gatewayClassName: istio, listeners: [{name: http, port: 80, protocol: HTTP}]}\n";
-        let (_, store) = crate::model::from_documents(&[("t.yaml".into(), text.into())]);
-        let gws = gateways(&store);
-        let d: Vec<(&str, &str, &str)> = gws
-            .iter()
-            .map(|g| {
-                (
-                    g.deployment.name.as_str(),
-                    g.deployment.service_type.as_str(),
-                    g.deployment.services[0].as_str(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            d,
-            [
-                ("waypoint", "ClusterIP", "waypoint.shop.svc.cluster.local"),
-                (
-                    "ingress-istio",
-                    "LoadBalancer",
-                    "ingress-istio.shop.svc.cluster.local"
-                ),
-            ]
-        );
     }
 
     #[test]
