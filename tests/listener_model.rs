@@ -284,9 +284,9 @@ fn listeners_show_ambient_namespaces_without_sidecar_listeners() {
     assert_eq!(
         paths,
         [
-            ("web", Some("shop/web-waypoint"), false),
             // The namespace's waypoint takes service traffic only.
             ("cart", Some("shop/waypoint"), true),
+            ("web", Some("shop/web-waypoint"), false),
             ("web", Some("shop/waypoint"), false),
         ]
     );

@@ -115,5 +115,11 @@ pub fn ambient_namespaces(store: &Store, rs: &MeshSettings) -> Vec<AmbientNamesp
             ));
         }
     }
-    out.into_values().collect()
+    let mut out: Vec<AmbientNamespace> = out.into_values().collect();
+    for ns in &mut out {
+        ns.workloads
+            .sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
+        ns.services.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    out
 }

@@ -187,6 +187,10 @@ impl AmbientView {
                 }
             }
         }
+        // By name, so messages and related locations do not depend on input order.
+        let by_name = |a: &ResId, b: &ResId| store.get(*a).name.cmp(&store.get(*b).name);
+        observed.redirected.sort_by(by_name);
+        observed.with_sidecar.sort_by(by_name);
         let mut facts = ModeFacts {
             mode: DataplaneMode::None,
             injected,

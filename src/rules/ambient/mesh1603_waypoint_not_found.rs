@@ -109,86 +109,23 @@ fn gateway_class(r: &crate::model::Resource) -> &str {
     }
 }
 
-/// `Service a and 2 other objects`, for messages.
+/// `Service a and 2 other objects`, for messages: the first by kind and name, so the text does
+/// not depend on input order.
 pub fn uses_text(cx: &Context<'_>, subjects: &[Subject]) -> String {
-    let name = |s: &Subject| match *s {
-        Subject::Service(id) => format!("Service {}", cx.store.get(id).name),
-        Subject::Workload(id) => {
-            let r = cx.store.get(id);
-            format!("{} {}", r.kind, r.name)
-        }
-    };
-    match subjects {
+    let mut names: Vec<String> = subjects
+        .iter()
+        .map(|s| match *s {
+            Subject::Service(id) => format!("Service {}", cx.store.get(id).name),
+            Subject::Workload(id) => {
+                let r = cx.store.get(id);
+                format!("{} {}", r.kind, r.name)
+            }
+        })
+        .collect();
+    names.sort();
+    match names.as_slice() {
         [] => "the Services and workloads of the namespace".into(),
-        [one] => name(one),
-        [first, rest @ ..] => format!("{} and {} other objects", name(first), rest.len()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::diagnostic::Severity;
-    use crate::rules::testing::findings_of;
-
-    const NS: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: wp}}\n---\n";
-
-    fn gateway(ns: &str, class: &str, listener: &str) -> String {
-        format!(
-            "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {{name: wp, namespace: {ns}}}\nspec: {{gatewayClassName: {class}, listeners: [{listener}]}}\n---\n"
-        )
-    }
-
-    #[test]
-    fn a_missing_waypoint_is_a_note_when_the_input_has_no_gateway_at_all() {
-        let f = findings_of("MESH1603", NS);
-        assert_eq!(f.len(), 1);
-        assert_eq!(
-            (f[0].subkind, f[0].severity),
-            (Some("missing"), Severity::Info)
-        );
-        // The waypoint of that name in another namespace does not count.
-        let other = gateway(
-            "infra",
-            "istio-waypoint",
-            "{name: mesh, port: 15008, protocol: HBONE}",
-        );
-        let f = findings_of("MESH1603", &format!("{NS}{other}"));
-        assert_eq!(
-            (f[0].subkind, f[0].severity),
-            (Some("missing"), Severity::Warning)
-        );
-        assert!(
-            f[0].message.contains("waypoint shop/wp"),
-            "{}",
-            f[0].message
-        );
-    }
-
-    #[test]
-    fn an_ingress_gateway_is_no_waypoint_but_an_hbone_listener_makes_one() {
-        let ingress = gateway("shop", "istio", "{name: http, port: 80, protocol: HTTP}");
-        let f = findings_of("MESH1603", &format!("{NS}{ingress}"));
-        assert_eq!(
-            (f[0].subkind, f[0].severity),
-            (Some("not-a-waypoint"), Severity::Error)
-        );
-        let custom = gateway(
-            "shop",
-            "custom",
-            "{name: mesh, port: 15008, protocol: HBONE}",
-        );
-        assert!(findings_of("MESH1603", &format!("{NS}{custom}")).is_empty());
-    }
-
-    #[test]
-    fn none_and_a_found_waypoint_are_silent() {
-        let wp = gateway(
-            "shop",
-            "istio-waypoint",
-            "{name: mesh, port: 15008, protocol: HBONE}",
-        );
-        assert!(findings_of("MESH1603", &format!("{NS}{wp}")).is_empty());
-        let none = "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: x, labels: {istio.io/use-waypoint: none}}\nspec: {ports: [{port: 80}]}\n";
-        assert!(findings_of("MESH1603", none).is_empty());
+        [one] => one.clone(),
+        [first, rest @ ..] => format!("{first} and {} other objects", rest.len()),
     }
 }

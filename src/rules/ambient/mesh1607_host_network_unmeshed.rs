@@ -110,7 +110,7 @@ impl Rule for HostNetworkUnmeshed {
                 continue;
             };
             let strict = strict.get_or_insert_with(|| strict_namespaces(cx));
-            let selecting: Vec<ResId> = services
+            let mut selecting: Vec<ResId> = services
                 .get(r.namespace.as_str())
                 .into_iter()
                 .flatten()
@@ -123,6 +123,7 @@ impl Rule for HostNetworkUnmeshed {
                         .is_some_and(|sel| selector_matches(sel, &w.pod_labels))
                 })
                 .collect();
+            selecting.sort_by(|&a, &b| store.get(a).name.cmp(&store.get(b).name));
             let as_client = if strict.is_empty() {
                 "Its requests leave without mTLS".to_string()
             } else {

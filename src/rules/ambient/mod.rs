@@ -48,12 +48,14 @@ pub fn own_ambient_label(id: ResId, f: &ModeFacts) -> Option<&FieldPath> {
         .map(|(_, p)| p)
 }
 
-/// The names of snapshot Pods, for messages: `web-1, web-2`.
+/// The names of snapshot Pods, for messages, sorted: `web-1, web-2`.
 pub fn pods_text(cx: &Context<'_>, pods: &[ResId]) -> String {
-    pods.iter()
+    let mut names: Vec<&str> = pods
+        .iter()
         .map(|&p| cx.store.get(p).name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    names.sort_unstable();
+    names.join(", ")
 }
 
 /// Where the label that makes istio's injector select workload `id` is written: its

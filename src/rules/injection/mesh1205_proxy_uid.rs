@@ -2,6 +2,7 @@
 //! whose traffic the sidecar's iptables rules leave alone.
 
 use crate::diagnostic::Severity;
+use crate::mesh::ambient::DataplaneMode;
 use crate::mesh::injection::{ISTIO_INJECTION, SIDECAR_INJECT, istio_reason};
 use crate::model::Resource;
 use crate::rules::{Context, Rule, RuleMeta};
@@ -52,9 +53,15 @@ impl Rule for ProxyUid {
 
     fn check(&self, cx: &mut Context<'_>) {
         let store = cx.store;
+        let ambient = cx.ambient();
         for (id, r) in store.iter() {
             let Some(w) = r.workload() else { continue };
-            if r.namespace == CONTROL_PLANE_NAMESPACE || w.pod.host_network || opted_out(cx, r) {
+            // ztunnel's in-pod redirection exempts no UID (istio `cni/pkg/iptables/iptables.go`).
+            if r.namespace == CONTROL_PLANE_NAMESPACE
+                || w.pod.host_network
+                || opted_out(cx, r)
+                || ambient.workload_mode(id) == DataplaneMode::Ambient
+            {
                 continue;
             }
             let spec = &w.pod_spec_path;
