@@ -108,6 +108,7 @@ pub static RULES: &[&dyn Rule] = &[
     &envoyfilter::mesh1703_add_misused::AddMisused,
     &envoyfilter::mesh1704_remove_misused::RemoveMisused,
     &controlplane::mesh1801_webhook_address::WebhookAddress,
+    &controlplane::mesh1802_gateway_api_crd_version::GatewayApiCrdVersion,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

@@ -1,7 +1,8 @@
-//! The control plane as the cluster sees it: Istio's admission webhooks (istio's
-//! `externalcontrolplane` and `webhook` analyzers).
+//! The control plane as the cluster sees it: Istio's admission webhooks and the Gateway API
+//! CRDs istiod watches (istio's `externalcontrolplane` and `k8sgateway.CRDVersionAnalyzer`).
 
 pub mod mesh1801_webhook_address;
+pub mod mesh1802_gateway_api_crd_version;
 
 use crate::model::Resource;
 
