@@ -89,6 +89,7 @@ pub static RULES: &[&dyn Rule] = &[
     &security::mesh911_mtls_not_enforced::MtlsNotEnforced,
     &security::mesh912_authz_precedence::AuthzPrecedence,
     &security::mesh913_authz_method_case::AuthzMethodCase,
+    &security::mesh914_jwks_fetch_unrestricted::JwksFetchUnrestricted,
     &annotations::mesh1101_unknown_annotation::UnknownAnnotation,
     &annotations::mesh1102_misplaced_annotation::MisplacedAnnotation,
     &annotations::mesh1103_invalid_annotation::InvalidAnnotation,
