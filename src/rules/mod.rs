@@ -91,6 +91,7 @@ pub static RULES: &[&dyn Rule] = &[
     &security::mesh912_authz_precedence::AuthzPrecedence,
     &security::mesh913_authz_method_case::AuthzMethodCase,
     &security::mesh914_jwks_fetch_unrestricted::JwksFetchUnrestricted,
+    &security::mesh915_gateway_credential_invalid::GatewayCredentialInvalid,
     &annotations::mesh1101_unknown_annotation::UnknownAnnotation,
     &annotations::mesh1102_misplaced_annotation::MisplacedAnnotation,
     &annotations::mesh1103_invalid_annotation::InvalidAnnotation,

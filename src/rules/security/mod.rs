@@ -15,3 +15,4 @@ pub mod mesh911_mtls_not_enforced;
 pub mod mesh912_authz_precedence;
 pub mod mesh913_authz_method_case;
 pub mod mesh914_jwks_fetch_unrestricted;
+pub mod mesh915_gateway_credential_invalid;
