@@ -112,6 +112,7 @@ pub static RULES: &[&dyn Rule] = &[
     &envoyfilter::mesh1704_remove_misused::RemoveMisused,
     &controlplane::mesh1801_webhook_address::WebhookAddress,
     &controlplane::mesh1802_gateway_api_crd_version::GatewayApiCrdVersion,
+    &controlplane::mesh1803_injector_webhook_conflict::InjectorWebhookConflict,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
