@@ -59,6 +59,7 @@ pub static RULES: &[&dyn Rule] = &[
     &routing::mesh509_gateway_route_subsets::GatewayRouteSkipsSubsets,
     &routing::mesh510_gateway_duplicate_certificate::GatewayDuplicateCertificate,
     &routing::mesh511_jwt_claim_route_without_authn::JwtClaimRouteWithoutAuthn,
+    &routing::mesh512_deprecated_field::DeprecatedField,
     &routing::mesh601_short_hostname::ShortHostname,
     &dump::mesh701_listener_error_state::ListenerErrorState,
     &dump::mesh702_listener_not_serving::ListenerNotServing,
