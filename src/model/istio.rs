@@ -456,11 +456,13 @@ pub struct DefaultProviders {
     pub metrics: Vec<String>,
 }
 
-/// An `extensionProviders` entry: only its name is read.
+/// An `extensionProviders` entry: its name, and whether it is a Lightstep one.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct NamedProvider {
     pub name: String,
+    /// Set when the provider is the deprecated Lightstep tracer.
+    pub lightstep: Option<serde_json::Value>,
 }
 
 impl MeshConfig {

@@ -197,6 +197,8 @@ const WEBHOOKS: Shape = Fields(&[(
 
 const CERTIFICATE: Shape = Fields(&[("spec", Fields(&[("secretName", Str)]))]);
 const EXTERNAL_SECRET: Shape = Fields(&[("spec", Fields(&[("target", Fields(&[("name", Str)]))]))]);
+/// A Secret's values: base64 text in `data`, plain text in `stringData`.
+const SECRET: Shape = Fields(&[("data", Values(&Str)), ("stringData", Values(&Str))]);
 const POD: Shape = Fields(&[("spec", Fields(&[("nodeName", Str)]))]);
 
 /// Every kind: the owners of a workload.
@@ -229,6 +231,7 @@ fn kind_shape(res: &Resource) -> Option<&'static Shape> {
         ("cert-manager.io", "Certificate") => &CERTIFICATE,
         (_, "ExternalSecret") => &EXTERNAL_SECRET,
         ("", "Pod") => &POD,
+        ("", "Secret") => &SECRET,
         _ => return None,
     })
 }

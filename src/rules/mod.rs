@@ -59,6 +59,8 @@ pub static RULES: &[&dyn Rule] = &[
     &routing::mesh508_unreachable_route::UnreachableRoute,
     &routing::mesh509_gateway_route_subsets::GatewayRouteSkipsSubsets,
     &routing::mesh510_gateway_duplicate_certificate::GatewayDuplicateCertificate,
+    &routing::mesh511_jwt_claim_route_without_authn::JwtClaimRouteWithoutAuthn,
+    &routing::mesh512_deprecated_field::DeprecatedField,
     &routing::mesh601_short_hostname::ShortHostname,
     &dump::mesh701_listener_error_state::ListenerErrorState,
     &dump::mesh702_listener_not_serving::ListenerNotServing,
@@ -90,6 +92,8 @@ pub static RULES: &[&dyn Rule] = &[
     &security::mesh911_mtls_not_enforced::MtlsNotEnforced,
     &security::mesh912_authz_precedence::AuthzPrecedence,
     &security::mesh913_authz_method_case::AuthzMethodCase,
+    &security::mesh914_jwks_fetch_unrestricted::JwksFetchUnrestricted,
+    &security::mesh915_gateway_credential_invalid::GatewayCredentialInvalid,
     &annotations::mesh1101_unknown_annotation::UnknownAnnotation,
     &annotations::mesh1102_misplaced_annotation::MisplacedAnnotation,
     &annotations::mesh1103_invalid_annotation::InvalidAnnotation,
@@ -123,6 +127,8 @@ pub static RULES: &[&dyn Rule] = &[
     &envoyfilter::mesh1703_add_misused::AddMisused,
     &envoyfilter::mesh1704_remove_misused::RemoveMisused,
     &controlplane::mesh1801_webhook_address::WebhookAddress,
+    &controlplane::mesh1802_gateway_api_crd_version::GatewayApiCrdVersion,
+    &controlplane::mesh1803_injector_webhook_conflict::InjectorWebhookConflict,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

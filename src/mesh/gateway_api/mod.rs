@@ -5,6 +5,7 @@
 
 pub mod attach;
 pub mod backends;
+pub mod crds;
 pub mod gateways;
 pub mod l4;
 pub mod status;

@@ -4,6 +4,7 @@
 
 pub mod authz;
 pub mod client;
+pub mod credential;
 pub mod mode;
 pub mod peer;
 pub mod ports;

@@ -1,7 +1,10 @@
-//! The control plane as the cluster sees it: Istio's admission webhooks (istio's
-//! `externalcontrolplane` and `webhook` analyzers).
+//! The control plane as the cluster sees it: Istio's admission webhooks and the Gateway API
+//! CRDs istiod watches (istio's `externalcontrolplane`, `webhook` and `k8sgateway.CRDVersionAnalyzer`
+//! analyzers).
 
 pub mod mesh1801_webhook_address;
+pub mod mesh1802_gateway_api_crd_version;
+pub mod mesh1803_injector_webhook_conflict;
 
 use crate::model::Resource;
 

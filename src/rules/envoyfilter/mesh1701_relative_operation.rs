@@ -145,6 +145,30 @@ impl Rule for RelativeOperation {
                 .help("set `spec.priority` so the order does not depend on creation time, or use INSERT_FIRST or ADD, which need no other filter");
                 continue;
             }
+            if p.anchor().is_none() {
+                // An INSERT without a filter to insert against (REPLACE and REMOVE are never
+                // applied above): istiod inserts first or appends, as INSERT_FIRST or ADD do.
+                let (place, like) = if op == "INSERT_BEFORE" {
+                    ("inserts it first", "INSERT_FIRST")
+                } else {
+                    ("appends it at the end", "ADD")
+                };
+                cx.report(
+                    p.id,
+                    path,
+                    format!(
+                        "patch {}: {op} on {} without `{}` names no filter to insert against, so istiod {place}, as {like} does; only its order among other EnvoyFilters doing the same depends on their creation time, as none has a priority",
+                        p.index,
+                        p.apply_to,
+                        p.anchor_field()
+                    ),
+                )
+                .subkind("no-anchor")
+                .istio(istio)
+                .severity(Severity::Info)
+                .help(format!("write {like} to say what happens, or name the filter in `{}` and set `spec.priority`", p.anchor_field()));
+                continue;
+            }
             let anchor = p.anchor().filter(|a| !a.is_empty());
             let producer = anchor.as_deref().and_then(|a| {
                 added
@@ -157,11 +181,6 @@ impl Rule for RelativeOperation {
                 (Some(a), Some(q)) => format!(
                     "`{a}` is added by EnvoyFilter {}/{}, and EnvoyFilters without priority apply oldest first (creationTimestamp), so this patch finds it only when that one was created first",
                     q.res.namespace, q.res.name
-                ),
-                _ if anchor.is_none() => format!(
-                    "without `{}` it goes to the {} of the list, among the other EnvoyFilters' additions in the order they apply: oldest first (creationTimestamp) when none has a priority",
-                    p.anchor_field(),
-                    if op == "INSERT_BEFORE" { "start" } else { "end" }
                 ),
                 _ => "EnvoyFilters without priority apply oldest first (creationTimestamp), so the result depends on when each was created; when an earlier filter changes what this patch is placed against, the patch is silently not applied".to_string(),
             };
@@ -255,9 +274,12 @@ mod tests {
         let found = findings_of("MESH1701", &filter("i", "shop", "", patch));
         assert_eq!(found.len(), 1);
         assert!(
-            found[0].message.contains("goes to the start of the list"),
+            found[0]
+                .message
+                .contains("inserts it first, as INSERT_FIRST does"),
             "{}",
             found[0].message
         );
+        assert_eq!(found[0].severity, crate::diagnostic::Severity::Info);
     }
 }

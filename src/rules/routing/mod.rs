@@ -10,4 +10,6 @@ pub mod mesh507_conflicting_mesh_hosts;
 pub mod mesh508_unreachable_route;
 pub mod mesh509_gateway_route_subsets;
 pub mod mesh510_gateway_duplicate_certificate;
+pub mod mesh511_jwt_claim_route_without_authn;
+pub mod mesh512_deprecated_field;
 pub mod mesh601_short_hostname;

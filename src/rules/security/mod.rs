@@ -14,3 +14,5 @@ pub mod mesh910_destination_rule_tls_shadowed;
 pub mod mesh911_mtls_not_enforced;
 pub mod mesh912_authz_precedence;
 pub mod mesh913_authz_method_case;
+pub mod mesh914_jwks_fetch_unrestricted;
+pub mod mesh915_gateway_credential_invalid;
