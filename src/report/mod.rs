@@ -57,6 +57,20 @@ pub fn render(format: Format, outcome: &Outcome, style: Style) -> String {
     }
 }
 
+/// Writes the report to `out`; the JSON report is written as it is produced, the others as
+/// [`render`] makes them.
+pub fn write(
+    format: Format,
+    outcome: &Outcome,
+    style: Style,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => json::write(outcome, out),
+        _ => out.write_all(render(format, outcome, style).as_bytes()),
+    }
+}
+
 /// `1 file`, `2 files`.
 fn plural(n: usize, word: &str) -> String {
     if n == 1 {
