@@ -299,6 +299,9 @@ impl<'de> Visitor<'de> for TreeVisitor {
         while let Some(item) = seq.next_element::<Spanned<Tree>>()? {
             items.push(into_node(item));
         }
+        // The parser does not say how long a collection is, and a tree lives as long as the
+        // run: capacity left over from growing would be most of its memory.
+        items.shrink_to_fit();
         Ok(Tree(Value::Seq(items)))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tree, A::Error> {
@@ -307,6 +310,7 @@ impl<'de> Visitor<'de> for TreeVisitor {
             let v = map.next_value::<Spanned<Tree>>()?;
             entries.push((into_node(k), into_node(v)));
         }
+        entries.shrink_to_fit();
         Ok(Tree(Value::Map(entries)))
     }
 }
