@@ -57,8 +57,8 @@ pub fn render(format: Format, outcome: &Outcome, style: Style) -> String {
     }
 }
 
-/// Writes the report to `out`; the JSON report is written as it is produced, the others as
-/// [`render`] makes them.
+/// Writes the report to `out`; the JSON and SARIF reports are written as they are produced,
+/// the others as [`render`] makes them.
 pub fn write(
     format: Format,
     outcome: &Outcome,
@@ -67,6 +67,7 @@ pub fn write(
 ) -> std::io::Result<()> {
     match format {
         Format::Json => json::write(outcome, out),
+        Format::Sarif => sarif::write(outcome, out),
         _ => out.write_all(render(format, outcome, style).as_bytes()),
     }
 }
