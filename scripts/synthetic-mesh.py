@@ -4,18 +4,27 @@ TCP ServiceEntries without addresses, and with --routing a VirtualService and De
 per Service plus an ingress Gateway per namespace, and with --gateway-api a Gateway API Gateway
 per namespace, an HTTPRoute per Service (every tenth to a backend of the next namespace, which
 a ReferenceGrant per namespace permits) and a TCPRoute per namespace, for timing
-`meshlint check` on large inputs.
+`meshlint check` on large inputs. With --files N DIR the documents are spread in order over N
+files DIR/mesh-NNNN.yaml instead, as a repository of manifests holds them.
 
-Usage: synthetic-mesh.py SERVICES [NAMESPACES] [--routing] [--gateway-api] > mesh.yaml
+Usage: synthetic-mesh.py SERVICES [NAMESPACES] [--routing] [--gateway-api] [--files N DIR] > mesh.yaml
 """
+import io
+import os
 import sys
 
-args = [a for a in sys.argv[1:] if not a.startswith("--")]
-routing = "--routing" in sys.argv
-gateway_api = "--gateway-api" in sys.argv
+argv = sys.argv[1:]
+files = None
+if "--files" in argv:
+    i = argv.index("--files")
+    files = (int(argv[i + 1]), argv[i + 2])
+    del argv[i : i + 3]
+args = [a for a in argv if not a.startswith("--")]
+routing = "--routing" in argv
+gateway_api = "--gateway-api" in argv
 services = int(args[0])
 namespaces = int(args[1]) if len(args) > 1 else 100
-out = sys.stdout
+out = io.StringIO() if files else sys.stdout
 for n in range(namespaces):
     out.write(f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns{n}\n  labels: {{istio-injection: enabled}}\n---\n")
 for i in range(services):
@@ -88,3 +97,12 @@ if gateway_api:
             f"spec:\n  parentRefs: [{{name: web, sectionName: http}}]\n  hostnames: [svc{i}.ns{n}.example.com]\n"
             f"  rules:\n  - matches: [{{path: {{type: PathPrefix, value: /}}}}]\n    backendRefs: [{backend}]\n---\n"
         )
+if files:
+    count, directory = files
+    os.makedirs(directory, exist_ok=True)
+    docs = out.getvalue().split("---\n")[:-1]
+    per_file = -(-len(docs) // count)
+    for n in range(count):
+        chunk = docs[n * per_file : (n + 1) * per_file]
+        with open(os.path.join(directory, f"mesh-{n:04}.yaml"), "w") as f:
+            f.write("".join(d + "---\n" for d in chunk))

@@ -1,6 +1,6 @@
 //! `meshlint check`.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use crate::diagnostic::Severity;
 use crate::engine::{self, baseline};
@@ -123,8 +123,13 @@ pub(super) fn check(args: CheckArgs) -> u8 {
             args.quiet,
         ));
     } else {
-        print(&report::render(args.format, &outcome, style));
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        // A closed pipe (`meshlint ... | head`) is not an error worth reporting.
+        let _ = report::write(args.format, &outcome, style, &mut out).and_then(|()| out.flush());
     }
+    // The process ends here: handing a large run's trees back one node at a time would only
+    // cost time.
+    std::mem::forget(outcome);
     code
 }
 

@@ -40,5 +40,7 @@ pub(super) fn graph(args: GraphArgs) -> u8 {
     };
     let code = report_inputs(&outcome.sources.notices, &outcome.errors);
     print(&report::graph::render(&outcome.graph, args.format));
+    // The process ends here: freeing a large run's trees piece by piece would only cost time.
+    std::mem::forget(outcome);
     code
 }

@@ -1,11 +1,11 @@
 //! `meshlint listeners`.
 
-use crate::engine::{self, AmbientNamespace, AmbientPath};
-use crate::model::listener::Row;
+use std::io::Write;
 
-use super::{
-    AdminArgs, ListFormat, MeshArgs, ReadArgs, eprint_line, or_report, print, report_inputs,
-};
+use crate::engine::{self, AmbientNamespace, AmbientPath};
+use crate::model::listener::{Row, ScopeRows};
+
+use super::{AdminArgs, ListFormat, MeshArgs, ReadArgs, eprint_line, or_report, report_inputs};
 
 #[derive(Debug, clap::Args)]
 pub struct ListenersArgs {
@@ -51,53 +51,14 @@ pub(super) fn listeners(args: ListenersArgs) -> u8 {
     )) else {
         return 2;
     };
-    let mut out = String::new();
-    let mut json_scopes = Vec::new();
-    let mut printed = 0;
-    for (label, namespace, workloads, rows) in &view.scopes {
-        if args.namespace.as_ref().is_some_and(|n| n != namespace) {
-            continue;
-        }
-        if args
-            .workload
-            .as_ref()
-            .is_some_and(|w| !workloads.contains(w))
-        {
-            continue;
-        }
-        printed += 1;
-        match args.format {
-            ListFormat::Human => {
-                out.push_str(&format!("{label}\n"));
-                out.push_str(&format!(
-                    "  {:<16} {:>6}  {:<20} {}\n",
-                    "ADDRESS", "PORT", "TYPE", "OWNERS"
-                ));
-                for r in rows {
-                    out.push_str(&format!(
-                        "  {:<16} {:>6}  {:<20} {}{}\n",
-                        r.address,
-                        r.port,
-                        r.kind,
-                        r.owners.join(", "),
-                        r.conflict
-                            .as_ref()
-                            .map_or(String::new(), |c| format!("  <- {c}"))
-                    ));
-                }
-                out.push('\n');
-            }
-            ListFormat::Json => json_scopes.push(serde_json::json!({
-                "scope": label,
-                "namespace": namespace,
-                "workloads": workloads,
-                "listeners": rows.iter().map(|r| serde_json::json!({
-                    "address": r.address, "port": r.port, "type": r.kind,
-                    "owners": r.owners, "conflict": r.conflict,
-                })).collect::<Vec<_>>(),
-            })),
-        }
-    }
+    let shown: Vec<&ScopeRows> = view
+        .scopes
+        .iter()
+        .filter(|(_, namespace, workloads, _)| {
+            args.namespace.as_ref().is_none_or(|n| n == namespace)
+                && args.workload.as_ref().is_none_or(|w| workloads.contains(w))
+        })
+        .collect();
     let ambient: Vec<AmbientNamespace> = view
         .ambient
         .iter()
@@ -119,31 +80,114 @@ pub(super) fn listeners(args: ListenersArgs) -> u8 {
             }
         })
         .collect();
-    printed += ambient.len();
-    match args.format {
-        ListFormat::Json => {
-            out = serde_json::to_string_pretty(&serde_json::json!({
-                "version": 1,
-                "scopes": json_scopes,
-                "ambient": ambient,
-            }))
-            .expect("JSON values always serialise");
-            out.push('\n');
-        }
-        ListFormat::Human => {
-            for a in &ambient {
-                out.push_str(&ambient_text(a));
-            }
-        }
-    }
     let code = report_inputs(&view.notices, &view.errors);
     if let Some(why) = &view.no_scopes {
         eprint_line("note", why);
-    } else if printed == 0 && !(view.scopes.is_empty() && view.ambient.is_empty()) {
+    } else if shown.is_empty()
+        && ambient.is_empty()
+        && !(view.scopes.is_empty() && view.ambient.is_empty())
+    {
         eprint_line("note", &filtered_out(&args, &view.scopes));
     }
-    print(&out);
+    // Written as it is produced: a large mesh's tables are never held twice in memory. A closed
+    // pipe (`meshlint ... | head`) is not an error worth reporting.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let _ = match args.format {
+        ListFormat::Human => write_human(&mut out, &shown).and_then(|()| {
+            ambient
+                .iter()
+                .try_for_each(|a| out.write_all(ambient_text(a).as_bytes()))
+        }),
+        ListFormat::Json => write_json(&mut out, &shown, &ambient),
+    }
+    .and_then(|()| out.flush());
+    // The process ends here: freeing a large mesh's tables piece by piece would only cost time.
+    std::mem::forget(view);
     code
+}
+
+fn write_human(out: &mut impl Write, scopes: &[&ScopeRows]) -> std::io::Result<()> {
+    for (label, _, _, rows) in scopes {
+        writeln!(out, "{label}")?;
+        writeln!(
+            out,
+            "  {:<16} {:>6}  {:<20} OWNERS",
+            "ADDRESS", "PORT", "TYPE"
+        )?;
+        for r in rows.iter() {
+            write!(out, "  {:<16} {:>6}  {:<20} ", r.address, r.port, r.kind)?;
+            for (i, o) in r.owners.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b", ")?;
+                }
+                out.write_all(o.as_bytes())?;
+            }
+            if let Some(c) = &r.conflict {
+                write!(out, "  <- {c}")?;
+            }
+            out.write_all(b"\n")?;
+        }
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// `{"version": 1, "scopes": [...], "ambient": [...]}`, pretty-printed with its keys in sorted
+/// order.
+fn write_json(
+    out: &mut impl Write,
+    scopes: &[&ScopeRows],
+    ambient: &[AmbientNamespace],
+) -> std::io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Document<'a> {
+        ambient: &'a [AmbientNamespace],
+        scopes: Vec<ScopeJson<'a>>,
+        version: u32,
+    }
+    #[derive(serde::Serialize)]
+    struct ScopeJson<'a> {
+        listeners: RowsJson<'a>,
+        namespace: &'a str,
+        scope: &'a str,
+        workloads: &'a [String],
+    }
+    struct RowsJson<'a>(&'a [Row]);
+    #[derive(serde::Serialize)]
+    struct RowJson<'a> {
+        address: &'a str,
+        conflict: &'a Option<String>,
+        owners: &'a [String],
+        port: i64,
+        #[serde(rename = "type")]
+        kind: &'a str,
+    }
+    impl serde::Serialize for RowsJson<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.0.iter().map(|r| RowJson {
+                address: &r.address,
+                conflict: &r.conflict,
+                owners: &r.owners,
+                port: r.port,
+                kind: &r.kind,
+            }))
+        }
+    }
+    let doc = Document {
+        ambient,
+        scopes: scopes
+            .iter()
+            .map(|(label, namespace, workloads, rows)| ScopeJson {
+                listeners: RowsJson(rows),
+                namespace,
+                scope: label,
+                workloads,
+            })
+            .collect(),
+        version: 1,
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    out.write_all(b"\n")
 }
 
 /// An ambient namespace as `meshlint listeners` prints it: no sidecar listeners, and each
@@ -181,10 +225,7 @@ fn ambient_text(a: &AmbientNamespace) -> String {
 }
 
 /// Why `-n` or `--workload` left nothing to print, naming what there is.
-fn filtered_out(
-    args: &ListenersArgs,
-    scopes: &[(String, String, Vec<String>, Vec<Row>)],
-) -> String {
+fn filtered_out(args: &ListenersArgs, scopes: &[ScopeRows]) -> String {
     let mut namespaces: Vec<&str> = scopes.iter().map(|s| s.1.as_str()).collect();
     namespaces.sort_unstable();
     namespaces.dedup();

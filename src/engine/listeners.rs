@@ -1,6 +1,7 @@
 //! `meshlint listeners`: the predicted listeners of every proxy scope, then each dump's own.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use crate::envoy::load::LoadedDump;
 use crate::envoy::load::take_dumps;
@@ -8,7 +9,7 @@ use crate::envoy::table as dump_table;
 use crate::mesh::injection::{SYSTEM_NAMESPACES, istio_reason};
 use crate::mesh::settings::MeshSettings;
 use crate::mesh::table::{self, ListenerTable};
-use crate::model::listener::ScopeRows;
+use crate::model::listener::{Row, ScopeRows};
 use crate::model::{Spec, Store};
 use crate::source::{InputError, Notice, Sources};
 
@@ -68,10 +69,21 @@ pub(super) fn scopes(
     sources: &Sources,
 ) -> Vec<ScopeRows> {
     let table = ListenerTable::build(store, rs);
+    let mut shared: HashMap<(bool, Vec<usize>), Arc<[Row]>> = HashMap::new();
     let mut scopes: Vec<ScopeRows> = table
         .scopes
         .iter()
         .map(|s| {
+            let key = (
+                s.scope.auto_allocate,
+                table::listener_owners(store, &table, &s.scope),
+            );
+            let rows = shared
+                .entry(key)
+                .or_insert_with_key(|(auto, owners)| {
+                    table::rows(store, &table, owners, *auto).into()
+                })
+                .clone();
             (
                 s.scope.label(store),
                 s.scope.namespace.clone(),
@@ -80,7 +92,7 @@ pub(super) fn scopes(
                     .iter()
                     .map(|&w| store.get(w).name.clone())
                     .collect(),
-                table::rows(store, &table, s),
+                rows,
             )
         })
         .collect();
@@ -94,7 +106,7 @@ pub(super) fn scopes(
             } else {
                 vec![node.pod.clone()]
             },
-            dump_table::rows(&ld.dump),
+            dump_table::rows(&ld.dump).into(),
         ));
     }
     scopes

@@ -2,10 +2,12 @@
 //! any-address listeners capture unknown destinations (TCP catch-alls), duplicate binds, and
 //! outbound clusters no listener or route reaches.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
-use crate::envoy::model::{Dump, DumpListener, ListenerState, Terminal, parse_cluster_name};
+use crate::envoy::model::{
+    Dump, DumpEndpoints, DumpListener, ListenerState, Terminal, parse_cluster_name,
+};
 
 use crate::model::listener::Row;
 
@@ -209,6 +211,23 @@ pub fn unreached_clusters(dump: &Dump, catch: &[CatchAll]) -> Vec<Unreached> {
         return Vec::new();
     }
     let referenced = referenced_clusters(dump);
+    // Looked up once per cluster: indexed here, not searched per cluster, as a dump can hold
+    // tens of thousands of each. The first entry wins, as a search would find it.
+    let mut assignments: HashMap<&str, &DumpEndpoints> = HashMap::new();
+    for e in &dump.endpoints {
+        if let Some(name) = e.assignment.cluster_name.as_deref() {
+            assignments.entry(name).or_insert(e);
+        }
+    }
+    let mut own_listeners: HashMap<u32, usize> = HashMap::new();
+    for (i, l) in dump.serving() {
+        if let Some((ip, port)) = l.listener.ip_port()
+            && is_any_address(ip)
+            && (l.state == ListenerState::Static || l.listener.hands_off() || is_inbound(l))
+        {
+            own_listeners.entry(port).or_insert(i);
+        }
+    }
     let mut out = Vec::new();
     for (ci, c) in dump.clusters.iter().enumerate() {
         let name = c.cluster.name();
@@ -226,8 +245,8 @@ pub fn unreached_clusters(dump: &Dump, catch: &[CatchAll]) -> Vec<Unreached> {
         }
         if kind == "EDS"
             && dump.sections.endpoints
-            && dump
-                .assignment(
+            && assignments
+                .get(
                     c.cluster
                         .eds_cluster_config
                         .as_ref()
@@ -242,15 +261,7 @@ pub fn unreached_clusters(dump: &Dump, catch: &[CatchAll]) -> Vec<Unreached> {
             .iter()
             .find(|k| k.port == parts.port)
             .map(|k| k.listener);
-        let own_listener = dump
-            .serving()
-            .find(|(_, l)| {
-                l.listener
-                    .ip_port()
-                    .is_some_and(|(ip, p)| p == parts.port && is_any_address(ip))
-                    && (l.state == ListenerState::Static || l.listener.hands_off() || is_inbound(l))
-            })
-            .map(|(i, _)| i);
+        let own_listener = own_listeners.get(&parts.port).copied();
         out.push(Unreached {
             cluster: ci,
             port: parts.port,

@@ -137,18 +137,33 @@ impl ListenerTable {
     }
 }
 
-/// Every outbound listener the sidecars of `scope` get (all owners, not only wildcards).
-pub fn rows(store: &Store, table: &ListenerTable, scope: &ScopeListeners) -> Vec<Row> {
+/// The owners (indexes into [`ListenerTable::owners`]) that give the sidecars of `scope` an
+/// outbound listener. Scopes with the same owners and the same `auto_allocate` get the same
+/// [`rows`], so a caller can build them once for all such scopes.
+pub fn listener_owners(store: &Store, table: &ListenerTable, scope: &Scope) -> Vec<usize> {
+    table
+        .owners
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.proto != Proto::Udp && scope::visible(store, scope, o))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Every outbound listener the sidecars of a scope get (all owners, not only wildcards), from
+/// its [`listener_owners`].
+pub fn rows(
+    store: &Store,
+    table: &ListenerTable,
+    visible: &[usize],
+    auto_allocate: bool,
+) -> Vec<Row> {
     let mut by_key: BTreeMap<(i64, Addr), Vec<usize>> = BTreeMap::new();
-    for (i, o) in table.owners.iter().enumerate() {
-        if o.proto == Proto::Udp || !scope::visible(store, &scope.scope, o) {
-            continue;
-        }
+    for &i in visible {
+        let o = &table.owners[i];
         let address = match (o.proto, &o.addr) {
             (Proto::Http, _) => Addr::Wildcard,
-            (_, Addr::Wildcard)
-                if scope.scope.auto_allocate && o.kind == OwnerKind::ServiceEntry =>
-            {
+            (_, Addr::Wildcard) if auto_allocate && o.kind == OwnerKind::ServiceEntry => {
                 Addr::Vip("<auto-allocated>".into())
             }
             _ => o.addr.clone(),

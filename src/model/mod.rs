@@ -13,6 +13,7 @@ mod template;
 
 use std::collections::{BTreeMap, HashMap};
 
+use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 
 use crate::source::{FieldPath, FileId, InputError, Node, Pos, Sources, Value};
@@ -139,6 +140,125 @@ impl Default for ModelOptions {
 
 const MAX_LIST_DEPTH: usize = 8;
 
+/// Models one document (a `List` into its items) into `resources`; problems go to `errors`.
+fn add_document(
+    file: FileId,
+    path: &str,
+    root: Node,
+    opts: &ModelOptions,
+    resources: &mut Vec<Resource>,
+    errors: &mut Vec<InputError>,
+    depth: usize,
+) {
+    let err = |node: &Node, message: String| InputError {
+        file: path.to_string(),
+        line: node.pos.line,
+        column: node.pos.column,
+        message,
+    };
+    if root.value == Value::Null {
+        return;
+    }
+    if !root.is_map() {
+        errors.push(err(
+            &root,
+            "document is not an object; expected a Kubernetes resource".into(),
+        ));
+        return;
+    }
+    let Some(kind) = root.get("kind").and_then(Node::as_str).map(str::to_string) else {
+        errors.push(err(&root, "resource has no `kind`".into()));
+        return;
+    };
+    if kind.ends_with("List") && root.get("items").is_some() {
+        if depth >= MAX_LIST_DEPTH {
+            errors.push(err(&root, "lists nested too deeply".into()));
+            return;
+        }
+        let Value::Map(entries) = root.value else {
+            return;
+        };
+        for (k, items) in entries {
+            if k.as_str() != Some("items") {
+                continue;
+            }
+            match items.value {
+                Value::Seq(list) => {
+                    for item in list {
+                        add_document(file, path, item, opts, resources, errors, depth + 1);
+                    }
+                }
+                Value::Null => {}
+                _ => errors.push(err(&items, format!("`items` of {kind} is not a list"))),
+            }
+        }
+        return;
+    }
+    let kind = kind.as_str();
+    let api_version = match root.get("apiVersion") {
+        Some(Node {
+            value: Value::Str(v),
+            ..
+        }) => v.clone(),
+        Some(v) if v.value != Value::Null => {
+            let msg = decode::expected("a string", v);
+            errors.push(err(v, format!("{kind}: `apiVersion`: {msg}")));
+            return;
+        }
+        _ => String::new(),
+    };
+    let meta: k8s::ObjectMeta = match decode(&root, "metadata") {
+        Ok(meta) => meta,
+        Err((p, msg)) => {
+            errors.push(err(root.lookup(&p).0, format!("{kind}: `{p}`: {msg}")));
+            return;
+        }
+    };
+    let Some(name) = meta.name else {
+        let at = root.get("metadata").unwrap_or(&root);
+        errors.push(err(at, format!("{kind} has no `metadata.name`")));
+        return;
+    };
+    let created = meta
+        .creation_timestamp
+        .as_deref()
+        .and_then(|t| t.trim().parse::<jiff::Timestamp>().ok());
+    let mut res = Resource {
+        file,
+        api_version,
+        kind: kind.to_string(),
+        name,
+        namespace: meta
+            .namespace
+            .clone()
+            .unwrap_or_else(|| opts.default_namespace.clone()),
+        namespace_explicit: meta.namespace.is_some(),
+        labels: meta.labels,
+        annotations: meta.annotations,
+        creation_timestamp: meta.creation_timestamp,
+        created,
+        node: root,
+        spec: Spec::Other,
+        replaced_by: None,
+    };
+    let decoded = decode_spec(&res).and_then(|spec| shape::check(&res).map(|()| spec));
+    match decoded {
+        Ok(spec) => res.spec = spec,
+        Err((p, msg)) => {
+            let (node, _) = res.node.lookup(&p);
+            errors.push(err(
+                node,
+                format!("{kind} {}/{}: `{p}`: {msg}", res.namespace, res.name),
+            ));
+            return;
+        }
+    }
+    if kind == "Namespace" {
+        res.namespace = res.name.clone();
+    }
+    resources.push(res);
+}
+
 impl Store {
     /// Builds typed resources from every document; problems become errors on `sources`.
     pub fn build(sources: &mut Sources, opts: &ModelOptions) -> Store {
@@ -147,13 +267,13 @@ impl Store {
         let documents = std::mem::take(&mut sources.documents);
         // A file with an unrendered template is not read as if it were real, none of its
         // documents: one note says why.
+        let found: Vec<Option<(FileId, Pos)>> = documents
+            .par_iter()
+            .map(|doc| template::unrendered(&doc.root).map(|at| (doc.file, at)))
+            .collect();
         let mut templated: BTreeMap<FileId, Pos> = BTreeMap::new();
-        for doc in &documents {
-            if !templated.contains_key(&doc.file)
-                && let Some(at) = template::unrendered(&doc.root)
-            {
-                templated.insert(doc.file, at);
-            }
+        for (file, at) in found.into_iter().flatten() {
+            templated.entry(file).or_insert(at);
         }
         for (&file, &at) in &templated {
             let f = &sources.files[file];
@@ -163,13 +283,30 @@ impl Store {
             );
             sources.note(&path, at, note);
         }
-        // Documents move into their resources: large inputs are not copied.
-        for doc in documents {
-            if templated.contains_key(&doc.file) {
-                continue;
-            }
-            let path = &sources.files[doc.file].path;
-            store.add_document(doc.file, path, doc.root, opts, &mut errors, 0);
+        // Documents move into their resources: large inputs are not copied. They are decoded in
+        // parallel and added in input order, so output never depends on scheduling.
+        let files = &sources.files;
+        let modelled: Vec<(Vec<Resource>, Vec<InputError>)> = documents
+            .into_par_iter()
+            .filter(|doc| !templated.contains_key(&doc.file))
+            .map(|doc| {
+                let (mut resources, mut errors) = (Vec::new(), Vec::new());
+                let path = &files[doc.file].path;
+                add_document(
+                    doc.file,
+                    path,
+                    doc.root,
+                    opts,
+                    &mut resources,
+                    &mut errors,
+                    0,
+                );
+                (resources, errors)
+            })
+            .collect();
+        for (resources, errs) in modelled {
+            store.resources.extend(resources);
+            errors.extend(errs);
         }
         sources.errors.extend(errors);
         store.patched_kinds = sources.patched_kinds.clone();
@@ -202,124 +339,6 @@ impl Store {
             self.resources[earlier].replaced_by = Some(survivor);
             self.copies.entry(survivor).or_default().push(earlier);
         }
-    }
-
-    fn add_document(
-        &mut self,
-        file: FileId,
-        path: &str,
-        root: Node,
-        opts: &ModelOptions,
-        errors: &mut Vec<InputError>,
-        depth: usize,
-    ) {
-        let err = |node: &Node, message: String| InputError {
-            file: path.to_string(),
-            line: node.pos.line,
-            column: node.pos.column,
-            message,
-        };
-        if root.value == Value::Null {
-            return;
-        }
-        if !root.is_map() {
-            errors.push(err(
-                &root,
-                "document is not an object; expected a Kubernetes resource".into(),
-            ));
-            return;
-        }
-        let Some(kind) = root.get("kind").and_then(Node::as_str).map(str::to_string) else {
-            errors.push(err(&root, "resource has no `kind`".into()));
-            return;
-        };
-        if kind.ends_with("List") && root.get("items").is_some() {
-            if depth >= MAX_LIST_DEPTH {
-                errors.push(err(&root, "lists nested too deeply".into()));
-                return;
-            }
-            let Value::Map(entries) = root.value else {
-                return;
-            };
-            for (k, items) in entries {
-                if k.as_str() != Some("items") {
-                    continue;
-                }
-                match items.value {
-                    Value::Seq(list) => {
-                        for item in list {
-                            self.add_document(file, path, item, opts, errors, depth + 1);
-                        }
-                    }
-                    Value::Null => {}
-                    _ => errors.push(err(&items, format!("`items` of {kind} is not a list"))),
-                }
-            }
-            return;
-        }
-        let kind = kind.as_str();
-        let api_version = match root.get("apiVersion") {
-            Some(Node {
-                value: Value::Str(v),
-                ..
-            }) => v.clone(),
-            Some(v) if v.value != Value::Null => {
-                let msg = decode::expected("a string", v);
-                errors.push(err(v, format!("{kind}: `apiVersion`: {msg}")));
-                return;
-            }
-            _ => String::new(),
-        };
-        let meta: k8s::ObjectMeta = match decode(&root, "metadata") {
-            Ok(meta) => meta,
-            Err((p, msg)) => {
-                errors.push(err(root.lookup(&p).0, format!("{kind}: `{p}`: {msg}")));
-                return;
-            }
-        };
-        let Some(name) = meta.name else {
-            let at = root.get("metadata").unwrap_or(&root);
-            errors.push(err(at, format!("{kind} has no `metadata.name`")));
-            return;
-        };
-        let created = meta
-            .creation_timestamp
-            .as_deref()
-            .and_then(|t| t.trim().parse::<jiff::Timestamp>().ok());
-        let mut res = Resource {
-            file,
-            api_version,
-            kind: kind.to_string(),
-            name,
-            namespace: meta
-                .namespace
-                .clone()
-                .unwrap_or_else(|| opts.default_namespace.clone()),
-            namespace_explicit: meta.namespace.is_some(),
-            labels: meta.labels,
-            annotations: meta.annotations,
-            creation_timestamp: meta.creation_timestamp,
-            created,
-            node: root,
-            spec: Spec::Other,
-            replaced_by: None,
-        };
-        let decoded = decode_spec(&res).and_then(|spec| shape::check(&res).map(|()| spec));
-        match decoded {
-            Ok(spec) => res.spec = spec,
-            Err((p, msg)) => {
-                let (node, _) = res.node.lookup(&p);
-                errors.push(err(
-                    node,
-                    format!("{kind} {}/{}: `{p}`: {msg}", res.namespace, res.name),
-                ));
-                return;
-            }
-        }
-        if kind == "Namespace" {
-            res.namespace = res.name.clone();
-        }
-        self.resources.push(res);
     }
 
     /// Whether a skipped kustomize patch may change objects of `kind`.

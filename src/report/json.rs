@@ -96,9 +96,43 @@ pub fn schema() -> String {
 }
 
 pub fn render(outcome: &Outcome) -> String {
-    // Through a JSON value, so object keys come out sorted.
-    let value = serde_json::to_value(report(outcome)).expect("the report always serialises");
-    let mut out = serde_json::to_string_pretty(&value).expect("JSON values always serialise");
-    out.push('\n');
-    out
+    let mut out = Vec::new();
+    write(outcome, &mut out).expect("writing to memory does not fail");
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+/// Writes the report with every object's keys in sorted order, one finding at a time: a run
+/// with many findings never holds the whole document as a JSON value.
+pub fn write(outcome: &Outcome, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    /// [`Report`]'s fields in sorted order; the parts other than the findings are small.
+    #[derive(Serialize)]
+    struct Sorted<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        config: Option<&'a str>,
+        errors: serde_json::Value,
+        findings: Findings<'a>,
+        summary: serde_json::Value,
+        version: u32,
+    }
+    /// Each finding through a JSON value of its own, whose keys come out sorted.
+    struct Findings<'a>(&'a [Finding]);
+    impl Serialize for Findings<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(
+                self.0
+                    .iter()
+                    .map(|f| serde_json::to_value(f).expect("findings always serialise")),
+            )
+        }
+    }
+    let r = report(outcome);
+    let sorted = Sorted {
+        config: r.config,
+        errors: serde_json::to_value(&r.errors).expect("input errors always serialise"),
+        findings: Findings(r.findings),
+        summary: serde_json::to_value(&r.summary).expect("the summary always serialises"),
+        version: r.version,
+    };
+    serde_json::to_writer_pretty(&mut *out, &sorted)?;
+    out.write_all(b"\n")
 }

@@ -57,6 +57,21 @@ pub fn render(format: Format, outcome: &Outcome, style: Style) -> String {
     }
 }
 
+/// Writes the report to `out`; the JSON and SARIF reports are written as they are produced,
+/// the others as [`render`] makes them.
+pub fn write(
+    format: Format,
+    outcome: &Outcome,
+    style: Style,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => json::write(outcome, out),
+        Format::Sarif => sarif::write(outcome, out),
+        _ => out.write_all(render(format, outcome, style).as_bytes()),
+    }
+}
+
 /// `1 file`, `2 files`.
 fn plural(n: usize, word: &str) -> String {
     if n == 1 {

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use rayon::prelude::*;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
@@ -84,6 +85,9 @@ fn parse_with_replay(text: &str, replay: usize) -> Result<Vec<Node>, ParseError>
 /// Parses every document of a stream that parses and reports each one that does not, so one
 /// broken document does not hide the objects beside it. Positions are in the whole text.
 pub fn parse_documents(text: &str) -> (Vec<Node>, Vec<ParseError>) {
+    if let Some(docs) = parse_in_pieces(text) {
+        return (docs, Vec::new());
+    }
     let whole = match parse_stream(text) {
         Ok(docs) => return (docs, Vec::new()),
         Err(e) => e,
@@ -121,6 +125,49 @@ pub fn parse_documents(text: &str) -> (Vec<Node>, Vec<ParseError>) {
         errors.push(whole);
     }
     (docs, errors)
+}
+
+/// Texts from this size up are parsed a piece at a time on every core, as files are.
+const PIECES_FROM: usize = 1 << 20;
+/// The smallest piece worth a task of its own.
+const MIN_PIECE: usize = 256 << 10;
+
+/// Parses a large stream in pieces of whole documents, split before a `---` at column 0, in
+/// parallel. `None` when the text is small or any piece fails: the whole stream is then parsed
+/// as usual, so errors and limits are what they are for the stream.
+fn parse_in_pieces(text: &str) -> Option<Vec<Node>> {
+    if text.len() < PIECES_FROM {
+        return None;
+    }
+    let size = (text.len() / (rayon::current_num_threads() * 4)).max(MIN_PIECE);
+    let mut pieces: Vec<Part> = Vec::new();
+    for part in document_parts(text) {
+        match pieces.last_mut() {
+            Some(last)
+                if last.end - last.start < size || !is_marker(&text[part.start..], "---") =>
+            {
+                last.end = part.end;
+            }
+            _ => pieces.push(part),
+        }
+    }
+    if pieces.len() < 2 {
+        return None;
+    }
+    let whole_replay = replay_budget(text.len()) as u128;
+    let parsed: Vec<Vec<Node>> = pieces
+        .par_iter()
+        .map(|p| {
+            let len = p.end - p.start;
+            let replay = (whole_replay * len as u128 / text.len() as u128) as usize;
+            let mut docs = parse_with_replay(&text[p.start..p.end], replay.max(1)).ok()?;
+            for n in &mut docs {
+                shift(n, p.lines_before, p.start);
+            }
+            Some(docs)
+        })
+        .collect::<Option<_>>()?;
+    Some(parsed.into_iter().flatten().collect())
 }
 
 /// A document's byte range and the number of lines before it.
@@ -299,6 +346,9 @@ impl<'de> Visitor<'de> for TreeVisitor {
         while let Some(item) = seq.next_element::<Spanned<Tree>>()? {
             items.push(into_node(item));
         }
+        // The parser does not say how long a collection is, and a tree lives as long as the
+        // run: capacity left over from growing would be most of its memory.
+        items.shrink_to_fit();
         Ok(Tree(Value::Seq(items)))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tree, A::Error> {
@@ -307,6 +357,7 @@ impl<'de> Visitor<'de> for TreeVisitor {
             let v = map.next_value::<Spanned<Tree>>()?;
             entries.push((into_node(k), into_node(v)));
         }
+        entries.shrink_to_fit();
         Ok(Tree(Value::Map(entries)))
     }
 }
@@ -441,6 +492,30 @@ mod tests {
         assert_eq!(docs.len(), 1, "the directive stays with its document");
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].line, 5, "{errors:?}");
+    }
+
+    #[test]
+    fn a_large_stream_parsed_in_pieces_is_the_stream_parsed_whole() {
+        let mut text = String::from("# leading comment\n");
+        let mut i = 0;
+        while text.len() < 3 * PIECES_FROM {
+            text.push_str(&format!(
+                "---\nkind: Service\nmetadata: {{name: s{i}, labels: &l{i} {{a: b}}}}\nspec:\n  x: *l{i}\n  script: |\n    echo\n    ---\n  ports: [{{port: {i}}}]\n"
+            ));
+            if i % 7 == 0 {
+                text.push_str("...\n# between\n");
+            }
+            i += 1;
+        }
+        let pieces = parse_in_pieces(&text).expect("parses in pieces");
+        assert_eq!(pieces, parse_stream(&text).expect("parses whole"));
+        assert_eq!(pieces.len(), i);
+        let (docs, errors) = parse_documents(&format!("{text}---\nbroken: [\n"));
+        assert_eq!(
+            (docs.len(), errors.len()),
+            (i, 1),
+            "a broken piece falls back"
+        );
     }
 
     #[test]

@@ -18,8 +18,8 @@ fn groups(outcome: &Outcome) -> Vec<(Vec<&str>, Vec<&str>, &[Row])> {
     let mut index: BTreeMap<&[Row], usize> = BTreeMap::new();
     let mut out: Vec<(Vec<&str>, Vec<&str>, &[Row])> = Vec::new();
     for (label, _namespace, workloads, rows) in &outcome.listeners {
-        let i = *index.entry(rows.as_slice()).or_insert_with(|| {
-            out.push((Vec::new(), Vec::new(), rows.as_slice()));
+        let i = *index.entry(&rows[..]).or_insert_with(|| {
+            out.push((Vec::new(), Vec::new(), &rows[..]));
             out.len() - 1
         });
         out[i].0.push(label);
