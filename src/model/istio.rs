@@ -54,6 +54,18 @@ pub struct Server {
     pub name: Option<String>,
 }
 
+impl Server {
+    /// The Kubernetes Secret `tls.credentialName` names; `None` when unset, empty or a URL-style
+    /// SDS reference (`sds://...`), which names no Secret.
+    pub fn credential_secret(&self) -> Option<&str> {
+        self.tls
+            .as_ref()
+            .and_then(|t| t.get("credentialName"))
+            .and_then(|c| c.as_str())
+            .filter(|c| !c.is_empty() && !c.contains("://"))
+    }
+}
+
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct VirtualService {

@@ -30,13 +30,7 @@ impl<'a> Checker<'a, '_> {
         namespaces.sort();
         namespaces.dedup();
         for (i, server) in gw.servers.iter().enumerate() {
-            let Some(cn) = server
-                .tls
-                .as_ref()
-                .and_then(|t| t.get("credentialName"))
-                .and_then(|c| c.as_str())
-                .filter(|c| !c.is_empty() && !c.contains("://"))
-            else {
+            let Some(cn) = server.credential_secret() else {
                 continue;
             };
             if namespaces
