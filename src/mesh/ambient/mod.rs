@@ -13,6 +13,7 @@ use crate::mesh::gateway_api::GatewayApi;
 use crate::mesh::gateway_api::gateways::GATEWAY_NAME_LABEL;
 use crate::mesh::injection::{self, Platform};
 use crate::mesh::workloads::Workloads;
+use crate::model::k8s::Workload;
 use crate::model::{ResId, Resource, Spec, Store};
 use crate::source::FieldPath;
 
@@ -102,11 +103,11 @@ impl AmbientView {
             .collect();
         for (id, r) in store.iter() {
             match &r.spec {
-                Spec::Workload(_) => {
+                Spec::Workload(w) => {
                     let ns = namespaces.get(r.namespace.as_str()).copied();
-                    let facts = view.facts(store, workloads, id, r, ns);
+                    let facts = view.facts(store, workloads, id, r, w, ns);
                     view.workloads.insert(id, facts);
-                    let e = enrol_workload(api, id, r, ns);
+                    let e = enrol_workload(api, id, r, w, ns);
                     view.workload_enrolment.insert(id, e);
                 }
                 Spec::Service(_) => {
@@ -150,9 +151,9 @@ impl AmbientView {
         workloads: &Workloads<'_>,
         id: ResId,
         r: &Resource,
+        w: &Workload,
         ns: Option<(ResId, &Resource)>,
     ) -> ModeFacts {
-        let w = r.workload().expect("called for workloads");
         let injected = injection::injections(r, ns.map(|(_, n)| n))
             .into_iter()
             .find(|i| i.platform == Platform::Istio)
@@ -282,9 +283,9 @@ fn enrol_workload(
     api: &GatewayApi,
     id: ResId,
     r: &Resource,
+    w: &Workload,
     ns: Option<(ResId, &Resource)>,
 ) -> Enrolment {
-    let w = r.workload().expect("called for workloads");
     // A waypoint's own pods never use a waypoint (`computeWaypoint`,
     // `fetchWaypointForInstance`).
     if w.pod_labels

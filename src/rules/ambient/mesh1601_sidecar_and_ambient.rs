@@ -79,7 +79,7 @@ impl Rule for SidecarAndAmbient {
             }
             if let (Some(reason), false) = (&f.injected, f.observed.redirected.is_empty()) {
                 let pods = pods_text(cx, &f.observed.redirected);
-                let w = r.workload().expect("judged workloads have a pod spec");
+                let Some(w) = r.workload() else { continue };
                 let mut rep = cx
                     .report(
                         id,
