@@ -764,3 +764,30 @@ fn http_and_tcp_on_one_wildcard_listener_is_a_protocol_clash() {
         "{f:?}"
     );
 }
+
+#[test]
+fn trace_explains_a_ztunnel_dump_instead_of_listeners() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ztunnel.json");
+    std::fs::write(
+        &path,
+        r#"{"workloads": {"/10.244.0.9": {"uid": "Kubernetes//Pod/shop/api-1", "workloadIps": ["10.244.0.9"],
+              "waypoint": {"destination": "/10.96.0.50"}, "protocol": "HBONE", "name": "api-1", "namespace": "shop",
+              "serviceAccount": "api"}},
+            "services": [{"name": "api", "namespace": "shop", "hostname": "api.shop.svc.cluster.local",
+              "vips": ["/10.96.0.10"], "ports": {"80": 8080},
+              "endpoints": {"x": {"workloadUid": "Kubernetes//Pod/shop/api-1"}}}],
+            "policies": [], "certificates": []}"#,
+    )
+    .expect("write");
+    let file = path.to_str().expect("utf-8 path");
+    let (code, out, err) = meshlint(&["trace", file, "10.96.0.10:80"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("(ambient: ztunnel)"), "{out}");
+    assert!(out.contains("port 80 maps to target port 8080"), "{out}");
+    assert!(out.contains("waypoint /10.96.0.50"), "{out}");
+    let (code, out, _) = meshlint(&["trace", file, "10.96.0.10:80", "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["ztunnel"]["target_port"], 8080);
+}

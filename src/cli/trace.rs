@@ -103,10 +103,29 @@ pub(super) fn trace(args: TraceArgs) -> u8 {
         return 2;
     }
     let Some(ld) = dumps.first() else {
+        if let Some(z) = sources
+            .files
+            .iter()
+            .find_map(|f| crate::envoy::ztunnel::parse(&f.text))
+        {
+            let t = crate::envoy::ztunnel::trace(&z, ip, port);
+            match args.format {
+                ListFormat::Human => print(&report::trace::render_ztunnel(&t)),
+                ListFormat::Json => {
+                    let mut out = serde_json::to_string_pretty(
+                        &serde_json::json!({"version": 1, "ztunnel": t}),
+                    )
+                    .expect("JSON values always serialise");
+                    out.push('\n');
+                    print(&out);
+                }
+            }
+            return 0;
+        }
         eprint_line(
             "error",
             &format!(
-                "{input}: not an Envoy config dump (expected `istioctl proxy-config all -o json`, Envoy /config_dump, or `istioctl proxy-config listener -o json` output)"
+                "{input}: not an Envoy config dump (expected `istioctl proxy-config all -o json`, Envoy /config_dump, or `istioctl proxy-config listener -o json` output, or a ztunnel dump from `istioctl ztunnel-config all -o json`)"
             ),
         );
         return 2;

@@ -6,6 +6,16 @@ use crate::envoy::trace::Trace;
 
 use super::text::visible;
 
+/// A connection through ztunnel (ambient mode), step by step.
+pub fn render_ztunnel(t: &crate::envoy::ztunnel::Trace) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "trace {} (ambient: ztunnel)", visible(&t.destination));
+    for (i, step) in t.steps.iter().enumerate() {
+        let _ = writeln!(out, "  {}. {}", i + 1, visible(step));
+    }
+    out
+}
+
 pub fn render(t: &Trace) -> String {
     let mut out = String::new();
     let _ = writeln!(
