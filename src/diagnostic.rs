@@ -76,6 +76,9 @@ pub struct RuleMeta {
     /// The Kiali validation codes (`KIAnnnn`) this rule covers. A finding carries the rule's
     /// code when it has one; a rule with several sets them per finding (`Reported::kiali`).
     pub kiali_codes: &'static [&'static str],
+    /// Off unless selected by code, name, IST code, prefix, `ALL` or `--extend-select` (the
+    /// rules istioctl also leaves out of its default analyzers).
+    pub opt_in: bool,
     /// The rule's documentation (`rules/<code>-<name>.md`).
     pub doc: &'static str,
 }

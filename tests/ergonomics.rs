@@ -357,11 +357,41 @@ fn istioctl_codes_select_and_ignore_findings() {
     .json();
     assert_eq!(findings(&selected_in_config).len(), with);
     // A code no rule reports is a usage error that says so.
-    let unknown = run(root(), &["check", "testdata/demo", "--select", "IST0136"]);
+    let unknown = run(root(), &["check", "testdata/demo", "--select", "IST0126"]);
     unknown.expect_code(2);
     assert!(
         unknown.stderr.contains("no meshlint rule reports"),
         "{}",
         unknown.stderr
     );
+}
+
+#[test]
+fn opt_in_rules_run_only_when_selected() {
+    let dir = temp_dir();
+    let file = dir.path().join("svc.yaml");
+    write(
+        &file,
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: api\n  namespace: shop\n  annotations: {networking.istio.io/exportTo: \".\"}\nspec:\n  selector: {app: api}\n  ports: [{name: http, port: 80}]\n",
+    );
+    let path = file.to_str().expect("utf-8 path");
+    let codes_with = |args: &[&str]| {
+        let mut all = vec!["check", path, "--format", "json"];
+        all.extend_from_slice(args);
+        codes(&run(root(), &all).json())
+    };
+    assert!(!codes_with(&[]).contains(&"MESH1105".to_string()));
+    for extend in ["MESH1105", "alpha-annotation", "IST0136"] {
+        assert!(
+            codes_with(&["--extend-select", extend]).contains(&"MESH1105".to_string()),
+            "--extend-select {extend}"
+        );
+    }
+    assert!(codes_with(&["--select", "ALL"]).contains(&"MESH1105".to_string()));
+    write(
+        &dir.path().join(".meshlint.yaml"),
+        "extend-select: [IST0136]\n",
+    );
+    let from_config = run(dir.path(), &["check", path, "--format", "json"]).json();
+    assert!(codes(&from_config).contains(&"MESH1105".to_string()));
 }

@@ -25,10 +25,24 @@ fn expect(path: &Path, code: &str, outcome: &Outcome) {
 
 /// Checks `path` (relative to the crate, so reports name it the same on every machine).
 fn run(path: &Path) -> Outcome {
+    run_with(path, &Settings::default())
+}
+
+/// Checks a rule fixture with its rule selected besides the defaults, as `--extend-select`
+/// runs an opt-in rule.
+fn run_rule(path: &Path) -> Outcome {
+    let settings = Settings {
+        extend_select: vec![rule_of(path)],
+        ..Settings::default()
+    };
+    run_with(path, &settings)
+}
+
+fn run_with(path: &Path, settings: &Settings) -> Outcome {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let rel = path.strip_prefix(root).expect("fixture under the crate");
     std::env::set_current_dir(root).expect("crate root");
-    check(&[rel.to_string_lossy().into_owned()], &Settings::default()).expect("default settings")
+    check(&[rel.to_string_lossy().into_owned()], settings).expect("default settings")
 }
 
 fn json(outcome: &Outcome) -> String {
@@ -46,7 +60,7 @@ fn json(outcome: &Outcome) -> String {
 #[test]
 fn rule_fixtures() {
     insta::glob!("../testdata", "rules/*/*.yaml", |path| {
-        let outcome = run(path);
+        let outcome = run_rule(path);
         expect(path, &rule_of(path), &outcome);
         insta::assert_snapshot!(json(&outcome));
     });
@@ -67,7 +81,7 @@ fn rule_tree_fixtures() {
     trees.sort();
     assert!(!trees.is_empty());
     for tree in trees {
-        let outcome = run(&tree);
+        let outcome = run_rule(&tree);
         expect(&tree, &rule_of(&tree), &outcome);
         let rel = tree.strip_prefix(&root).expect("under testdata/rules");
         insta::with_settings!({ snapshot_suffix => rel.to_string_lossy().replace('/', "__") }, {

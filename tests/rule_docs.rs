@@ -49,7 +49,12 @@ fn examples(doc: &str) -> Vec<(String, String)> {
 fn finding_lines(code: &str, text: &str) -> Vec<u32> {
     let mut sources = Sources::default();
     sources.add_text("example.yaml".into(), text.into());
-    let outcome = check_sources(sources, &Settings::default()).expect("default settings are valid");
+    // Opt-in rules run in their own examples as `--extend-select CODE` runs them.
+    let settings = Settings {
+        extend_select: vec![code.to_string()],
+        ..Settings::default()
+    };
+    let outcome = check_sources(sources, &settings).expect("default settings are valid");
     assert!(
         outcome.errors.is_empty(),
         "example does not load: {:?}\n{text}",
@@ -93,6 +98,12 @@ fn every_rule_has_a_doc_that_matches_the_registry() {
         assert_eq!(
             fm.get("severity").map(String::as_str),
             Some(m.severity.as_str())
+        );
+        assert_eq!(
+            fm.get("opt_in").map(String::as_str) == Some("true"),
+            m.opt_in,
+            "{}: `opt_in: true` in the front matter exactly for opt-in rules",
+            m.code
         );
         let istio = format!("[{}]", m.istio_codes.join(", "));
         assert_eq!(fm.get("istio"), Some(&istio), "{}: istio codes", m.code);

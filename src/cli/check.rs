@@ -24,6 +24,7 @@ pub(super) fn check(args: CheckArgs) -> u8 {
         args.paths.clone()
     };
     settings.select = args.select.clone();
+    settings.extend_select = args.extend_select.clone();
     settings.ignore = args.ignore.clone();
     settings.exclude = args.exclude.clone();
     settings.no_ignore = args.no_ignore;

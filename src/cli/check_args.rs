@@ -44,6 +44,10 @@ pub struct CheckArgs {
     /// comma-separated or repeated [default: `select` of the config file, else ALL].
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub select: Vec<String>,
+    /// Run these rules besides the selected ones (same forms as --select), e.g. opt-in rules
+    /// such as `--extend-select IST0136`; added to `extend-select` of the config file.
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub extend_select: Vec<String>,
     /// Do not run these rules (same forms as --select; an istioctl code drops the findings that
     /// carry it); added to `ignore` of the config file.
     #[arg(long, value_delimiter = ',', value_name = "RULES")]

@@ -29,6 +29,7 @@ pub(super) fn render(format: ListFormat) -> String {
                         "istio_codes": m.istio_codes,
                         "kiali_codes": m.kiali_codes,
                         "fixable": r.fixable(),
+                        "opt_in": m.opt_in,
                         "summary": m.summary,
                     })
                 })
@@ -48,9 +49,14 @@ pub(super) fn render(format: ListFormat) -> String {
                     format!(" [{}]", m.istio_codes.join(", "))
                 };
                 let fix = if r.fixable() { "fix" } else { "" };
+                let opt_in = if m.opt_in {
+                    " (opt-in: --extend-select)"
+                } else {
+                    ""
+                };
                 let _ = writeln!(
                     out,
-                    "{}  {:<32} {:<8} {:<3}  {}{istio}",
+                    "{}  {:<32} {:<8} {:<3}  {}{opt_in}{istio}",
                     m.code,
                     m.name,
                     m.severity.as_str(),

@@ -4,6 +4,7 @@
 //! ```yaml
 //! failure-threshold: warning
 //! select: [MESH1, MESH201]          # codes, code prefixes or names
+//! extend-select: [IST0136]           # added to the selection (opt-in rules)
 //! ignore:
 //!   - MESH202                        # a rule, disabled everywhere
 //!   - rule: MESH101                  # findings of a rule on matching resources
@@ -36,6 +37,7 @@ pub const FILE_NAME: &str = ".meshlint.yaml";
 pub struct Config {
     pub failure_threshold: Option<Severity>,
     pub select: Vec<String>,
+    pub extend_select: Vec<String>,
     pub ignore: Vec<IgnoreEntry>,
     pub severity: BTreeMap<String, Severity>,
     pub exclude: Vec<String>,

@@ -14,6 +14,7 @@ pub struct ShapeError {
 const TOP: &[&str] = &[
     "failure-threshold",
     "select",
+    "extend-select",
     "ignore",
     "severity",
     "exclude",
@@ -116,7 +117,7 @@ pub fn check(root: &Node) -> Result<(), ShapeError> {
         );
     }
     keys(root, &top, TOP, "the config")?;
-    for key in ["select", "exclude"] {
+    for key in ["select", "extend-select", "exclude"] {
         if let Some(n) = root.get(key) {
             expect_strings(n, &top.clone().key(key), &format!("`{key}`"))?;
         }

@@ -38,6 +38,8 @@ pub use suppress::{GALLEY_ANNOTATION, IGNORE_ANNOTATION};
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
     pub select: Vec<String>,
+    /// Rules run besides the selected ones (`--extend-select`).
+    pub extend_select: Vec<String>,
     pub ignore: Vec<String>,
     pub exclude: Vec<String>,
     /// Walk directories without ignore files.

@@ -96,7 +96,16 @@ impl IstFilter {
             .filter(|k| !is_ist(k))
             .map(str::to_string)
             .collect();
-        let rules = resolve_rules(&others)?.iter().map(|m| m.code).collect();
+        // Rules added with `extend-select` keep all their findings.
+        let extended: Vec<String> = split_keys(&settings.extend_select)
+            .chain(split_keys(&settings.config.config.extend_select))
+            .map(str::to_string)
+            .collect();
+        let rules = resolve_rules(&others)?
+            .iter()
+            .chain(resolve_rules(&extended)?.iter())
+            .map(|m| m.code)
+            .collect();
         let mut ignore: BTreeSet<String> = split_keys(&settings.ignore)
             .filter(|k| is_ist(k))
             .map(upper)
@@ -163,10 +172,20 @@ pub fn enabled_rules(settings: &Settings) -> Result<BTreeSet<&'static str>, Stri
         &cfg.select
     };
     let mut enabled: BTreeSet<&'static str> = if !given(select) {
-        RULES.iter().map(|r| r.meta().code).collect()
+        RULES
+            .iter()
+            .map(|r| r.meta())
+            .filter(|m| !m.opt_in)
+            .map(|m| m.code)
+            .collect()
     } else {
         resolve_rules(select)?.iter().map(|m| m.code).collect()
     };
+    let extended: Vec<String> = split_keys(&settings.extend_select)
+        .chain(split_keys(&cfg.extend_select))
+        .map(str::to_string)
+        .collect();
+    enabled.extend(resolve_rules(&extended)?.iter().map(|m| m.code));
     // IST codes are ignored finding by finding (`IstFilter`), not by turning rules off.
     let mut ignored: Vec<String> = split_keys(&settings.ignore)
         .filter(|k| !is_ist(k))

@@ -98,6 +98,7 @@ pub static RULES: &[&dyn Rule] = &[
     &annotations::mesh1102_misplaced_annotation::MisplacedAnnotation,
     &annotations::mesh1103_invalid_annotation::InvalidAnnotation,
     &annotations::mesh1104_deprecated_annotation::DeprecatedAnnotation,
+    &annotations::mesh1105_alpha_annotation::AlphaAnnotation,
     &injection::mesh1201_multiple_injection_labels::MultipleInjectionLabels,
     &injection::mesh1202_namespace_not_injected::NamespaceNotInjected,
     &injection::mesh1203_pod_missing_proxy::PodMissingProxy,
@@ -173,19 +174,40 @@ mod testing {
         findings_at(code, text, None)
     }
 
+    /// The same with rules added to the selection (`--extend-select`), for opt-in rules.
+    pub(crate) fn findings_with(
+        code: &str,
+        text: &str,
+        extend: &[&str],
+    ) -> Vec<crate::diagnostic::Finding> {
+        let settings = crate::engine::Settings {
+            extend_select: extend.iter().map(|s| s.to_string()).collect(),
+            ..crate::engine::Settings::default()
+        };
+        findings_for(code, text, &settings)
+    }
+
     /// The same for a target Istio version (`--istio-version`).
     pub(crate) fn findings_at(
         code: &str,
         text: &str,
         version: Option<&str>,
     ) -> Vec<crate::diagnostic::Finding> {
-        let mut sources = crate::source::Sources::default();
-        sources.add_text("t.yaml".into(), text.into());
         let settings = crate::engine::Settings {
             istio_version: version.map(str::to_string),
             ..crate::engine::Settings::default()
         };
-        let outcome = crate::engine::check_sources(sources, &settings).expect("valid settings");
+        findings_for(code, text, &settings)
+    }
+
+    fn findings_for(
+        code: &str,
+        text: &str,
+        settings: &crate::engine::Settings,
+    ) -> Vec<crate::diagnostic::Finding> {
+        let mut sources = crate::source::Sources::default();
+        sources.add_text("t.yaml".into(), text.into());
+        let outcome = crate::engine::check_sources(sources, settings).expect("valid settings");
         assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
         outcome
             .findings

@@ -18,6 +18,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &[],
     kiali_codes: &["KIA1311", "KIA1314", "KIA1315"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1601-sidecar-and-ambient.md"),
 };
 

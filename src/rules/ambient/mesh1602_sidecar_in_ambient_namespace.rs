@@ -19,6 +19,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Info,
     istio_codes: &[],
     kiali_codes: &["KIA1316"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1602-sidecar-in-ambient-namespace.md"),
 };
 

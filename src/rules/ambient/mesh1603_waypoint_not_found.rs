@@ -20,6 +20,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &[],
     kiali_codes: &["KIA1313"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1603-waypoint-not-found.md"),
 };
 

@@ -24,6 +24,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &[],
     kiali_codes: &["KIA1313"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1604-waypoint-refuses-traffic.md"),
 };
 

@@ -16,6 +16,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &[],
     kiali_codes: &["KIA1312"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1605-waypoint-without-ambient.md"),
 };
 

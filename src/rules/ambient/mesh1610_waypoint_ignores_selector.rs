@@ -28,6 +28,7 @@ static META: RuleMeta = RuleMeta {
     kiali_codes: &[
         "KIA0109", "KIA0110", "KIA1110", "KIA1111", "KIA1112", "KIA1115", "KIA1116", "KIA1117",
     ],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1610-waypoint-ignores-selector.md"),
 };
 

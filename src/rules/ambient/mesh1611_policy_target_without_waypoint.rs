@@ -23,6 +23,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &[],
     kiali_codes: &["KIA0109", "KIA1110", "KIA1111", "KIA1112"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1611-policy-target-without-waypoint.md"),
 };
 

@@ -19,6 +19,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &[],
     kiali_codes: &["KIA0210", "KIA0211", "KIA1109", "KIA1113"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1612-route-target-without-waypoint.md"),
 };
 

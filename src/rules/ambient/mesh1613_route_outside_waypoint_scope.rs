@@ -22,6 +22,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &[],
     kiali_codes: &["KIA0212", "KIA1114"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1613-route-outside-waypoint-scope.md"),
 };
 

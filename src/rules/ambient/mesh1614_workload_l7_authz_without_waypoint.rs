@@ -21,6 +21,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Info,
     istio_codes: &[],
     kiali_codes: &["KIA1317"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1614-workload-l7-authz-without-waypoint.md"),
 };
 

@@ -21,6 +21,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &["IST0167"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1615-sidecar-resource-in-ambient.md"),
 };
 

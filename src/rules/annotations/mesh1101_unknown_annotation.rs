@@ -16,6 +16,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &["IST0108"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1101-unknown-annotation.md"),
 };
 

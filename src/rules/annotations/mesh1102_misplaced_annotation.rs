@@ -15,6 +15,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &["IST0107"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1102-misplaced-annotation.md"),
 };
 

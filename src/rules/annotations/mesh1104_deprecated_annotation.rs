@@ -15,6 +15,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Info,
     istio_codes: &["IST0135"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1104-deprecated-annotation.md"),
 };
 

@@ -1,11 +1,12 @@
-//! Istio annotations: unknown, misplaced, invalid and deprecated ones (istio's
-//! `annotations.K8sAnalyzer`), on every object whose annotations Istio reads and on the pod
-//! templates of workloads, which istioctl does not look at.
+//! Istio annotations: unknown, misplaced, invalid, deprecated and (opt-in) alpha ones (istio's
+//! `annotations.K8sAnalyzer` and `maturity.AlphaAnalyzer`), on every object whose annotations
+//! Istio reads and on the pod templates of workloads, which istioctl does not look at.
 
 pub mod mesh1101_unknown_annotation;
 pub mod mesh1102_misplaced_annotation;
 pub mod mesh1103_invalid_annotation;
 pub mod mesh1104_deprecated_annotation;
+pub mod mesh1105_alpha_annotation;
 
 use std::collections::BTreeMap;
 

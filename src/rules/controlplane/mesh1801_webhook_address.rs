@@ -20,6 +20,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &["IST0163", "IST0164"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1801-webhook-address.md"),
 };
 

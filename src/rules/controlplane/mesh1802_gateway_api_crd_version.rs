@@ -17,6 +17,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &["IST0176"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1802-gateway-api-crd-version.md"),
 };
 

@@ -20,6 +20,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &["IST0139"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1803-injector-webhook-conflict.md"),
 };
 

@@ -14,6 +14,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &[],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH702-listener-not-serving.md"),
 };
 

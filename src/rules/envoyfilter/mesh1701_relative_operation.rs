@@ -21,6 +21,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &["IST0151", "IST0155"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1701-envoyfilter-relative-operation.md"),
 };
 

@@ -15,6 +15,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &["IST0152"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1702-envoyfilter-replace-unsupported.md"),
 };
 

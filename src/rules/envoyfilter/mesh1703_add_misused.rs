@@ -15,6 +15,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &["IST0153"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1703-envoyfilter-add-misused.md"),
 };
 

@@ -15,6 +15,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &["IST0154"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1704-envoyfilter-remove-misused.md"),
 };
 

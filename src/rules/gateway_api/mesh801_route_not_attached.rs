@@ -19,6 +19,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &[],
     kiali_codes: &["KIA1401", "KIA1402"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH801-route-not-attached.md"),
 };
 

@@ -19,6 +19,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &[],
     kiali_codes: &["KIA1501", "KIA1503"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH802-listener-conflict.md"),
 };
 

@@ -17,6 +17,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &[],
     kiali_codes: &["KIA1502"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH803-gateway-address-conflict.md"),
 };
 

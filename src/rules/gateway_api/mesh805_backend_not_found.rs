@@ -18,6 +18,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &[],
     kiali_codes: &["KIA1402"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH805-backend-not-found.md"),
 };
 

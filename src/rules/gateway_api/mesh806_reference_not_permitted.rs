@@ -15,6 +15,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &[],
     kiali_codes: &["KIA1402"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH806-reference-not-permitted.md"),
 };
 

@@ -17,6 +17,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &[],
     kiali_codes: &["KIA1601"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH807-unused-reference-grant.md"),
 };
 

@@ -16,6 +16,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &[],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH808-listener-port-unusable.md"),
 };
 

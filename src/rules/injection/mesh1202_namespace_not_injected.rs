@@ -20,6 +20,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Info,
     istio_codes: &["IST0102", "IST0148"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1202-namespace-not-injected.md"),
 };
 

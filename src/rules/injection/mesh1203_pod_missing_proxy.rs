@@ -18,6 +18,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &["IST0103"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1203-pod-missing-proxy.md"),
 };
 

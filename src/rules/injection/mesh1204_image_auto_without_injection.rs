@@ -17,6 +17,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &["IST0146", "IST0147"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1204-image-auto-without-injection.md"),
 };
 

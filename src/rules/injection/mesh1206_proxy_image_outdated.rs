@@ -20,6 +20,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &["IST0158"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1206-proxy-image-outdated.md"),
 };
 

@@ -17,6 +17,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Info,
     istio_codes: &[],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH002-duplicate-object.md"),
 };
 

@@ -40,6 +40,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Info,
     istio_codes: &["IST0134"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH302-serviceentry-catch-all.md"),
 };
 

@@ -18,6 +18,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &["IST0177"],
     kiali_codes: &["KIA1211", "KIA1212"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH403-serviceentry-conflict.md"),
 };
 

@@ -23,6 +23,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &["IST0118", "IST0150"],
     kiali_codes: &["KIA0601", "KIA0602"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH101-port-name-missing-protocol.md"),
 };
 

@@ -22,6 +22,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &["IST0116", "IST0137"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH102-port-protocol-conflict.md"),
 };
 

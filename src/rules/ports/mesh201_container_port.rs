@@ -20,6 +20,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &[],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH201-container-port-collision.md"),
 };
 

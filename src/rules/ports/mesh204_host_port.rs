@@ -23,6 +23,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &[],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH204-host-port-collision.md"),
 };
 

@@ -28,6 +28,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &["IST0101", "IST0162"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH501-gateway-port-not-exposed.md"),
 };
 

@@ -24,6 +24,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &["IST0101", "IST0112"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH502-route-port-unbound.md"),
 };
 

@@ -25,6 +25,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &["IST0145"],
     kiali_codes: &["KIA0301"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH504-conflicting-gateways.md"),
 };
 

@@ -22,6 +22,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &["IST0132"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH506-gateway-host-mismatch.md"),
 };
 

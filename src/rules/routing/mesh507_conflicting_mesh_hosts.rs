@@ -23,6 +23,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &["IST0109"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH507-conflicting-mesh-hosts.md"),
 };
 

@@ -22,6 +22,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &["IST0130", "IST0131"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH508-unreachable-route.md"),
 };
 

@@ -19,6 +19,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &["IST0138"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH510-gateway-duplicate-certificate.md"),
 };
 

@@ -17,6 +17,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &["IST0149"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH511-jwt-claim-route-without-authn.md"),
 };
 

@@ -17,6 +17,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &["IST0002"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH512-deprecated-field.md"),
 };
 

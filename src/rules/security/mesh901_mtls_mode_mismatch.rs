@@ -28,6 +28,7 @@ static META: RuleMeta = RuleMeta {
     kiali_codes: &[
         "KIA0207", "KIA0208", "KIA0401", "KIA0501", "KIA0505", "KIA0506",
     ],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH901-mtls-mode-mismatch.md"),
 };
 

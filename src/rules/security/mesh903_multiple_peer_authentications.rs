@@ -21,6 +21,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &[],
     kiali_codes: &["KIA0002", "KIA0003"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH903-multiple-peer-authentications.md"),
 };
 

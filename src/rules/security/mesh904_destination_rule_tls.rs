@@ -17,6 +17,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &["IST0128", "IST0129"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH904-destination-rule-tls.md"),
 };
 

@@ -22,6 +22,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Info,
     istio_codes: &[],
     kiali_codes: &["KIA0106", "KIA0108"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH906-authz-unknown-reference.md"),
 };
 

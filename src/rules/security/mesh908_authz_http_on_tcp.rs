@@ -23,6 +23,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &[],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH908-authz-http-on-tcp.md"),
 };
 

@@ -24,6 +24,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &[],
     kiali_codes: &["KIA0105"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH909-authz-needs-mtls.md"),
 };
 

@@ -22,6 +22,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &[],
     kiali_codes: &["KIA0204"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH910-destination-rule-tls-shadowed.md"),
 };
 

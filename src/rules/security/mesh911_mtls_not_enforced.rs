@@ -19,6 +19,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Info,
     istio_codes: &[],
     kiali_codes: &["KIA0205", "KIA0206"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH911-mtls-not-enforced.md"),
 };
 

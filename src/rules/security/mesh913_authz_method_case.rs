@@ -18,6 +18,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &[],
     kiali_codes: &["KIA0102"],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH913-authz-method-case.md"),
 };
 

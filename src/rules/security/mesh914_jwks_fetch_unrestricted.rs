@@ -17,6 +17,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Info,
     istio_codes: &["IST0175"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH914-jwks-fetch-unrestricted.md"),
 };
 

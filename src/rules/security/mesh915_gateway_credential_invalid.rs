@@ -20,6 +20,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &["IST0161"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH915-gateway-credential-invalid.md"),
 };
 

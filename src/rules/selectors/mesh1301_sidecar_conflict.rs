@@ -18,6 +18,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     istio_codes: &["IST0110", "IST0111"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1301-sidecar-conflict.md"),
 };
 

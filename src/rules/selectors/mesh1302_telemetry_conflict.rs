@@ -19,6 +19,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     istio_codes: &["IST0159", "IST0160"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1302-telemetry-conflict.md"),
 };
 

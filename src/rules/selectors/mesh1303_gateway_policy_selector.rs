@@ -24,6 +24,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Info,
     istio_codes: &["IST0166"],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH1303-gateway-policy-selector.md"),
 };
 

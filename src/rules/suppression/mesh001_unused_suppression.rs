@@ -17,6 +17,7 @@ pub static UNUSED_SUPPRESSION: RuleMeta = RuleMeta {
     severity: Severity::Info,
     istio_codes: &[],
     kiali_codes: &[],
+    opt_in: false,
     doc: include_str!("../../../rules/MESH001-unused-suppression.md"),
 };
 

@@ -44,6 +44,7 @@ static META: RuleMeta = RuleMeta {
         "IST0101", "IST0127", "IST0132", "IST0165", "IST0173", "IST0174",
     ],
     kiali_codes: &["KIA0101", "KIA0203", "KIA1004", "KIA1102", "KIA1107"],
+    opt_in: false,
     doc: include_str!("../../../../rules/MESH503-dangling-reference.md"),
 };
 
