@@ -14,6 +14,8 @@ import os
 import sys
 
 argv = sys.argv[1:]
+if not argv or "-h" in argv or "--help" in argv:
+    sys.exit(__doc__)
 files = None
 if "--files" in argv:
     i = argv.index("--files")
