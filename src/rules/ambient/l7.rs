@@ -1,69 +1,34 @@
-//! Shared by MESH1610-MESH1614: the Services of the input, which workloads a selector-based
-//! policy reaches, which of them are waypoints, and how a message names a waypoint.
+//! Shared by MESH1610-MESH1614: which workloads a selector-based policy reaches, which of them
+//! are waypoints, and how a message names a waypoint.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use crate::mesh::ambient::enrolment::{self, EnrolmentSource, Labelled};
 use crate::mesh::ambient::{AmbientView, DataplaneMode, Enrolment, WaypointRef};
 use crate::mesh::ambient_l7::{
     Attachment, L7Field, destination_rule_l7_fields, mesh_route_sections,
 };
-use crate::mesh::gateway_api::gateways::GATEWAY_NAME_LABEL;
+use crate::mesh::gateway_api::GatewayApi;
+use crate::mesh::gateway_api::gateways::{Class, GATEWAY_NAME_LABEL};
 use crate::mesh::hosts::{fqdn, k8s_service_of};
-use crate::model::{ResId, Resource, Spec, Store};
+use crate::model::{ResId, Resource, Spec};
 use crate::rules::Context;
 use crate::source::FieldPath;
 
-/// The class of the Gateways istio deploys as waypoints.
-const WAYPOINT_CLASS: &str = "istio-waypoint";
 /// The label istio's deployment controller puts on the waypoints it deploys.
 const MANAGED: &str = "gateway.istio.io/managed";
 const MESH_CONTROLLER: &str = "istio.io-mesh-controller";
 
-/// Services and waypoint Gateways of the input by `(namespace, name)`.
-pub struct Index {
-    services: HashMap<(String, String), ResId>,
-    waypoints: BTreeSet<(String, String)>,
-}
-
-impl Index {
-    pub fn build(store: &Store) -> Self {
-        let mut services = HashMap::new();
-        let mut waypoints = BTreeSet::new();
-        for (id, r) in store.iter() {
-            match &r.spec {
-                Spec::Service(_) => {
-                    services.insert((r.namespace.clone(), r.name.clone()), id);
-                }
-                Spec::K8sGateway(g) if g.gateway_class_name == WAYPOINT_CLASS => {
-                    waypoints.insert((r.namespace.clone(), r.name.clone()));
-                }
-                _ => {}
-            }
-        }
-        Self {
-            services,
-            waypoints,
-        }
-    }
-
-    pub fn service(&self, namespace: &str, name: &str) -> Option<ResId> {
-        self.services
-            .get(&(namespace.to_string(), name.to_string()))
-            .copied()
-    }
-
-    /// Whether a workload is a waypoint's proxy: deployed by istio's mesh controller, or named
-    /// after a Gateway of class `istio-waypoint` of the input.
-    pub fn is_waypoint(&self, r: &Resource) -> bool {
-        let Some(w) = r.workload() else { return false };
-        let labels = &w.pod_labels;
-        labels.get(MANAGED).map(String::as_str) == Some(MESH_CONTROLLER)
-            || labels.get(GATEWAY_NAME_LABEL).is_some_and(|g| {
-                self.waypoints
-                    .contains(&(r.namespace.clone(), g.to_string()))
-            })
-    }
+/// Whether a workload is a waypoint's proxy: deployed by istio's mesh controller, or named
+/// after a waypoint Gateway of the input.
+pub fn is_waypoint(api: &GatewayApi, r: &Resource) -> bool {
+    let Some(w) = r.workload() else { return false };
+    let labels = &w.pod_labels;
+    labels.get(MANAGED).map(String::as_str) == Some(MESH_CONTROLLER)
+        || labels.get(GATEWAY_NAME_LABEL).is_some_and(|g| {
+            api.gateway_index(&r.namespace, g)
+                .is_some_and(|i| api.gateways[i].class == Class::Waypoint)
+        })
 }
 
 /// The Kubernetes Service a host of a resource in `namespace` names, as `(namespace, name)`:
@@ -94,13 +59,13 @@ pub fn reached(cx: &Context<'_>, r: &Resource, att: &Attachment) -> Vec<ResId> {
 pub fn split_ambient(
     cx: &Context<'_>,
     ambient: &AmbientView,
-    index: &Index,
+    api: &GatewayApi,
     ids: &[ResId],
 ) -> (Vec<ResId>, Vec<ResId>) {
     let (mut captured, mut waypoints) = (Vec::new(), Vec::new());
     for &id in ids {
         let r = cx.store.get(id);
-        if index.is_waypoint(r) {
+        if is_waypoint(api, r) {
             waypoints.push(id);
         } else if ambient.workload_mode(id) == DataplaneMode::Ambient {
             captured.push(id);

@@ -15,7 +15,7 @@ use crate::rules::selectors::workloads_text;
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::source::FieldPath;
 
-use super::l7::{Index, namespace_has_waypoint, reached, split_ambient};
+use super::l7::{namespace_has_waypoint, reached, split_ambient};
 
 pub struct WaypointIgnoresSelector;
 
@@ -100,7 +100,7 @@ impl Rule for WaypointIgnoresSelector {
             return;
         }
         let store = cx.store;
-        let index = Index::build(store);
+        let api = cx.gateway_api();
         for (id, r) in store.iter() {
             let Some(kind) = PolicyKind::of(r) else {
                 continue;
@@ -117,7 +117,7 @@ impl Rule for WaypointIgnoresSelector {
                 continue;
             }
             let reached = reached(cx, r, &att);
-            let (captured, mut waypoints) = split_ambient(cx, &ambient, &index, &reached);
+            let (captured, mut waypoints) = split_ambient(cx, &ambient, &api, &reached);
             // A namespace-wide policy is not meant for the namespace's waypoints.
             if att.selector.is_empty() {
                 waypoints.clear();

@@ -12,7 +12,7 @@ use crate::mesh::ambient_l7::{PolicyKind, attachment, fields_text, policy_l7_fie
 use crate::model::Spec;
 use crate::rules::{Context, Rule, RuleMeta};
 
-use super::l7::{Index, namespace_has_waypoint, no_waypoint_text};
+use super::l7::{namespace_has_waypoint, no_waypoint_text};
 
 pub struct PolicyTargetWithoutWaypoint;
 
@@ -67,7 +67,7 @@ impl Rule for PolicyTargetWithoutWaypoint {
             return;
         }
         let store = cx.store;
-        let index = Index::build(store);
+        let api = cx.gateway_api();
         let root = cx.settings.mesh.root_namespace().to_string();
         for (id, r) in store.iter() {
             let Some(kind) = PolicyKind::of(r) else {
@@ -105,7 +105,7 @@ impl Rule for PolicyTargetWithoutWaypoint {
                 if enrolment.waypoint().is_some() {
                     continue;
                 }
-                let service = index.service(&ns, &tr.name);
+                let service = api.object("Service", &ns, &tr.name);
                 let why = no_waypoint_text(&enrolment, &format!("Service {ns}/{}", tr.name));
                 let missing = if service.is_some() {
                     ""

@@ -8,7 +8,7 @@ use crate::mesh::ambient::Enrolment;
 use crate::mesh::ambient_l7::fields_text;
 use crate::rules::{Context, Rule, RuleMeta};
 
-use super::l7::{Index, RouteKind, RouteTarget, no_waypoint_text, route_targets};
+use super::l7::{RouteKind, RouteTarget, no_waypoint_text, route_targets};
 
 pub struct RouteTargetWithoutWaypoint;
 
@@ -34,7 +34,7 @@ impl Rule for RouteTargetWithoutWaypoint {
             return;
         }
         let store = cx.store;
-        let index = Index::build(store);
+        let api = cx.gateway_api();
         for (id, r) in store.iter() {
             let Some((kind, targets, fields)) = route_targets(r) else {
                 continue;
@@ -52,7 +52,7 @@ impl Rule for RouteTargetWithoutWaypoint {
                 if enrolment.waypoint().is_some() {
                     continue;
                 }
-                let service = index.service(&ns, &name);
+                let service = api.object("Service", &ns, &name);
                 let why = no_waypoint_text(&enrolment, &format!("Service {ns}/{name}"));
                 let missing = if service.is_some() {
                     ""

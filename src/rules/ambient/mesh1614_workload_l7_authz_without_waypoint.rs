@@ -10,7 +10,7 @@ use crate::mesh::ambient_l7::{attachment, authz_l7_fields};
 use crate::model::{ResId, Spec};
 use crate::rules::{Context, Rule, RuleMeta};
 
-use super::l7::{Index, reached};
+use super::l7::{is_waypoint, reached};
 
 pub struct WorkloadL7AuthzWithoutWaypoint;
 
@@ -36,7 +36,7 @@ impl Rule for WorkloadL7AuthzWithoutWaypoint {
             return;
         }
         let store = cx.store;
-        let index = Index::build(store);
+        let api = cx.gateway_api();
         // workload → the L7 policies that apply to it
         let mut applied: BTreeMap<ResId, BTreeSet<ResId>> = BTreeMap::new();
         for (id, r) in store.iter() {
@@ -58,7 +58,7 @@ impl Rule for WorkloadL7AuthzWithoutWaypoint {
                 {
                     continue;
                 }
-                let Some(svc) = index.service(ns, &tr.name) else {
+                let Some(svc) = api.object("Service", ns, &tr.name) else {
                     continue;
                 };
                 if let Some(selector) = store
@@ -75,7 +75,7 @@ impl Rule for WorkloadL7AuthzWithoutWaypoint {
         }
         for (w, policies) in applied {
             let r = store.get(w);
-            if index.is_waypoint(r)
+            if is_waypoint(&api, r)
                 || ambient.workload_mode(w) != DataplaneMode::Ambient
                 || ambient.workload_enrolment(w).waypoint().is_some()
             {
