@@ -132,8 +132,9 @@ const TELEMETRY: Shape = Fields(&[(
     ]),
 )]);
 
-/// The traffic policy fields read from the raw DestinationRule.
-const TRAFFIC_POLICY_HTTP: Shape = Fields(&[
+/// The traffic policy fields read from the raw DestinationRule, at port level and, with
+/// `portLevelSettings`, at top level and per subset.
+const HTTP_SETTINGS: [(&str, Shape); 3] = [
     ("connectionPool", Fields(&[("http", Fields(&[]))])),
     ("outlierDetection", Fields(&[])),
     (
@@ -147,24 +148,19 @@ const TRAFFIC_POLICY_HTTP: Shape = Fields(&[
             ]),
         )]),
     ),
-]);
+];
 
-const TRAFFIC_POLICY: Shape = Fields(&[
-    ("connectionPool", Fields(&[("http", Fields(&[]))])),
-    ("outlierDetection", Fields(&[])),
-    (
-        "loadBalancer",
-        Fields(&[(
-            "consistentHash",
-            Fields(&[
-                ("httpHeaderName", Str),
-                ("httpCookie", Fields(&[])),
-                ("httpQueryParameterName", Str),
-            ]),
-        )]),
-    ),
-    ("portLevelSettings", List(&TRAFFIC_POLICY_HTTP)),
-]);
+const TRAFFIC_POLICY_HTTP: Shape = Fields(&HTTP_SETTINGS);
+
+const TRAFFIC_POLICY: Shape = {
+    let [pool, outlier, balancer] = HTTP_SETTINGS;
+    Fields(&[
+        pool,
+        outlier,
+        balancer,
+        ("portLevelSettings", List(&TRAFFIC_POLICY_HTTP)),
+    ])
+};
 
 const DESTINATION_RULE: Shape = Fields(&[(
     "spec",
