@@ -4,7 +4,7 @@
 use crate::diagnostic::Severity;
 use crate::rules::{Context, Rule, RuleMeta};
 
-use super::patches;
+use super::{patches, report_ignored_on_route_configuration};
 
 pub struct AddMisused;
 
@@ -30,18 +30,11 @@ impl Rule for AddMisused {
                 continue;
             }
             match p.apply_to {
-                "ROUTE_CONFIGURATION" => {
-                    cx.report(
-                        p.id,
-                        p.path("patch.operation"),
-                        format!(
-                            "patch {}: istiod ignores ADD on ROUTE_CONFIGURATION (only MERGE applies to route configurations), so this patch does nothing",
-                            p.index
-                        ),
-                    )
-                    .subkind("ignored")
-                    .help("MERGE into the route configuration, or ADD a VIRTUAL_HOST or HTTP_ROUTE");
-                }
+                "ROUTE_CONFIGURATION" => report_ignored_on_route_configuration(
+                    cx,
+                    &p,
+                    "MERGE into the route configuration, or ADD a VIRTUAL_HOST or HTTP_ROUTE",
+                ),
                 "HTTP_ROUTE" => {
                     cx.report(
                         p.id,

@@ -4,7 +4,7 @@
 use crate::diagnostic::Severity;
 use crate::rules::{Context, Rule, RuleMeta};
 
-use super::{names_route, patches};
+use super::{names_route, patches, report_ignored_on_route_configuration};
 
 pub struct RemoveMisused;
 
@@ -30,18 +30,11 @@ impl Rule for RemoveMisused {
                 continue;
             }
             match p.apply_to {
-                "ROUTE_CONFIGURATION" => {
-                    cx.report(
-                        p.id,
-                        p.path("patch.operation"),
-                        format!(
-                            "patch {}: istiod ignores REMOVE on ROUTE_CONFIGURATION (only MERGE applies to route configurations), so this patch does nothing",
-                            p.index
-                        ),
-                    )
-                    .subkind("ignored")
-                    .help("REMOVE the VIRTUAL_HOST or HTTP_ROUTE you mean, or MERGE into the route configuration");
-                }
+                "ROUTE_CONFIGURATION" => report_ignored_on_route_configuration(
+                    cx,
+                    &p,
+                    "REMOVE the VIRTUAL_HOST or HTTP_ROUTE you mean, or MERGE into the route configuration",
+                ),
                 "HTTP_ROUTE" if !names_route(&p) => {
                     cx.report(
                         p.id,

@@ -9,6 +9,7 @@ pub mod mesh1704_remove_misused;
 
 use crate::model::istio::{EnvoyConfigPatch, EnvoyFilter};
 use crate::model::{ResId, Resource, Spec, Store};
+use crate::rules::Context;
 use crate::source::FieldPath;
 
 /// One config patch of an EnvoyFilter, with what the family's rules read of it.
@@ -93,6 +94,21 @@ impl Patch<'_> {
         let value = self.patch.patch.as_ref()?.value.as_ref()?;
         value.get("name")?.as_str()
     }
+}
+
+/// Reports an ADD or REMOVE patch on ROUTE_CONFIGURATION: istiod applies only MERGE there
+/// (`envoyfilter/rc_patch.go`), so the patch does nothing.
+pub fn report_ignored_on_route_configuration(cx: &mut Context<'_>, p: &Patch<'_>, help: &str) {
+    cx.report(
+        p.id,
+        p.path("patch.operation"),
+        format!(
+            "patch {}: istiod ignores {} on ROUTE_CONFIGURATION (only MERGE applies to route configurations), so this patch does nothing",
+            p.index, p.operation
+        ),
+    )
+    .subkind("ignored")
+    .help(help);
 }
 
 /// Every config patch of every EnvoyFilter, in input order; patches without `patch` or
