@@ -102,13 +102,8 @@ impl Rule for SidecarAndAmbient {
 
 #[cfg(test)]
 mod tests {
+    use super::super::workload_input as input;
     use crate::rules::testing::findings_of;
-
-    fn input(ns_labels: &str, pod_labels: &str) -> String {
-        format!(
-            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: shop, labels: {ns_labels}}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\nspec:\n  template:\n    metadata: {{labels: {pod_labels}}}\n    spec: {{containers: [{{name: web, image: web}}]}}\n"
-        )
-    }
 
     #[test]
     fn an_ambient_pod_the_injector_selects_is_reported_whatever_selects_it() {

@@ -80,13 +80,8 @@ impl Rule for SidecarInAmbientNamespace {
 
 #[cfg(test)]
 mod tests {
+    use super::super::workload_input as input;
     use crate::rules::testing::findings_of;
-
-    fn input(ns_labels: &str, pod_labels: &str) -> String {
-        format!(
-            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: shop, labels: {ns_labels}}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\nspec:\n  template:\n    metadata: {{labels: {pod_labels}}}\n    spec: {{containers: [{{name: web, image: web}}]}}\n"
-        )
-    }
 
     #[test]
     fn pod_level_injection_in_an_ambient_namespace_is_a_note() {

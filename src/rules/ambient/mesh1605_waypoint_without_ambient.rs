@@ -66,13 +66,8 @@ impl Rule for WaypointWithoutAmbient {
 
 #[cfg(test)]
 mod tests {
+    use super::super::workload_input as input;
     use crate::rules::testing::findings_of;
-
-    fn input(ns_labels: &str, pod_labels: &str) -> String {
-        format!(
-            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: shop, labels: {ns_labels}}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\nspec:\n  template:\n    metadata: {{labels: {pod_labels}}}\n    spec: {{containers: [{{name: web, image: web}}]}}\n"
-        )
-    }
 
     #[test]
     fn only_the_pods_own_label_outside_ambient_is_reported() {

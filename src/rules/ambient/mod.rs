@@ -81,3 +81,12 @@ pub fn injection_label_at(cx: &Context<'_>, id: ResId) -> Option<(ResId, FieldPa
         .find(|k| w.pod_labels.contains_key(*k))
         .map(|k| (id, pod_labels.key(k)))
 }
+
+/// Test input shared by the workload rules: Namespace `shop` and Deployment `web` with the
+/// given labels (YAML flow maps).
+#[cfg(test)]
+fn workload_input(ns_labels: &str, pod_labels: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: shop, labels: {ns_labels}}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\nspec:\n  template:\n    metadata: {{labels: {pod_labels}}}\n    spec: {{containers: [{{name: web, image: web}}]}}\n"
+    )
+}
