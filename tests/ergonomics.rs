@@ -357,7 +357,7 @@ fn istioctl_codes_select_and_ignore_findings() {
     .json();
     assert_eq!(findings(&selected_in_config).len(), with);
     // A code no rule reports is a usage error that says so.
-    let unknown = run(root(), &["check", "testdata/demo", "--select", "IST0126"]);
+    let unknown = run(root(), &["check", "testdata/demo", "--select", "IST0141"]);
     unknown.expect_code(2);
     assert!(
         unknown.stderr.contains("no meshlint rule reports"),

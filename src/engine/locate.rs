@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use crate::diagnostic::{Finding, Location, RawFinding, Related, ResourceRef, Target};
 use crate::envoy::load::LoadedDump;
 use crate::model::{ResId, Store};
-use crate::source::Sources;
 use crate::source::pointer::{JsonLocator, end_of, yaml_pos};
+use crate::source::{Sources, embedded};
 
 /// Resolves targets against the run's resources and dumps; JSON dumps are scanned lazily and
 /// once each, however many findings point into them.
@@ -60,9 +60,13 @@ impl<'a> Locator<'a> {
             Target::Field { resource, path } => {
                 let res = self.store.get(*resource);
                 let file = &self.sources.files[res.file];
-                // A missing field points at its nearest present parent.
-                let (node, _) = res.node.lookup(path);
-                let pos = node.pos;
+                // A missing field points at its nearest present parent; a path that goes on
+                // inside YAML embedded in a string points at the embedded field when it can.
+                let (node, rest) = res.node.lookup_rest(path);
+                let pos = match rest {
+                    [] => node.pos,
+                    _ => embedded::locate(&file.text, node, rest).unwrap_or(node.pos),
+                };
                 let (end_line, end_column) =
                     end_of(&file.text, pos.offset, pos.len, pos.line, pos.column);
                 Location {

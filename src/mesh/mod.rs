@@ -4,6 +4,7 @@
 pub mod ambient;
 pub mod ambient_l7;
 pub mod annotations;
+pub mod clusters;
 pub mod destination_rules;
 pub mod gateway_api;
 pub mod graph;

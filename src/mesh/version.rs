@@ -1,6 +1,7 @@
 //! The target Istio version: parsed from flags or detected from istiod/proxy image tags.
 
-use crate::model::Store;
+use crate::model::{ResId, Store};
+use crate::source::FieldPath;
 
 /// Parses `1.20`, `1.20.3`, `v1.20.3` or `1.20.3-distroless` into `(1, 20)`.
 pub fn parse(s: &str) -> Option<(u32, u32)> {
@@ -61,10 +62,11 @@ fn from_revision_labels(store: &Store) -> Option<((u32, u32), String)> {
         .min()
 }
 
-/// A boolean env var of istiod's `discovery` container (e.g. `ENABLE_EXTERNAL_NAME_ALIAS`),
-/// when an istiod Deployment in the input sets it.
-pub fn istiod_flag(store: &Store, name: &str) -> Option<bool> {
-    store.iter().find_map(|(_, r)| {
+/// An env var of istiod's `discovery` container, with the istiod workload and the path of the
+/// env entry, when an istiod Deployment in the input sets it to a value (not a reference or a
+/// chart template).
+pub fn istiod_env<'a>(store: &'a Store, name: &str) -> Option<(ResId, FieldPath, &'a str)> {
+    store.iter().find_map(|(id, r)| {
         let w = r.workload()?;
         w.all_containers()
             .filter(|(_, c)| {
@@ -73,11 +75,18 @@ pub fn istiod_flag(store: &Store, name: &str) -> Option<bool> {
                     repo.ends_with("/pilot") || repo.ends_with("/istiod")
                 })
             })
-            .flat_map(|(_, c)| c.env.iter())
-            .find(|e| e.name == name)
-            .and_then(|e| e.value.as_deref())
-            .map(|v| v.eq_ignore_ascii_case("true") || v == "1")
+            .find_map(|(path, c)| {
+                let (i, e) = c.env.iter().enumerate().find(|(_, e)| e.name == name)?;
+                let v = e.value.as_deref().filter(|v| !v.contains("{{"))?;
+                Some((id, path.key("env").index(i).key("value"), v))
+            })
     })
+}
+
+/// A boolean env var of istiod's `discovery` container (e.g. `ENABLE_EXTERNAL_NAME_ALIAS`),
+/// when an istiod Deployment in the input sets it.
+pub fn istiod_flag(store: &Store, name: &str) -> Option<bool> {
+    istiod_env(store, name).map(|(_, _, v)| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
 #[cfg(test)]

@@ -495,6 +495,37 @@ impl MeshConfig {
     }
 }
 
+/// The `istio` ConfigMap: the mesh config (`data.mesh`) and the mesh networks
+/// (`data.meshNetworks`) istiod reads from it.
+#[derive(Clone, Debug, Default)]
+pub struct IstioConfigMap {
+    pub mesh: Option<MeshConfig>,
+    /// The networks, or where and why they do not parse; istiod then keeps its last known
+    /// networks (`pkg/config/mesh/meshwatcher/collection.go`).
+    pub networks: Option<Result<MeshNetworks, (crate::source::FieldPath, String)>>,
+}
+
+/// MeshNetworks: which endpoints belong to which network (`mesh/v1alpha1/network.proto`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MeshNetworks {
+    pub networks: BTreeMap<String, Network>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Network {
+    pub endpoints: Vec<NetworkEndpoints>,
+}
+
+/// A `networks.<name>.endpoints` entry: a registry (cluster ID) or a CIDR.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NetworkEndpoints {
+    pub from_registry: Option<String>,
+    pub from_cidr: Option<String>,
+}
+
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ProxyConfig {

@@ -37,8 +37,8 @@ pub enum Spec {
     EnvoyFilter(Box<istio::EnvoyFilter>),
     PeerAuthentication(security::PeerAuthentication),
     AuthorizationPolicy(Box<security::AuthorizationPolicy>),
-    /// The `istio` ConfigMap carrying the mesh config.
-    MeshConfig(Box<istio::MeshConfig>),
+    /// The `istio` ConfigMap carrying the mesh config and mesh networks.
+    IstioConfigMap(Box<istio::IstioConfigMap>),
     /// Gateway API (`gateway.networking.k8s.io`) kinds.
     GatewayClass(gateway_api::GatewayClass),
     K8sGateway(gateway_api::Gateway),
@@ -375,7 +375,7 @@ impl Store {
     /// The mesh config from an `istio` ConfigMap in the input, if any.
     pub fn mesh_config(&self) -> Option<&istio::MeshConfig> {
         self.iter().find_map(|(_, r)| match &r.spec {
-            Spec::MeshConfig(m) => Some(m.as_ref()),
+            Spec::IstioConfigMap(m) => m.mesh.as_ref(),
             _ => None,
         })
     }
@@ -473,10 +473,12 @@ fn decode_spec(res: &Resource) -> Result<Spec, DecodeError> {
         "AuthorizationPolicy" if security => {
             Spec::AuthorizationPolicy(Box::new(decode(root, "spec")?))
         }
-        "ConfigMap" if is_mesh_config_map(res) => match mesh_config(root)? {
-            Some(m) => Spec::MeshConfig(Box::new(m)),
-            None => Spec::Other,
-        },
+        "ConfigMap" if is_istio_config_map(res) => {
+            Spec::IstioConfigMap(Box::new(istio::IstioConfigMap {
+                mesh: mesh_config(root)?,
+                networks: mesh_networks(root),
+            }))
+        }
         kind => match k8s::template_path(kind, root) {
             Some(tpl) => Spec::Workload(Box::new(workload(root, tpl)?)),
             None => Spec::Other,
@@ -497,9 +499,34 @@ fn gateway_api_spec(res: &Resource) -> Result<Spec, DecodeError> {
     })
 }
 
-fn is_mesh_config_map(res: &Resource) -> bool {
+fn is_istio_config_map(res: &Resource) -> bool {
     (res.name == "istio" || res.name.starts_with("istio-"))
-        && res.node.lookup(&FieldPath::parse("data.mesh")).1
+        && ["data.mesh", "data.meshNetworks"]
+            .iter()
+            .any(|p| res.node.lookup(&FieldPath::parse(p)).1)
+}
+
+/// `data.meshNetworks` when set. What does not parse is kept as an error at its field (inside
+/// the embedded text where it can), as istiod rejects the whole networks then and a rule says so.
+fn mesh_networks(root: &Node) -> Option<Result<istio::MeshNetworks, (FieldPath, String)>> {
+    let path = FieldPath::parse("data.meshNetworks");
+    let (node, found) = root.lookup(&path);
+    let text = node.as_str().filter(|_| found)?;
+    let docs = match crate::source::parse_yaml(text) {
+        Ok(docs) => docs,
+        Err(e) => return Some(Err((path, format!("is not valid YAML: {}", e.message)))),
+    };
+    let Some(doc) = docs.first() else {
+        return Some(Ok(istio::MeshNetworks::default()));
+    };
+    Some(
+        decode::decode_node(doc, &FieldPath::root()).map_err(|(inner, msg)| {
+            let why = format!("field `{inner}`: {msg}");
+            let mut at = path.clone();
+            at.0.extend(inner.0);
+            (at, why)
+        }),
+    )
 }
 
 fn mesh_config(root: &Node) -> Result<Option<istio::MeshConfig>, DecodeError> {

@@ -10,6 +10,7 @@ pub mod gateway_api;
 pub mod injection;
 pub mod input;
 pub mod listeners;
+pub mod multicluster;
 pub mod ports;
 pub mod routing;
 pub mod security;
@@ -130,6 +131,7 @@ pub static RULES: &[&dyn Rule] = &[
     &controlplane::mesh1801_webhook_address::WebhookAddress,
     &controlplane::mesh1802_gateway_api_crd_version::GatewayApiCrdVersion,
     &controlplane::mesh1803_injector_webhook_conflict::InjectorWebhookConflict,
+    &multicluster::mesh1902_mesh_networks_endpoints::MeshNetworksEndpoints,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

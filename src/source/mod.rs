@@ -1,6 +1,7 @@
 //! Input discovery and parsing: paths, directories and stdin into positioned documents.
 
 pub mod comments;
+pub mod embedded;
 mod kustomize;
 pub mod node;
 pub mod pointer;

@@ -143,19 +143,25 @@ impl Node {
     /// Follows `path` as far as it goes; returns the deepest node reached and whether the whole
     /// path resolved. A finding on a field that is absent points at its nearest parent.
     pub fn lookup(&self, path: &FieldPath) -> (&Node, bool) {
+        let (node, rest) = self.lookup_rest(path);
+        (node, rest.is_empty())
+    }
+
+    /// The deepest node on `path`, and the segments past it (none when the whole path exists).
+    pub fn lookup_rest<'p>(&self, path: &'p FieldPath) -> (&Node, &'p [Seg]) {
         let mut cur = self;
-        for seg in &path.0 {
+        for (i, seg) in path.0.iter().enumerate() {
             let next = match (seg, &cur.value) {
                 (Seg::Key(k), Value::Map(_)) => cur.get(k),
-                (Seg::Index(i), Value::Seq(items)) => items.get(*i),
+                (Seg::Index(n), Value::Seq(items)) => items.get(*n),
                 _ => None,
             };
             match next {
                 Some(n) => cur = n,
-                None => return (cur, false),
+                None => return (cur, &path.0[i..]),
             }
         }
-        (cur, true)
+        (cur, &[])
     }
 
     /// The position of the key of the last path segment, if it is a mapping key.

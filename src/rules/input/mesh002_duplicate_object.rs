@@ -33,7 +33,7 @@ fn read_by_rules(res: &Resource) -> Option<serde_json::Value> {
         json!({ "labels": at("metadata.labels"), "annotations": at("metadata.annotations") });
     let fields = match &res.spec {
         Spec::Service(_) | Spec::Namespace => json!({ "spec": at("spec") }),
-        Spec::MeshConfig(_) => json!({ "data": at("data") }),
+        Spec::IstioConfigMap(_) => json!({ "data": at("data") }),
         Spec::Workload(w) => {
             let pod = w.pod_spec_path.to_string();
             let containers = |key: &str| {
