@@ -152,6 +152,10 @@ pub fn grant(store: &Store, id: ResId) -> Option<&ReferenceGrant> {
     }
 }
 
+/// The Kubernetes multi-cluster services API group (istiod's `MCS_API_GROUP` default,
+/// `pilot/pkg/features/experimental.go`).
+const MCS_API_GROUP: &str = "multicluster.x-k8s.io";
+
 impl GatewayApi {
     /// `buildDestination` for one backendRef of a route in `ns`; `enforce`: the route has a
     /// Gateway parent (istiod checks ReferenceGrants only for those, not for mesh routes).
@@ -201,6 +205,16 @@ impl GatewayApi {
                     ));
                     return view;
                 }
+                view.target = self.object("Service", &namespace, &b.name);
+                if view.target.is_none() {
+                    view.problem = Some(BackendProblem::NotFound {
+                        kind_in_namespace: self.kind_in_namespace("Service", &namespace),
+                    });
+                }
+            }
+            // A multi-cluster ServiceImport resolves to the Service of its name and namespace
+            // (`buildDestination`, whichever host form `ENABLE_MCS_HOST` picks).
+            (MCS_API_GROUP, "ServiceImport") => {
                 view.target = self.object("Service", &namespace, &b.name);
                 if view.target.is_none() {
                     view.problem = Some(BackendProblem::NotFound {

@@ -55,13 +55,25 @@ impl Rule for BackendNotFound {
                 };
                 match problem {
                     BackendProblem::NotFound { kind_in_namespace } => {
+                        // istiod resolves a ServiceImport to the Service of its name.
+                        let (missing, looked_up) = if b.kind == "ServiceImport" {
+                            (
+                                format!(
+                                    "{what}: istiod routes it to Service {}/{}, which is not in the input",
+                                    b.namespace, b.name
+                                ),
+                                "Service",
+                            )
+                        } else {
+                            (format!("{what} is not in the input"), b.kind.as_str())
+                        };
                         let mut msg = format!(
-                            "{what} is not in the input (ResolvedRefs=False, BackendNotFound): {consequence}"
+                            "{missing} (ResolvedRefs=False, BackendNotFound): {consequence}"
                         );
                         if !kind_in_namespace {
                             msg.push_str(&format!(
-                                "; namespace {} has no {} in the input, so it may be deployed from elsewhere",
-                                b.namespace, b.kind
+                                "; namespace {} has no {looked_up} in the input, so it may be deployed from elsewhere",
+                                b.namespace
                             ));
                         }
                         cx.report(rv.id, b.path().key("name"), msg)

@@ -3,6 +3,7 @@
 
 use crate::diagnostic::Severity;
 use crate::mesh::gateway_api::backends::{grant, modelled_from};
+use crate::mesh::injection::is_cluster_snapshot;
 use crate::model::Spec;
 use crate::model::gateway_api::GROUP;
 use crate::rules::{Context, Rule, RuleMeta};
@@ -38,6 +39,8 @@ impl Rule for UnusedReferenceGrant {
         // Namespaces some object of the input lives in: they exist even without a Namespace.
         let inhabited: std::collections::HashSet<&str> =
             store.iter().map(|(_, r)| r.namespace.as_str()).collect();
+        // Only a cluster snapshot lists every Namespace; manifests may leave some to others.
+        let all_namespaces = is_cluster_snapshot(store);
         for (id, r) in store.iter() {
             let Some(g) = grant(store, id) else { continue };
             for (i, from) in g.from.iter().enumerate() {
@@ -46,15 +49,20 @@ impl Rule for UnusedReferenceGrant {
                     && !api.namespaces.contains(&from.namespace)
                     && !inhabited.contains(from.namespace.as_str())
                 {
-                    cx.report(
-                        id,
-                        path.key("namespace"),
-                        format!(
-                            "ReferenceGrant {}/{} admits references from namespace {}, which is not among the input's Namespaces and holds none of its objects: it grants nothing",
-                            r.namespace, r.name, from.namespace
-                        ),
-                    )
-                    .subkind("namespace-not-found")
+                    let mut msg = format!(
+                        "ReferenceGrant {}/{} admits references from namespace {}, which is not among the input's Namespaces and holds none of its objects: it grants nothing",
+                        r.namespace, r.name, from.namespace
+                    );
+                    if !all_namespaces {
+                        msg.push_str(", unless that namespace is created outside this input");
+                    }
+                    cx.report(id, path.key("namespace"), msg)
+                        .severity(if all_namespaces {
+                            Severity::Warning
+                        } else {
+                            Severity::Info
+                        })
+                        .subkind("namespace-not-found")
                     .help("name the namespace the referencing routes live in, or remove the entry");
                     continue;
                 }
@@ -139,5 +147,9 @@ spec: {ports: [{port: 80}]}
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].kiali_codes, vec!["KIA1601"]);
         assert_eq!(f[0].subkind, Some("namespace-not-found"));
+        assert_eq!(f[0].severity, Severity::Info, "manifests: {f:#?}");
+        let snapshot = ns.replace("{name: data}", "{name: data, uid: 5c1e}");
+        let f = findings_of("MESH807", &format!("{GRANT}{snapshot}"));
+        assert_eq!(f[0].severity, Severity::Warning, "cluster snapshot: {f:#?}");
     }
 }
