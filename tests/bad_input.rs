@@ -461,6 +461,21 @@ fn lists_and_scalars_where_objects_belong_are_input_errors_at_the_field() {
         "apiVersion: v1\nkind: Service\nmetadata: {name: 5}\n",
         "r.yaml:3:18: error[input] Service: `metadata.name`: expected a string, found `5`",
     );
+    // A field of the mesh config embedded in a literal block is shown at its own line; in a
+    // quoted string, which keeps no lines, at the key.
+    let mesh = |value: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: istio, namespace: istio-system}}\ndata:\n  mesh: {value}\n"
+        )
+    };
+    assert_input_error(
+        &mesh("|\n    trustDomain: cluster.local\n    defaultConfig:\n      proxyMetadata: [1, 2]"),
+        "r.yaml:8:22: error[input] ConfigMap istio-system/istio: `data.mesh.defaultConfig.proxyMetadata`: expected a mapping, found a list",
+    );
+    assert_input_error(
+        &mesh("\"defaultConfig: {proxyMetadata: [1]}\""),
+        "r.yaml:5:9: error[input] ConfigMap istio-system/istio: `data.mesh.defaultConfig.proxyMetadata`: expected a mapping, found a list",
+    );
 }
 
 #[test]

@@ -16,7 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 
-use crate::source::{FieldPath, FileId, InputError, Node, Pos, Sources, Value};
+use crate::source::{
+    FieldPath, FileId, InputError, Node, Pos, SourceFile, Sources, Value, embedded,
+};
 
 use decode::DecodeError;
 
@@ -143,7 +145,7 @@ const MAX_LIST_DEPTH: usize = 8;
 /// Models one document (a `List` into its items) into `resources`; problems go to `errors`.
 fn add_document(
     file: FileId,
-    path: &str,
+    src: &SourceFile,
     root: Node,
     opts: &ModelOptions,
     resources: &mut Vec<Resource>,
@@ -151,7 +153,7 @@ fn add_document(
     depth: usize,
 ) {
     let err = |node: &Node, message: String| InputError {
-        file: path.to_string(),
+        file: src.path.clone(),
         line: node.pos.line,
         column: node.pos.column,
         message,
@@ -185,7 +187,7 @@ fn add_document(
             match items.value {
                 Value::Seq(list) => {
                     for item in list {
-                        add_document(file, path, item, opts, resources, errors, depth + 1);
+                        add_document(file, src, item, opts, resources, errors, depth + 1);
                     }
                 }
                 Value::Null => {}
@@ -245,11 +247,18 @@ fn add_document(
     match decoded {
         Ok(spec) => res.spec = spec,
         Err((p, msg)) => {
-            let (node, _) = res.node.lookup(&p);
-            errors.push(err(
+            // A field of YAML embedded in a string (the mesh config) is shown at its own line
+            // when the string is a literal block.
+            let (node, rest) = res.node.lookup_rest(&p);
+            let mut e = err(
                 node,
                 format!("{kind} {}/{}: `{p}`: {msg}", res.namespace, res.name),
-            ));
+            );
+            if let Some(pos) = embedded::locate(&src.text, node, rest).filter(|_| !rest.is_empty())
+            {
+                (e.line, e.column) = (pos.line, pos.column);
+            }
+            errors.push(e);
             return;
         }
     }
@@ -291,10 +300,9 @@ impl Store {
             .filter(|doc| !templated.contains_key(&doc.file))
             .map(|doc| {
                 let (mut resources, mut errors) = (Vec::new(), Vec::new());
-                let path = &files[doc.file].path;
                 add_document(
                     doc.file,
-                    path,
+                    &files[doc.file],
                     doc.root,
                     opts,
                     &mut resources,
@@ -543,16 +551,12 @@ fn mesh_config(root: &Node) -> Result<Option<istio::MeshConfig>, DecodeError> {
     let Some(doc) = docs.first() else {
         return Ok(Some(istio::MeshConfig::default()));
     };
-    // Positions inside the embedded text are not the file's: the error names the inner field.
     decode::decode_node(doc, &FieldPath::root())
         .map(Some)
         .map_err(|(inner, msg)| {
-            let message = if inner.0.is_empty() {
-                format!("mesh config: {msg}")
-            } else {
-                format!("mesh config field `{inner}`: {msg}")
-            };
-            (path, message)
+            let mut at = path;
+            at.0.extend(inner.0);
+            (at, msg)
         })
 }
 
