@@ -224,6 +224,29 @@ impl AmbientView {
         self.ambient_namespaces.get(ns).copied()
     }
 
+    /// The Namespace resource of ambient namespace `ns` when no proxy there reads a Sidecar
+    /// resource: no injection label or revision keeps it on sidecars and none of its workloads
+    /// has one (waypoints ignore Sidecar resources too).
+    pub fn sidecar_resources_unread(
+        &self,
+        store: &Store,
+        workloads: &Workloads<'_>,
+        ns: &str,
+    ) -> Option<ResId> {
+        let id = self.ambient_namespace(ns)?;
+        let labels = &store.get(id).labels;
+        let injected = labels.get(injection::ISTIO_INJECTION).map(String::as_str)
+            == Some("enabled")
+            || labels
+                .get(injection::ISTIO_REV)
+                .is_some_and(|v| !v.is_empty());
+        let sidecars = workloads
+            .in_namespace(ns)
+            .iter()
+            .any(|&w| self.workload_mode(w) == DataplaneMode::Sidecar);
+        (!injected && !sidecars).then_some(id)
+    }
+
     /// The data plane of a workload (a Pod or a pod-template owner); `None` for anything else.
     pub fn workload_mode(&self, id: ResId) -> DataplaneMode {
         self.workloads

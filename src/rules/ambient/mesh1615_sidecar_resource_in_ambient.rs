@@ -6,7 +6,6 @@
 use crate::diagnostic::Severity;
 use crate::mesh::ambient::DataplaneMode;
 use crate::mesh::ambient::mode::DATAPLANE_MODE;
-use crate::mesh::injection::{ISTIO_INJECTION, ISTIO_REV};
 use crate::model::{ResId, Spec};
 use crate::rules::selectors::workloads_text;
 use crate::rules::{Context, Rule, RuleMeta};
@@ -49,26 +48,11 @@ impl Rule for SidecarResourceInAmbient {
                 .filter(|l| !l.is_empty());
             let Some(selector) = selector else {
                 // `NamespaceInAmbientMode`: the ambient label without an injection label.
-                let Some(ns) = cx.namespace(&r.namespace) else {
+                let Some(ns) =
+                    ambient.sidecar_resources_unread(store, &cx.index.workloads, &r.namespace)
+                else {
                     continue;
                 };
-                let labels = &store.get(ns).labels;
-                let injected = labels.get(ISTIO_INJECTION).map(String::as_str) == Some("enabled")
-                    || labels.get(ISTIO_REV).is_some_and(|v| !v.is_empty());
-                // Workloads that keep a sidecar in the namespace (a pod-level injection label)
-                // do read it.
-                let sidecars = cx
-                    .index
-                    .workloads
-                    .in_namespace(&r.namespace)
-                    .iter()
-                    .any(|&w| ambient.workload_mode(w) == DataplaneMode::Sidecar);
-                if injected
-                    || sidecars
-                    || labels.get(DATAPLANE_MODE).map(String::as_str) != Some("ambient")
-                {
-                    continue;
-                }
                 let message = format!(
                     "namespace-wide Sidecar in ambient namespace `{}`: its workloads are captured by ztunnel and have no sidecar proxy to read it, and waypoints ignore Sidecar resources, so it has no effect",
                     r.namespace

@@ -3,6 +3,7 @@
 //! `pilot/pkg/model/push_context.go`, `initSidecarScopes`; `sidecar.go`).
 
 use crate::diagnostic::Severity;
+use crate::mesh::ambient::DataplaneMode;
 use crate::model::Spec;
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::source::FieldPath;
@@ -29,7 +30,7 @@ impl Rule for SidecarConflict {
 
     fn check(&self, cx: &mut Context<'_>) {
         let store = cx.store;
-        let c = competition(cx, |r| match &r.spec {
+        let mut c = competition(cx, |r| match &r.spec {
             Spec::Sidecar(s) => Some(
                 s.workload_selector
                     .as_ref()
@@ -37,6 +38,18 @@ impl Rule for SidecarConflict {
                     .unwrap_or_default(),
             ),
             _ => None,
+        });
+        // No proxy reads Sidecars in ambient mode: MESH1615 reports them there, once each.
+        let ambient = cx.ambient();
+        let workloads = &cx.index.workloads;
+        c.namespace_wide.retain(|ns, _| {
+            ambient
+                .sidecar_resources_unread(store, workloads, ns)
+                .is_none()
+        });
+        c.overlapping.retain(|_, ws| {
+            ws.retain(|&w| ambient.workload_mode(w) != DataplaneMode::Ambient);
+            !ws.is_empty()
         });
         report_namespace_wide(
             cx,
