@@ -1072,7 +1072,7 @@ fn documents_that_are_not_resources_are_errors_with_positions() {
     let e = single_error(p);
     let text = read(p);
     let key = span(&text, &["metadata:"], "metadata");
-    let first = span(&text, &["metadata:", "generateName"], "generateName");
+    let first = span(&text, &["metadata:", "namespace"], "namespace");
     let at = (e["line"].as_u64(), e["column"].as_u64());
     assert!(
         at == (Some(key.line), Some(key.column)) || at == (Some(first.line), Some(first.column)),
@@ -1082,6 +1082,19 @@ fn documents_that_are_not_resources_are_errors_with_positions() {
         str_of(&e["message"], "message").contains("metadata.name"),
         "{e:#}"
     );
+    // `generateName` is a name to be: such objects are read, each an object of its own.
+    let out = meshlint(&[
+        "check",
+        "testdata/cli/generate-name",
+        "--select",
+        "MESH002",
+        "--format",
+        "json",
+    ]);
+    out.expect_code(0);
+    let doc = out.json();
+    assert!(errors(&doc).is_empty(), "{doc:#}");
+    assert_eq!(doc["summary"]["resources"], 2, "{doc:#}");
 
     // A whole directory of them: every error is reported, sorted by file.
     let out = meshlint(&["check", "testdata/cli/errors", "--format", "json"]);

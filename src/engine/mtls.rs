@@ -86,7 +86,8 @@ fn sidecar_text(s: &Sidecar) -> String {
     match s {
         Sidecar::Yes(why) => format!("yes: {why}"),
         Sidecar::No(why) => format!("no: {why}"),
-        Sidecar::Unknown => "unknown".into(),
+        Sidecar::Ambient => "no: ambient mode, ztunnel applies mTLS".into(),
+        Sidecar::Unknown(why) => format!("unknown: {why}"),
     }
 }
 

@@ -150,6 +150,8 @@ pub struct EnvVar {
 #[serde(rename_all = "camelCase", default)]
 pub struct ObjectMeta {
     pub name: Option<String>,
+    /// The prefix the API server completes into a unique name (`kubectl create`).
+    pub generate_name: Option<String>,
     pub namespace: Option<String>,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,

@@ -81,8 +81,11 @@ pub fn served(store: &Store, graph: &MeshGraph, id: ResId) -> BTreeSet<i64> {
 pub enum Sidecar {
     Yes(String),
     No(String),
-    /// The input does not tell (its Namespace is elsewhere, or it is a gateway).
-    Unknown,
+    /// Captured by ztunnel in ambient mode, which applies PeerAuthentication instead.
+    Ambient,
+    /// The input does not tell, and why (its Namespace is elsewhere, a skipped patch may
+    /// change it, or it is a gateway).
+    Unknown(String),
 }
 
 /// The Istio sidecar state of workload `res`, given its Namespace when the input has it. A
@@ -90,7 +93,7 @@ pub enum Sidecar {
 /// from objects no skipped patch may change.
 pub fn sidecar(store: &Store, res: &Resource, namespace: Option<&Resource>) -> Sidecar {
     let Some(w) = res.workload() else {
-        return Sidecar::Unknown;
+        return Sidecar::Unknown("it is not a workload".into());
     };
     // Ambient pods get mTLS from ztunnel, without a sidecar; gateways are proxies themselves.
     let ambient = |labels: &std::collections::BTreeMap<String, String>| {
@@ -98,11 +101,11 @@ pub fn sidecar(store: &Store, res: &Resource, namespace: Option<&Resource>) -> S
             .get("istio.io/dataplane-mode")
             .is_some_and(|m| m == "ambient")
     };
-    if injection::is_istio_gateway(res)
-        || ambient(&w.pod_labels)
-        || namespace.is_some_and(|n| ambient(&n.labels))
-    {
-        return Sidecar::Unknown;
+    if injection::is_istio_gateway(res) {
+        return Sidecar::Unknown("it is an Istio gateway, a proxy itself".into());
+    }
+    if ambient(&w.pod_labels) || namespace.is_some_and(|n| ambient(&n.labels)) {
+        return Sidecar::Ambient;
     }
     if let Some(i) = injection::injections(res, namespace)
         .into_iter()
@@ -120,13 +123,60 @@ pub fn sidecar(store: &Store, res: &Resource, namespace: Option<&Resource>) -> S
         return Sidecar::No("its pod template has `sidecar.istio.io/inject: \"false\"`".into());
     }
     if store.may_be_patched("Namespace") || store.may_be_patched(&res.kind) {
-        return Sidecar::Unknown;
+        return Sidecar::Unknown(
+            "a kustomize patch the input skips may add an injection label".into(),
+        );
     }
     match namespace {
         Some(ns) => Sidecar::No(format!(
             "namespace `{}` selects no injection (no `istio-injection=enabled` or `istio.io/rev` label) and the pod does not ask for it",
             ns.name
         )),
-        None => Sidecar::Unknown,
+        None => Sidecar::Unknown("its Namespace is not in the input to tell".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::from_documents;
+
+    const WORKLOAD: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\nspec:\n  template:\n    metadata: {labels: {app: api}}\n    spec: {containers: [{name: api, image: api:1}]}\n";
+
+    fn state(namespace_labels: Option<&str>, patched: bool) -> Sidecar {
+        let mut text = WORKLOAD.to_string();
+        if let Some(labels) = namespace_labels {
+            text.push_str(&format!(
+                "---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: shop, labels: {labels}}}\n"
+            ));
+        }
+        let (_, mut store) = from_documents(&[("a.yaml".into(), text)]);
+        if patched {
+            store.patched_kinds.insert("Namespace".into());
+        }
+        let ns = store
+            .iter()
+            .find(|(_, r)| r.kind == "Namespace")
+            .map(|(_, r)| r);
+        sidecar(&store, store.get(0), ns)
+    }
+
+    #[test]
+    fn each_unknown_sidecar_state_says_why() {
+        assert!(matches!(state(Some("{}"), false), Sidecar::No(_)));
+        assert!(matches!(
+            state(Some("{istio-injection: enabled}"), false),
+            Sidecar::Yes(_)
+        ));
+        assert!(matches!(
+            state(Some("{istio.io/dataplane-mode: ambient}"), false),
+            Sidecar::Ambient
+        ));
+        let why = |s: Sidecar| match s {
+            Sidecar::Unknown(why) => why,
+            other => panic!("{other:?}"),
+        };
+        assert!(why(state(None, false)).contains("Namespace is not in the input"));
+        assert!(why(state(Some("{}"), true)).contains("kustomize patch"));
     }
 }

@@ -119,7 +119,7 @@ impl MtlsView {
             let has = |s: &Sidecar| match s {
                 Sidecar::Yes(_) => Some(true),
                 Sidecar::No(_) => Some(false),
-                Sidecar::Unknown => None,
+                Sidecar::Ambient | Sidecar::Unknown(_) => None,
             };
             let accepts = |port: i64| -> (Option<ServerMode>, Level, Option<ResId>) {
                 let (m, level, from) = resolved.port(port);
@@ -269,7 +269,11 @@ fn namespace_rows(
                 clients,
                 configured,
                 (Some(resolved.mode), resolved.mode_from),
-                (resolved.mode, Sidecar::Unknown, None),
+                (
+                    resolved.mode,
+                    Sidecar::Unknown("no workload of the input serves it".into()),
+                    None,
+                ),
             ));
         }
     }

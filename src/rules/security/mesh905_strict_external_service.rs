@@ -76,10 +76,14 @@ impl Rule for StrictExternalService {
                     };
                     let (severity, certainty) = match &sidecar {
                         Sidecar::Yes(why) => (Severity::Error, format!("has a sidecar: {why}")),
-                        _ => (
+                        Sidecar::Ambient => (
                             Severity::Warning,
-                            "may have a sidecar (its Namespace is not in the input to tell)".into(),
+                            "is in ambient mode, where ztunnel applies the policy to inbound traffic".into(),
                         ),
+                        Sidecar::Unknown(why) => {
+                            (Severity::Warning, format!("may have a sidecar ({why})"))
+                        }
+                        Sidecar::No(_) => continue,
                     };
                     let node = p
                         .node_port
