@@ -124,8 +124,9 @@ pub struct Store {
     pub resources: Vec<Resource>,
     /// For each object defined more than once: the surviving copy and the ones it replaces.
     pub copies: BTreeMap<ResId, Vec<ResId>>,
-    /// The kinds skipped kustomize patches change (`*`: unknown), from the sources.
-    pub patched_kinds: std::collections::BTreeSet<String>,
+    /// The kinds skipped kustomize patches may change in each file (`*`: any), from the
+    /// sources.
+    pub patched_kinds: BTreeMap<FileId, std::collections::BTreeSet<String>>,
 }
 
 /// Options for building the model.
@@ -366,8 +367,11 @@ impl Store {
     }
 
     /// Whether a skipped kustomize patch may change objects of `kind`.
-    pub fn may_be_patched(&self, kind: &str) -> bool {
-        self.patched_kinds.contains(kind) || self.patched_kinds.contains("*")
+    /// Whether a skipped kustomize patch may change `kind` objects of the file `res` is in.
+    pub fn may_be_patched(&self, kind: &str, res: &Resource) -> bool {
+        self.patched_kinds
+            .get(&res.file)
+            .is_some_and(|k| k.contains(kind) || k.contains("*"))
     }
 
     pub fn get(&self, id: ResId) -> &Resource {

@@ -44,9 +44,71 @@ pub(super) fn patch_files(files: &[String], limit: FileSize) -> HashMap<PathBuf,
     out
 }
 
+/// Fields whose entries name what a kustomization builds: files, or directories holding a
+/// kustomization of their own.
+const RESOURCE_FIELDS: &[&str] = &["resources", "bases", "components"];
+
+/// How deep kustomizations naming kustomizations are followed.
+const MAX_REACH_DEPTH: usize = 16;
+
+/// What the patches of `kustomization` can change, by canonical path: its own directory and,
+/// recursively, the files and directories its `resources`, `bases` and `components` name
+/// (kustomize builds those, wherever they are, and patches the result). Remote entries are
+/// not followed.
+pub(super) fn reach(kustomization: &Path, limit: FileSize) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    collect_reach(kustomization, limit, 0, &mut seen, &mut out);
+    out
+}
+
+fn collect_reach(
+    kustomization: &Path,
+    limit: FileSize,
+    depth: usize,
+    seen: &mut BTreeSet<PathBuf>,
+    out: &mut Vec<PathBuf>,
+) {
+    let Some(dir) = kustomization.parent() else {
+        return;
+    };
+    if depth > MAX_REACH_DEPTH || !seen.insert(dir.to_path_buf()) {
+        return;
+    }
+    out.push(dir.to_path_buf());
+    for entry in listed(kustomization, limit, RESOURCE_FIELDS) {
+        if entry.contains("://") || entry.starts_with("github.com/") {
+            continue;
+        }
+        let Ok(path) = std::fs::canonicalize(dir.join(&entry)) else {
+            continue;
+        };
+        if !path.is_dir() {
+            out.push(path);
+            continue;
+        }
+        match KUSTOMIZATION_FILES
+            .iter()
+            .map(|name| path.join(name))
+            .find(|p| p.is_file())
+        {
+            Some(k) => collect_reach(&k, limit, depth + 1, seen, out),
+            None => out.push(path),
+        }
+    }
+}
+
 /// The patch paths a kustomization file lists; inline patches (text with a newline) are not
 /// files. An unreadable kustomization lists nothing: it is reported, if at all, as an input.
 fn listed_patches(kustomization: &Path, limit: FileSize) -> Vec<String> {
+    listed(kustomization, limit, PATCH_FIELDS)
+        .into_iter()
+        .filter(|p| !p.contains('\n'))
+        .collect()
+}
+
+/// The entries of `fields` in a kustomization file: strings, or maps with a `path`.
+fn listed(kustomization: &Path, limit: FileSize, fields: &[&str]) -> Vec<String> {
     let Ok(text) = super::read_text(kustomization, limit, "file") else {
         return Vec::new();
     };
@@ -56,12 +118,11 @@ fn listed_patches(kustomization: &Path, limit: FileSize) -> Vec<String> {
     let Some(root) = docs.first() else {
         return Vec::new();
     };
-    PATCH_FIELDS
+    fields
         .iter()
         .filter_map(|field| root.get(field).and_then(|n| n.as_seq()))
         .flatten()
         .filter_map(|entry| entry.as_str().or_else(|| entry.get("path")?.as_str()))
-        .filter(|p| !p.contains('\n'))
         .map(str::to_string)
         .collect()
 }
@@ -127,5 +188,36 @@ mod tests {
             "./kustomization.yaml"
         );
         assert_eq!(display(k, "svc.yaml", &named), "../kustomization.yaml");
+    }
+
+    #[test]
+    fn a_patch_reaches_what_its_kustomization_builds_and_nothing_else() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = std::fs::canonicalize(dir.path()).expect("canonical");
+        for d in ["base", "shared", "overlays/prod", "docs"] {
+            std::fs::create_dir_all(root.join(d)).expect("mkdir");
+        }
+        let write = |f: &str, text: &str| std::fs::write(root.join(f), text).expect("write");
+        write("base/kustomization.yaml", "resources: [ns.yaml]\n");
+        write("base/ns.yaml", "kind: Namespace\n");
+        write("shared/cm.yaml", "kind: ConfigMap\n");
+        write("docs/ns.yaml", "kind: Namespace\n");
+        write(
+            "overlays/prod/kustomization.yaml",
+            "resources:\n- ../../base\n- ../../shared/cm.yaml\n- https://github.com/x/y//z\n- missing.yaml\ncomponents: [../prod]\npatches: [{path: ns.yaml}]\n",
+        );
+        let mut reached: Vec<PathBuf> = reach(
+            &root.join("overlays/prod/kustomization.yaml"),
+            FileSize::default(),
+        )
+        .iter()
+        .map(|p| p.strip_prefix(&root).expect("under root").to_path_buf())
+        .collect();
+        reached.sort();
+        let want: Vec<PathBuf> = ["base", "base/ns.yaml", "overlays/prod", "shared/cm.yaml"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(reached, want);
     }
 }

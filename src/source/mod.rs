@@ -12,6 +12,8 @@ pub mod sniff;
 mod walk;
 pub mod yaml;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use rayon::prelude::*;
 
 pub use node::{FieldPath, Node, Pos, Seg, Value};
@@ -75,9 +77,12 @@ pub struct Sources {
     pub notices: Vec<Notice>,
     /// Files whose text is a JSON config dump, left unparsed for `envoy::load`.
     pub dump_files: Vec<FileId>,
-    /// The kinds the skipped kustomize patches change (`*` for a patch that names none, such
-    /// as a JSON 6902 patch): objects of these kinds in the input may differ once built.
-    pub patched_kinds: std::collections::BTreeSet<String>,
+    /// For each file a skipped kustomize patch can reach (see [`kustomize::reach`]): the kinds
+    /// the patches change (`*` for a patch that names none, such as a JSON 6902 patch).
+    /// Objects of these kinds in that file may differ once built.
+    pub patched_kinds: BTreeMap<FileId, BTreeSet<String>>,
+    /// The skipped patches: the kinds each names and its kustomization's canonical path.
+    patches: Vec<(BTreeSet<String>, std::path::PathBuf)>,
 }
 
 /// The name under which stdin is reported.
@@ -102,13 +107,14 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
     let parsed: Vec<_> = files
         .into_par_iter()
         .map(|f| {
-            let patch_of = std::fs::canonicalize(&f)
-                .ok()
-                .and_then(|c| Some(kustomize::display(patches.get(&c)?, &f, &c)));
+            let patch_of = std::fs::canonicalize(&f).ok().and_then(|c| {
+                let k = patches.get(&c)?;
+                Some((kustomize::display(k, &f, &c), k.clone()))
+            });
             let read =
                 read_text(std::path::Path::new(&f), opts.max_file_size, "file").map(|text| {
                     let parsed = match patch_of {
-                        Some(k) => Parsed::Patch(k),
+                        Some((shown, kustomization)) => Parsed::Patch(shown, kustomization),
                         None => parse(&text),
                     };
                     (text, parsed)
@@ -131,6 +137,7 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
             }),
         }
     }
+    sources.scope_patches(opts.max_file_size);
     sources
 }
 
@@ -138,7 +145,8 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
 /// (named by the kustomization listing it) is left out, everything else is YAML.
 enum Parsed {
     JsonDump,
-    Patch(String),
+    /// A patch: the kustomization as shown, and its canonical path.
+    Patch(String, std::path::PathBuf),
     /// The documents that parse, and an error for each one that does not.
     Yaml(Vec<Node>, Vec<yaml::ParseError>),
 }
@@ -183,6 +191,32 @@ impl Sources {
         });
     }
 
+    /// Marks the files each skipped patch can reach with the kinds it changes.
+    fn scope_patches(&mut self, limit: FileSize) {
+        if self.patches.is_empty() {
+            return;
+        }
+        let mut reach: BTreeMap<&std::path::Path, Vec<std::path::PathBuf>> = BTreeMap::new();
+        for (_, k) in &self.patches {
+            reach
+                .entry(k.as_path())
+                .or_insert_with(|| kustomize::reach(k, limit));
+        }
+        for (id, file) in self.files.iter().enumerate() {
+            let Ok(path) = std::fs::canonicalize(&file.path) else {
+                continue;
+            };
+            for (kinds, k) in &self.patches {
+                if reach[k.as_path()].iter().any(|r| path.starts_with(r)) {
+                    self.patched_kinds
+                        .entry(id)
+                        .or_default()
+                        .extend(kinds.iter().cloned());
+                }
+            }
+        }
+    }
+
     /// Parses `text` as the file `path` and appends its documents and errors.
     pub fn add_text(&mut self, path: String, text: String) {
         let parsed = parse(&text);
@@ -197,16 +231,16 @@ impl Sources {
                 self.files.push(SourceFile { path: name, text });
                 return;
             }
-            Parsed::Patch(kustomization) => {
-                let kinds: Vec<String> = parse_yaml(&text)
+            Parsed::Patch(kustomization, canonical) => {
+                let mut kinds: BTreeSet<String> = parse_yaml(&text)
                     .unwrap_or_default()
                     .iter()
                     .filter_map(|d| d.get("kind").and_then(Node::as_str).map(str::to_string))
                     .collect();
                 if kinds.is_empty() {
-                    self.patched_kinds.insert("*".into());
+                    kinds.insert("*".into());
                 }
-                self.patched_kinds.extend(kinds);
+                self.patches.push((kinds, canonical));
                 self.note(
                     &name,
                     Pos::default(),

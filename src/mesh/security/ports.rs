@@ -122,7 +122,9 @@ pub fn sidecar(store: &Store, res: &Resource, namespace: Option<&Resource>) -> S
     {
         return Sidecar::No("its pod template has `sidecar.istio.io/inject: \"false\"`".into());
     }
-    if store.may_be_patched("Namespace") || store.may_be_patched(&res.kind) {
+    if namespace.is_some_and(|ns| store.may_be_patched("Namespace", ns))
+        || store.may_be_patched(&res.kind, res)
+    {
         return Sidecar::Unknown(
             "a kustomize patch the input skips may add an injection label".into(),
         );
@@ -152,7 +154,10 @@ mod tests {
         }
         let (_, mut store) = from_documents(&[("a.yaml".into(), text)]);
         if patched {
-            store.patched_kinds.insert("Namespace".into());
+            // Both objects are in the one file the patch reaches.
+            store
+                .patched_kinds
+                .insert(0, ["Namespace".to_string()].into());
         }
         let ns = store
             .iter()

@@ -4,6 +4,7 @@
 
 use crate::diagnostic::Severity;
 use crate::mesh::security::authz::{self, AuthzPolicies};
+use crate::model::Spec;
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::source::FieldPath;
 
@@ -53,10 +54,13 @@ impl Rule for AuthzDenyAll {
             let path = FieldPath::parse("spec.provider.name");
             // A mesh config from the input that a skipped kustomize patch may change (one
             // adding `extensionProviders`, typically) is no proof of absence.
-            let source =
-                cx.settings.mesh_source.as_ref().filter(|s| {
-                    s.as_str() == "--mesh-config" || !store.may_be_patched("ConfigMap")
-                });
+            let source = cx.settings.mesh_source.as_ref().filter(|s| {
+                s.as_str() == "--mesh-config"
+                    || !store.iter().any(|(_, r)| {
+                        matches!(&r.spec, Spec::IstioConfigMap(m) if m.mesh.is_some())
+                            && store.may_be_patched("ConfigMap", r)
+                    })
+            });
             match source {
                 Some(source) => {
                     let known: Vec<&str> = mesh
