@@ -21,8 +21,27 @@ const ISTIO_SPECS: &[&str] = &[
 /// Pod fields that hold commands and their environment, free text for the app.
 const FREE_TEXT: &[&str] = &["command", "args", "env"];
 
-/// Where the document holds a template in a field meshlint reads, if it does.
+/// Where the document holds a template in a field meshlint reads, or an unquoted `{{ .X }}`
+/// anywhere, if it does.
 pub fn unrendered(root: &Node) -> Option<Pos> {
+    read_fields(root).or_else(|| complex_key(root))
+}
+
+/// The first mapping key that is itself a map or a list: YAML's reading of an unquoted
+/// `{{ .X }}`. JSON, and so the API server, has no such keys, so it is a template wherever it is.
+fn complex_key(node: &Node) -> Option<Pos> {
+    match &node.value {
+        Value::Seq(items) => items.iter().find_map(complex_key),
+        Value::Map(entries) => entries.iter().find_map(|(k, v)| match &k.value {
+            Value::Map(_) | Value::Seq(_) => Some(node.pos),
+            _ => complex_key(v),
+        }),
+        _ => None,
+    }
+}
+
+/// A template in the fields meshlint reads.
+fn read_fields(root: &Node) -> Option<Pos> {
     let at = |path: &str| {
         let (node, found) = root.lookup(&FieldPath::parse(path));
         found.then_some(node)
@@ -44,7 +63,7 @@ pub fn unrendered(root: &Node) -> Option<Pos> {
         return root
             .get("items")
             .and_then(Node::as_seq)
-            .and_then(|items| items.iter().find_map(unrendered));
+            .and_then(|items| items.iter().find_map(read_fields));
     }
     if kind == "Service" || (api.starts_with("networking.istio.io/") && ISTIO_SPECS.contains(&kind))
     {
@@ -118,5 +137,13 @@ mod tests {
         assert_eq!(at(spiffe), None);
         let job = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: list}\nspec:\n  template:\n    spec:\n      containers:\n      - name: kubectl\n        image: bitnami/kubectl\n        args: [get, pods, -o, \"go-template={{range .items}}{{.metadata.name}}{{end}}\"]\n        env: [{name: FORMAT, value: \"{{.Name}}\"}]\n";
         assert_eq!(at(job), None);
+    }
+
+    #[test]
+    fn an_unquoted_template_is_found_in_any_field() {
+        let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: reg}\ndata:\n  .dockerconfigjson: {{ .DockerConfigJson }}\n";
+        assert_eq!(at(secret), Some((5, 22)));
+        let telemetry = "apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: logs}\nspec:\n  targetRef:\n    name: {{ .Gateway }}\n    kind: Gateway\n";
+        assert_eq!(at(telemetry), Some((6, 11)));
     }
 }
