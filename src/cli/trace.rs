@@ -108,7 +108,7 @@ pub(super) fn trace(args: TraceArgs) -> u8 {
             .iter()
             .find_map(|f| crate::envoy::ztunnel::parse(&f.text))
         {
-            let t = crate::envoy::ztunnel::trace(&z, ip, port);
+            let t = crate::envoy::ztunnel::trace(&z, ip, port, source);
             match args.format {
                 ListFormat::Human => print(&report::trace::render_ztunnel(&t)),
                 ListFormat::Json => {
