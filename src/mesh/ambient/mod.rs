@@ -47,6 +47,8 @@ pub struct AmbientView {
     workload_enrolment: HashMap<ResId, Enrolment>,
     /// Services of the input by (namespace, name), with their enrolment.
     services: HashMap<(String, String), Enrolment>,
+    /// ServiceEntries, which istiod enrols as it does Services.
+    service_entries: HashMap<ResId, Enrolment>,
     /// What a Service the input lacks gets: its namespace's label.
     namespace_enrolment: HashMap<String, Enrolment>,
     traffic: HashMap<ResId, TrafficType>,
@@ -73,6 +75,39 @@ fn observe(pod: &Resource, into: &mut Observed, id: ResId) {
     } else if pod.annotations.get(mode::REDIRECTION).map(String::as_str) == Some("enabled") {
         into.redirected.push(id);
     }
+}
+
+/// The waypoint a Service or ServiceEntry uses (`fetchWaypointForService` in istio
+/// `pilot/pkg/serviceregistry/ambient/waypoints.go`): waypoints and east-west gateways use
+/// none; else its own `istio.io/use-waypoint`, then its namespace's.
+fn enrol_service(
+    api: &GatewayApi,
+    id: ResId,
+    r: &Resource,
+    ns: Option<(ResId, &Resource)>,
+) -> Enrolment {
+    if NOT_WAYPOINT_CLIENTS
+        .iter()
+        .any(|v| r.labels.get(GATEWAY_MANAGED).map(String::as_str) == Some(v))
+    {
+        return Enrolment::NotEnrolled;
+    }
+    let own = Labelled {
+        id,
+        labels: &r.labels,
+        labels_path: labels_path(),
+        source: EnrolmentSource::Service,
+    };
+    let ns_labelled = ns.map(|(nid, n)| Labelled {
+        id: nid,
+        labels: &n.labels,
+        labels_path: labels_path(),
+        source: EnrolmentSource::Namespace,
+    });
+    resolved(
+        enrolment::resolve(Some(&own), ns_labelled.as_ref(), &r.namespace),
+        api,
+    )
 }
 
 impl AmbientView {
@@ -112,29 +147,14 @@ impl AmbientView {
                 }
                 Spec::Service(_) => {
                     let ns = namespaces.get(r.namespace.as_str()).copied();
-                    let e = if NOT_WAYPOINT_CLIENTS
-                        .iter()
-                        .any(|v| r.labels.get(GATEWAY_MANAGED).map(String::as_str) == Some(v))
-                    {
-                        Enrolment::NotEnrolled
-                    } else {
-                        let own = Labelled {
-                            id,
-                            labels: &r.labels,
-                            labels_path: labels_path(),
-                            source: EnrolmentSource::Service,
-                        };
-                        let ns_labelled = ns.map(|(nid, n)| Labelled {
-                            id: nid,
-                            labels: &n.labels,
-                            labels_path: labels_path(),
-                            source: EnrolmentSource::Namespace,
-                        });
-                        enrolment::resolve(Some(&own), ns_labelled.as_ref(), &r.namespace)
-                    };
-                    let e = resolved(e, api);
+                    let e = enrol_service(api, id, r, ns);
                     view.services
                         .insert((r.namespace.clone(), r.name.clone()), e);
+                }
+                Spec::ServiceEntry(_) => {
+                    let ns = namespaces.get(r.namespace.as_str()).copied();
+                    view.service_entries
+                        .insert(id, enrol_service(api, id, r, ns));
                 }
                 Spec::K8sGateway(_) => {
                     view.traffic.insert(id, traffic_type(&classes, id, r));
@@ -269,6 +289,14 @@ impl AmbientView {
         self.services
             .get(&(namespace.to_string(), name.to_string()))
             .or_else(|| self.namespace_enrolment.get(namespace))
+            .cloned()
+            .unwrap_or(Enrolment::NotEnrolled)
+    }
+
+    /// The waypoint ServiceEntry `id` uses, as for a Service.
+    pub fn service_entry_enrolment(&self, id: ResId) -> Enrolment {
+        self.service_entries
+            .get(&id)
             .cloned()
             .unwrap_or(Enrolment::NotEnrolled)
     }

@@ -1,5 +1,6 @@
 //! Every `istio.io/use-waypoint` label of the input with what it applies to, grouped by where it
-//! is written, so a namespace label is judged once for all its Services and workloads.
+//! is written, so a namespace label is judged once for all its Services, ServiceEntries and
+//! workloads.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,7 @@ use crate::source::FieldPath;
 /// What uses a waypoint through one label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subject {
+    /// A Service or a ServiceEntry: service traffic.
     Service(ResId),
     Workload(ResId),
 }
@@ -43,6 +45,9 @@ pub fn waypoint_labels(cx: &Context<'_>, view: &AmbientView) -> Vec<Labelled> {
                 view.service_enrolment(&r.namespace, &r.name),
                 Some(Subject::Service(id)),
             ),
+            Spec::ServiceEntry(_) => {
+                add(view.service_entry_enrolment(id), Some(Subject::Service(id)))
+            }
             Spec::Workload(_) if view.owners_of_pod(id).is_empty() => {
                 add(view.workload_enrolment(id), Some(Subject::Workload(id)))
             }

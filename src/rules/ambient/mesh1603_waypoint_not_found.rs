@@ -115,12 +115,10 @@ fn gateway_class(r: &crate::model::Resource) -> &str {
 pub fn uses_text(cx: &Context<'_>, subjects: &[Subject]) -> String {
     let mut names: Vec<String> = subjects
         .iter()
-        .map(|s| match *s {
-            Subject::Service(id) => format!("Service {}", cx.store.get(id).name),
-            Subject::Workload(id) => {
-                let r = cx.store.get(id);
-                format!("{} {}", r.kind, r.name)
-            }
+        .map(|s| {
+            let (Subject::Service(id) | Subject::Workload(id)) = *s;
+            let r = cx.store.get(id);
+            format!("{} {}", r.kind, r.name)
         })
         .collect();
     names.sort();
