@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use crate::diagnostic::{Finding, Location, RawFinding, Related, ResourceRef, Target};
 use crate::envoy::load::LoadedDump;
 use crate::model::{ResId, Store};
-use crate::source::Sources;
+use crate::rules::Peer;
 use crate::source::pointer::{JsonLocator, end_of, yaml_pos};
+use crate::source::{FieldPath, Sources};
 
 /// Resolves targets against the run's resources and dumps; JSON dumps are scanned lazily and
 /// once each, however many findings point into them.
@@ -16,6 +17,8 @@ pub struct Locator<'a> {
     store: &'a Store,
     sources: &'a Sources,
     dumps: &'a [LoadedDump],
+    /// The other clusters of a multi-cluster run, which `Target::PeerField` indexes.
+    peers: &'a [Peer<'a>],
     json: RefCell<HashMap<usize, JsonLocator<'a>>>,
 }
 
@@ -25,8 +28,32 @@ impl<'a> Locator<'a> {
             store,
             sources,
             dumps,
+            peers: &[],
             json: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// Resolves `Target::PeerField` in `peers`, the other clusters of the run.
+    pub fn with_peers(mut self, peers: &'a [Peer<'a>]) -> Self {
+        self.peers = peers;
+        self
+    }
+
+    /// The store and files a field target is in: this run's, or a peer cluster's.
+    pub fn field_input(&self, target: &Target) -> Option<(&'a Store, &'a Sources, ResId)> {
+        match target {
+            Target::Field { resource, .. } => Some((self.store, self.sources, *resource)),
+            Target::PeerField { peer, resource, .. } => {
+                let p = &self.peers[*peer];
+                Some((p.store, p.sources, *resource))
+            }
+            Target::Dump { .. } => None,
+        }
+    }
+
+    /// The name of peer cluster `peer`.
+    pub fn peer_name(&self, peer: usize) -> &'a str {
+        self.peers[peer].name
     }
 
     pub fn sources(&self) -> &'a Sources {
@@ -37,6 +64,9 @@ impl<'a> Locator<'a> {
     pub fn subject(&self, f: &RawFinding) -> ResourceRef {
         match (&f.target, &f.dump_object) {
             (Target::Field { resource, .. }, _) => resource_ref(self.store, *resource),
+            (Target::PeerField { peer, resource, .. }, _) => {
+                resource_ref(self.peers[*peer].store, *resource)
+            }
             (Target::Dump { .. }, Some((kind, name))) => ResourceRef {
                 kind: kind.to_string(),
                 namespace: String::new(),
@@ -48,33 +78,29 @@ impl<'a> Locator<'a> {
 
     /// The input file a target is in, as the user named it.
     pub fn file(&self, target: &Target) -> &'a str {
-        let file = match target {
-            Target::Field { resource, .. } => self.store.get(*resource).file,
-            Target::Dump { dump, .. } => self.dumps[*dump].file,
-        };
-        &self.sources.files[file].path
+        match self.field_input(target) {
+            Some((store, sources, resource)) => &sources.files[store.get(resource).file].path,
+            None => {
+                let Target::Dump { dump, .. } = target else {
+                    unreachable!("field targets have an input")
+                };
+                &self.sources.files[self.dumps[*dump].file].path
+            }
+        }
     }
 
     pub fn locate(&self, target: &Target) -> Location {
         match target {
             Target::Field { resource, path } => {
-                let res = self.store.get(*resource);
-                let file = &self.sources.files[res.file];
-                // A missing field points at its nearest present parent.
-                let (node, _) = res.node.lookup(path);
-                let pos = node.pos;
-                let (end_line, end_column) =
-                    end_of(&file.text, pos.offset, pos.len, pos.line, pos.column);
-                Location {
-                    file: file.path.clone(),
-                    line: pos.line,
-                    column: pos.column,
-                    end_line,
-                    end_column,
-                    offset: pos.offset,
-                    len: pos.len,
-                    pointer: None,
-                }
+                field_location(self.store, self.sources, *resource, path)
+            }
+            Target::PeerField {
+                peer,
+                resource,
+                path,
+            } => {
+                let p = &self.peers[*peer];
+                field_location(p.store, p.sources, *resource, path)
             }
             Target::Dump {
                 dump,
@@ -165,9 +191,29 @@ impl<'a> Locator<'a> {
             istio_codes: f.istio_codes.to_vec(),
             kiali_codes: f.kiali_codes.to_vec(),
             subkind: f.subkind,
-            fingerprint: super::fingerprint::of_raw(f, self.store, self),
+            fingerprint: super::fingerprint::of_raw(f, self),
             fix: super::fix::edits(f, self.store, self.sources),
+            clusters: Vec::new(),
         }
+    }
+}
+
+/// The position of `path` in a resource; a missing field points at its nearest present parent.
+fn field_location(store: &Store, sources: &Sources, resource: ResId, path: &FieldPath) -> Location {
+    let res = store.get(resource);
+    let file = &sources.files[res.file];
+    let (node, _) = res.node.lookup(path);
+    let pos = node.pos;
+    let (end_line, end_column) = end_of(&file.text, pos.offset, pos.len, pos.line, pos.column);
+    Location {
+        file: file.path.clone(),
+        line: pos.line,
+        column: pos.column,
+        end_line,
+        end_column,
+        offset: pos.offset,
+        len: pos.len,
+        pointer: None,
     }
 }
 

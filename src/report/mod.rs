@@ -73,6 +73,15 @@ pub fn write(
 }
 
 /// `1 file`, `2 files`.
+/// `cluster: east, west` for a finding of a multi-cluster run (the clusters that reported it).
+fn clusters_note(f: &crate::diagnostic::Finding) -> Option<String> {
+    match f.clusters.len() {
+        0 => None,
+        1 => Some(format!("cluster: {}", f.clusters[0])),
+        _ => Some(format!("clusters: {}", f.clusters.join(", "))),
+    }
+}
+
 fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")

@@ -10,6 +10,7 @@ pub mod gateway_api;
 pub mod injection;
 pub mod input;
 pub mod listeners;
+pub mod multicluster;
 pub mod ports;
 pub mod routing;
 pub mod security;
@@ -20,7 +21,7 @@ pub mod telemetry;
 
 pub use crate::diagnostic::RuleMeta;
 
-pub use context::{Context, DumpId, Indexes, Reported};
+pub use context::{Context, DumpId, Indexes, Peer, Reported};
 pub use suppression::mesh001_unused_suppression::UNUSED_SUPPRESSION;
 
 pub trait Rule: Sync {
@@ -130,6 +131,7 @@ pub static RULES: &[&dyn Rule] = &[
     &controlplane::mesh1801_webhook_address::WebhookAddress,
     &controlplane::mesh1802_gateway_api_crd_version::GatewayApiCrdVersion,
     &controlplane::mesh1803_injector_webhook_conflict::InjectorWebhookConflict,
+    &multicluster::mesh1901_inconsistent_service::InconsistentService,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
