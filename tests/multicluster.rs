@@ -143,3 +143,21 @@ fn bad_cluster_arguments_are_usage_errors() {
     let (_, help, _) = meshlint(root(), &["check", "--help"]);
     assert!(help.contains("--cluster <NAME=PATH>"), "{help}");
 }
+
+#[test]
+fn the_order_of_clusters_and_their_paths_does_not_change_the_output() {
+    let three = "testdata/rules/MESH1901/bad-three-clusters/clusters";
+    let run = |order: &[&str]| {
+        let mut args = vec!["check".to_string(), "--format".into(), "json".into()];
+        for c in order {
+            args.push("--cluster".into());
+            args.push(format!("{c}={three}/{c}"));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        meshlint(root(), &args).1
+    };
+    let first = run(&["alpha", "beta", "gamma"]);
+    assert!(first.contains("MESH1901"), "{first}");
+    assert_eq!(first, run(&["gamma", "alpha", "beta"]));
+    assert_eq!(first, run(&["beta", "gamma", "alpha"]));
+}

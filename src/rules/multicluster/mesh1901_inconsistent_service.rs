@@ -36,7 +36,7 @@ fn services(store: &Store) -> HashMap<(&str, &str), (ResId, &ServiceSpec)> {
 /// One copy of the Service: the cluster it is in (`None` for the cluster being checked, else
 /// the index of a peer) and its spec.
 #[derive(Clone, Copy)]
-struct Copy<'a> {
+struct Instance<'a> {
     peer: Option<usize>,
     cluster: &'a str,
     id: ResId,
@@ -57,7 +57,7 @@ impl Aspect {
     }
 
     /// "`name` tcp-foo in east, tcp-fake in west", clusters of one value together.
-    fn describe(&self, copies: &[Copy<'_>]) -> String {
+    fn describe(&self, copies: &[Instance<'_>]) -> String {
         let mut by_value: Vec<(&str, Vec<&str>)> = Vec::new();
         for (c, _, value) in &self.values {
             match by_value.iter_mut().find(|(v, _)| v == value) {
@@ -112,7 +112,7 @@ fn ports_by_number(spec: &ServiceSpec) -> BTreeMap<i64, Vec<(usize, &ServicePort
 
 /// How each copy has each property, in the order findings list them: headless, type, then the
 /// ports by number (and protocol, for a number given for several protocols).
-fn aspects(copies: &[Copy<'_>]) -> Vec<Aspect> {
+fn aspects(copies: &[Instance<'_>]) -> Vec<Aspect> {
     let headless = Aspect {
         subject: "headless".into(),
         values: copies
@@ -221,13 +221,27 @@ fn port_aspects<'p>(
     }
 }
 
+/// Whether the only differences are target ports, which change nothing istiod routes: each
+/// cluster's endpoints carry the port their EndpointSlice gives.
+fn target_ports_only(differing: &[&Aspect]) -> bool {
+    differing
+        .iter()
+        .all(|a| a.subject.ends_with("`targetPort`"))
+}
+
 /// What follows from the differences, as istiod merges a Service across clusters.
 fn consequence(differing: &[&Aspect]) -> String {
+    if target_ports_only(differing) {
+        return "istiod builds each cluster's endpoints with the port of its own EndpointSlices, so a different target port alone changes no routing; the definitions have drifted apart, and the next difference will matter".into();
+    }
     let mut out = vec![
         "istiod keeps one cluster's definition of the Service (the first registry's: its own cluster's, in a multi-primary mesh) and merges only the other clusters' cluster IPs and service accounts"
             .to_string(),
     ];
-    if differing.iter().any(|a| a.subject.starts_with("port")) {
+    if differing
+        .iter()
+        .any(|a| a.subject.starts_with("port") && !a.subject.ends_with("`targetPort`"))
+    {
         out.push(
             "listeners exist only for the kept definition's ports, with the protocol its names give them, and a port's endpoints are those whose Service names the port alike, so some clusters' pods get no traffic on it"
                 .into(),
@@ -262,7 +276,7 @@ impl Rule for InconsistentService {
         own.sort_by_key(|(key, _)| *key);
         let mut found = Vec::new();
         for ((ns, name), (id, spec)) in own {
-            let mut copies = vec![Copy {
+            let mut copies = vec![Instance {
                 peer: None,
                 cluster: me,
                 id,
@@ -270,7 +284,7 @@ impl Rule for InconsistentService {
             }];
             for (p, services) in peers.iter().enumerate() {
                 if let Some((id, spec)) = services.get(&(ns, name)) {
-                    copies.push(Copy {
+                    copies.push(Instance {
                         peer: Some(p),
                         cluster: cx.peers[p].name,
                         id: *id,
@@ -314,11 +328,16 @@ impl Rule for InconsistentService {
                     }
                 }
             }
-            found.push((id, first.values[0].1.clone(), message, related));
+            let severity = if target_ports_only(&differing) {
+                Severity::Info
+            } else {
+                META.severity
+            };
+            found.push((id, first.values[0].1.clone(), message, severity, related));
         }
         let peer_names: Vec<&str> = cx.peers.iter().map(|p| p.name).collect();
-        for (id, path, message, related) in found {
-            let mut r = cx.report(id, path, message).help(
+        for (id, path, message, severity, related) in found {
+            let mut r = cx.report(id, path, message).severity(severity).help(
                 "deploy the same Service definition (ports, their names and protocols, type, headless or not) to every cluster, e.g. one manifest applied to each; if the clusters serve different things, give the Services different names",
             );
             for (p, rid, path, what, value) in related {
@@ -443,6 +462,32 @@ mod tests {
             found[0].message
         );
         assert!(!found[0].message.contains("53/TCP"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn a_different_target_port_alone_is_info() {
+        let east = service(
+            "web",
+            "  ports:\n  - {name: http, port: 80, targetPort: 8080}\n",
+        );
+        let west = service(
+            "web",
+            "  ports:\n  - {name: http, port: 80, targetPort: http}\n",
+        );
+        let found = run(&[("east", east.clone()), ("west", west)]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, crate::diagnostic::Severity::Info);
+        assert!(
+            found[0].message.contains("changes no routing"),
+            "{}",
+            found[0].message
+        );
+        let renamed = service(
+            "web",
+            "  ports:\n  - {name: tcp, port: 80, targetPort: 9090}\n",
+        );
+        let found = run(&[("east", east), ("west", renamed)]);
+        assert_eq!(found[0].severity, crate::diagnostic::Severity::Warning);
     }
 
     #[test]
