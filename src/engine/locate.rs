@@ -8,8 +8,8 @@ use crate::diagnostic::{Finding, Location, RawFinding, Related, ResourceRef, Tar
 use crate::envoy::load::LoadedDump;
 use crate::model::{ResId, Store};
 use crate::rules::Peer;
+use crate::source::Sources;
 use crate::source::pointer::{JsonLocator, end_of, yaml_pos};
-use crate::source::{FieldPath, Sources};
 
 /// Resolves targets against the run's resources and dumps; JSON dumps are scanned lazily and
 /// once each, however many findings point into them.
@@ -78,29 +78,49 @@ impl<'a> Locator<'a> {
 
     /// The input file a target is in, as the user named it.
     pub fn file(&self, target: &Target) -> &'a str {
-        match self.field_input(target) {
-            Some((store, sources, resource)) => &sources.files[store.get(resource).file].path,
-            None => {
-                let Target::Dump { dump, .. } = target else {
-                    unreachable!("field targets have an input")
-                };
-                &self.sources.files[self.dumps[*dump].file].path
+        let (sources, file) = match target {
+            Target::Field { resource, .. } => (self.sources, self.store.get(*resource).file),
+            Target::PeerField { peer, resource, .. } => {
+                let p = &self.peers[*peer];
+                (p.sources, p.store.get(*resource).file)
             }
-        }
+            Target::Dump { dump, .. } => (self.sources, self.dumps[*dump].file),
+        };
+        &sources.files[file].path
     }
 
     pub fn locate(&self, target: &Target) -> Location {
         match target {
             Target::Field { resource, path } => {
-                field_location(self.store, self.sources, *resource, path)
+                let res = self.store.get(*resource);
+                let file = &self.sources.files[res.file];
+                // A missing field points at its nearest present parent.
+                let (node, _) = res.node.lookup(path);
+                let pos = node.pos;
+                let (end_line, end_column) =
+                    end_of(&file.text, pos.offset, pos.len, pos.line, pos.column);
+                Location {
+                    file: file.path.clone(),
+                    line: pos.line,
+                    column: pos.column,
+                    end_line,
+                    end_column,
+                    offset: pos.offset,
+                    len: pos.len,
+                    pointer: None,
+                }
             }
+            // A field of another cluster resolves as that cluster's own run resolves it.
             Target::PeerField {
                 peer,
                 resource,
                 path,
             } => {
                 let p = &self.peers[*peer];
-                field_location(p.store, p.sources, *resource, path)
+                Locator::new(p.store, p.sources, &[]).locate(&Target::Field {
+                    resource: *resource,
+                    path: path.clone(),
+                })
             }
             Target::Dump {
                 dump,
@@ -195,25 +215,6 @@ impl<'a> Locator<'a> {
             fix: super::fix::edits(f, self.store, self.sources),
             clusters: Vec::new(),
         }
-    }
-}
-
-/// The position of `path` in a resource; a missing field points at its nearest present parent.
-fn field_location(store: &Store, sources: &Sources, resource: ResId, path: &FieldPath) -> Location {
-    let res = store.get(resource);
-    let file = &sources.files[res.file];
-    let (node, _) = res.node.lookup(path);
-    let pos = node.pos;
-    let (end_line, end_column) = end_of(&file.text, pos.offset, pos.len, pos.line, pos.column);
-    Location {
-        file: file.path.clone(),
-        line: pos.line,
-        column: pos.column,
-        end_line,
-        end_column,
-        offset: pos.offset,
-        len: pos.len,
-        pointer: None,
     }
 }
 
