@@ -72,7 +72,6 @@ pub fn write(
     }
 }
 
-/// `1 file`, `2 files`.
 /// `cluster: east, west` for a finding of a multi-cluster run (the clusters that reported it).
 fn clusters_note(f: &crate::diagnostic::Finding) -> Option<String> {
     match f.clusters.len() {
@@ -82,6 +81,7 @@ fn clusters_note(f: &crate::diagnostic::Finding) -> Option<String> {
     }
 }
 
+/// `1 file`, `2 files`.
 fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
