@@ -95,6 +95,13 @@ pub enum Target {
         pointer: String,
         prefer: &'static [&'static str],
     },
+    /// A field of a resource in peer cluster `peer` (an index into the run's peers, see
+    /// `rules::Context::peers`), resolved with that cluster's files.
+    PeerField {
+        peer: usize,
+        resource: ResId,
+        path: FieldPath,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -248,6 +255,10 @@ pub struct Finding {
     /// The edits `--fix` applies for this finding, when it has a safe fix.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<TextFix>,
+    /// The clusters whose check reported this finding, by name (`--cluster`); empty for a run
+    /// that is not multi-cluster.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<String>,
 }
 
 impl Finding {

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use meshlint::diagnostic::Outcome;
-use meshlint::engine::{Settings, check};
+use meshlint::engine::{ClusterPaths, Settings, check, check_cluster_paths};
 use meshlint::report::{self, Format};
 
 /// Asserts what a rule fixture must show: findings of `code` in a `bad` one, none in a `good` one.
@@ -40,9 +40,38 @@ fn run_rule(path: &Path) -> Outcome {
 
 fn run_with(path: &Path, settings: &Settings) -> Outcome {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let rel = path.strip_prefix(root).expect("fixture under the crate");
+    let rel = |p: &Path| {
+        p.strip_prefix(root)
+            .expect("fixture under the crate")
+            .to_string_lossy()
+            .into_owned()
+    };
     std::env::set_current_dir(root).expect("crate root");
-    check(&[rel.to_string_lossy().into_owned()], settings).expect("default settings")
+    let clusters = path.join("clusters");
+    if !clusters.is_dir() {
+        return check(&[rel(path)], settings).expect("default settings");
+    }
+    let entries = |dir: &Path| {
+        let mut out: Vec<_> = std::fs::read_dir(dir)
+            .expect("readable fixture")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        out.sort();
+        out
+    };
+    let common: Vec<String> = entries(path)
+        .iter()
+        .filter(|p| **p != clusters)
+        .map(|p| rel(p))
+        .collect();
+    let clusters: Vec<ClusterPaths> = entries(&clusters)
+        .iter()
+        .map(|p| ClusterPaths {
+            name: p.file_name().expect("named").to_string_lossy().into_owned(),
+            paths: vec![rel(p)],
+        })
+        .collect();
+    check_cluster_paths(&common, &clusters, Vec::new(), settings).expect("default settings")
 }
 
 fn json(outcome: &Outcome) -> String {
@@ -67,7 +96,9 @@ fn rule_fixtures() {
 }
 
 /// Fixtures that are whole trees (`testdata/rules/<CODE>/bad-*/`, `good-*/`): copies of one
-/// object across files, or a file that only means something beside the others.
+/// object across files, or a file that only means something beside the others. A tree with a
+/// `clusters/` directory is a multi-cluster mesh: each directory in it is a cluster
+/// (`--cluster NAME=clusters/NAME`), and the tree's other entries are common to all.
 #[test]
 fn rule_tree_fixtures() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/rules");

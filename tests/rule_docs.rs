@@ -1,11 +1,13 @@
 //! Every rule doc is a test: its front matter must match the registry, each `yaml bad` example
 //! must produce exactly the findings its `# expect: CODE` lines mark, and each `yaml good`
-//! example none.
+//! example none. A multi-cluster example is one block per cluster, consecutive, each naming its
+//! cluster in its first line (`# cluster: east`, then `# cluster: west`); they are checked
+//! together as `--cluster` runs check clusters, each block being its cluster's only file.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use meshlint::engine::{Settings, check_sources};
+use meshlint::engine::{Settings, check_clusters, check_sources};
 use meshlint::rules::RULES;
 use meshlint::source::Sources;
 use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
@@ -46,28 +48,106 @@ fn examples(doc: &str) -> Vec<(String, String)> {
     out
 }
 
-fn finding_lines(code: &str, text: &str) -> Vec<u32> {
-    let mut sources = Sources::default();
-    sources.add_text("example.yaml".into(), text.into());
+/// A `yaml bad` or `yaml good` example: one block, or one block per cluster (a block whose
+/// first line is `# cluster: NAME`).
+struct Example {
+    bad: bool,
+    /// `(cluster, text)`; the cluster is `None` for an ordinary example.
+    blocks: Vec<(Option<String>, String)>,
+}
+
+fn rule_examples(doc: &str) -> Vec<Example> {
+    let mut out: Vec<Example> = Vec::new();
+    for (info, text) in examples(doc) {
+        let bad = match info.as_str() {
+            "yaml bad" => true,
+            "yaml good" => false,
+            _ => continue,
+        };
+        let cluster = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# cluster: "))
+            .map(|name| name.trim().to_string());
+        // A cluster block joins the example before it when that one is of the same kind, made
+        // of cluster blocks, and has no block for this cluster yet.
+        if let (Some(name), Some(last)) = (&cluster, out.last_mut())
+            && last.bad == bad
+            && last
+                .blocks
+                .iter()
+                .all(|(c, _)| c.is_some() && c.as_ref() != Some(name))
+        {
+            last.blocks.push((cluster, text));
+            continue;
+        }
+        out.push(Example {
+            bad,
+            blocks: vec![(cluster, text)],
+        });
+    }
+    out
+}
+
+/// The file a block is read as: `example.yaml`, or `<cluster>.yaml` in a multi-cluster example.
+fn file_of(cluster: &Option<String>) -> String {
+    match cluster {
+        Some(name) => format!("{name}.yaml"),
+        None => "example.yaml".into(),
+    }
+}
+
+/// `(file, line)` of every finding of `code` in the example.
+fn finding_lines(code: &str, example: &Example) -> Vec<(String, u32)> {
+    let load = |text: &str, file: String| {
+        let mut sources = Sources::default();
+        sources.add_text(file, text.into());
+        sources
+    };
     // Opt-in rules run in their own examples as `--extend-select CODE` runs them.
     let settings = Settings {
         extend_select: vec![code.to_string()],
         ..Settings::default()
     };
-    let outcome = check_sources(sources, &settings).expect("default settings are valid");
+    let outcome = match &example.blocks[..] {
+        [(None, text)] => check_sources(load(text, file_of(&None)), &settings),
+        blocks => {
+            assert!(
+                blocks.len() > 1 && blocks.iter().all(|(c, _)| c.is_some()),
+                "{code}: an example is one block, or one `# cluster:` block per cluster (two or more)"
+            );
+            let clusters = blocks
+                .iter()
+                .map(|(c, text)| {
+                    let name = c.clone().expect("cluster block");
+                    (name, load(text, file_of(c)))
+                })
+                .collect();
+            check_clusters(clusters, &settings)
+        }
+    }
+    .expect("default settings are valid");
     assert!(
         outcome.errors.is_empty(),
-        "example does not load: {:?}\n{text}",
+        "example does not load: {:?}",
         outcome.errors
     );
-    let mut lines: Vec<u32> = outcome
+    let mut lines: Vec<(String, u32)> = outcome
         .findings
         .iter()
         .filter(|f| f.code == code)
-        .map(|f| f.location.line)
+        .map(|f| (f.location.file.clone(), f.location.line))
         .collect();
-    lines.sort_unstable();
+    lines.sort();
     lines
+}
+
+fn show(example: &Example) -> String {
+    example
+        .blocks
+        .iter()
+        .map(|(c, text)| format!("--- {}\n{text}", file_of(c)))
+        .collect()
 }
 
 #[test]
@@ -118,37 +198,45 @@ fn every_rule_has_a_doc_that_matches_the_registry() {
 fn doc_examples_produce_exactly_the_documented_findings() {
     for rule in RULES {
         let m = rule.meta();
-        let blocks = examples(m.doc);
-        let bad: Vec<_> = blocks.iter().filter(|(i, _)| i == "yaml bad").collect();
-        let good: Vec<_> = blocks.iter().filter(|(i, _)| i == "yaml good").collect();
-        assert!(!bad.is_empty(), "{}: no `yaml bad` example", m.code);
-        assert!(!good.is_empty(), "{}: no `yaml good` example", m.code);
+        let all = rule_examples(m.doc);
+        assert!(
+            all.iter().any(|e| e.bad),
+            "{}: no `yaml bad` example",
+            m.code
+        );
+        assert!(
+            all.iter().any(|e| !e.bad),
+            "{}: no `yaml good` example",
+            m.code
+        );
         let marker = format!("# expect: {}", m.code);
-        for (_, text) in bad {
-            let expected: Vec<u32> = text
-                .lines()
-                .enumerate()
-                .filter(|(_, l)| l.contains(&marker))
-                .map(|(i, _)| i as u32 + 1)
+        for example in &all {
+            let expected: Vec<(String, u32)> = example
+                .blocks
+                .iter()
+                .flat_map(|(c, text)| {
+                    text.lines()
+                        .enumerate()
+                        .filter(|(_, l)| l.contains(&marker))
+                        .map(|(i, _)| (file_of(c), i as u32 + 1))
+                        .collect::<Vec<_>>()
+                })
                 .collect();
-            assert!(
-                !expected.is_empty(),
-                "{}: bad example marks no line",
-                m.code
-            );
+            if example.bad {
+                assert!(
+                    !expected.is_empty(),
+                    "{}: bad example marks no line",
+                    m.code
+                );
+            } else {
+                assert!(expected.is_empty(), "{}: good example marks a line", m.code);
+            }
             assert_eq!(
-                finding_lines(m.code, text),
+                finding_lines(m.code, example),
                 expected,
-                "{}: bad example findings differ from its `# expect` lines:\n{text}",
-                m.code
-            );
-        }
-        for (_, text) in good {
-            assert_eq!(
-                finding_lines(m.code, text),
-                Vec::<u32>::new(),
-                "{}: good example has findings:\n{text}",
-                m.code
+                "{}: example findings differ from its `# expect` lines:\n{}",
+                m.code,
+                show(example)
             );
         }
     }

@@ -18,7 +18,16 @@ pub(super) fn check(args: CheckArgs) -> u8 {
         .failure_threshold
         .or(settings.config.config.failure_threshold)
         .unwrap_or(Severity::Warning);
-    let paths = if args.paths.is_empty() && args.admin.admin.is_none() {
+    let clusters = clusters(&args, &settings);
+    if args.context.is_some() && !clusters.is_empty() {
+        eprint_line(
+            "error",
+            "--context checks one tree; the config file's `clusters` do not apply to it",
+        );
+        return 2;
+    }
+    // Beside clusters, paths are common to every cluster, and none is a fine default.
+    let paths = if args.paths.is_empty() && args.admin.admin.is_none() && clusters.is_empty() {
         vec![".".to_string()]
     } else {
         args.paths.clone()
@@ -53,7 +62,7 @@ pub(super) fn check(args: CheckArgs) -> u8 {
     }
     let style = style(&args);
     if args.show_settings {
-        return match super::settings::show(&args, &settings, &paths, threshold, style) {
+        return match super::settings::show(&args, &settings, &paths, &clusters, threshold, style) {
             Ok(text) => {
                 print(&text);
                 0
@@ -69,6 +78,9 @@ pub(super) fn check(args: CheckArgs) -> u8 {
     settings.progress = progress;
     let run = || match &args.context {
         Some(dir) => engine::check_in_context(dir, &args.paths, &settings),
+        None if !clusters.is_empty() => {
+            engine::check_cluster_paths(&paths, &clusters, args.admin.fetch(), &settings)
+        }
         None => engine::check_with(&paths, args.admin.fetch(), &settings),
     };
     let first = run();
@@ -132,6 +144,22 @@ pub(super) fn check(args: CheckArgs) -> u8 {
     // cost time.
     std::mem::forget(outcome);
     code
+}
+
+/// The clusters of a multi-cluster run, in name order: `--cluster` flags, else the config file's
+/// `clusters`; none for an ordinary run.
+fn clusters(args: &CheckArgs, settings: &engine::Settings) -> Vec<engine::ClusterPaths> {
+    let mut by_name = std::collections::BTreeMap::<String, Vec<String>>::new();
+    if args.cluster.is_empty() {
+        by_name = settings.config.clusters();
+    }
+    for (name, path) in &args.cluster {
+        by_name.entry(name.clone()).or_default().push(path.clone());
+    }
+    by_name
+        .into_iter()
+        .map(|(name, paths)| engine::ClusterPaths { name, paths })
+        .collect()
 }
 
 /// Colour and width from the flags, the environment and the terminal.

@@ -15,6 +15,12 @@ pub struct CheckArgs {
     /// warnings. For pre-commit hooks, which pass only the staged files, in batches.
     #[arg(long, value_name = "DIR", conflicts_with = "admin")]
     pub context: Option<String>,
+    /// Check a multi-cluster mesh: add the file or directory PATH to cluster NAME (repeatable;
+    /// a NAME given again adds paths). Each cluster is checked on its own, as its own API
+    /// server holds it, with the paths given beside --cluster common to every cluster; rules
+    /// such as MESH1901 compare the clusters. Replaces `clusters` of the config file.
+    #[arg(long, value_name = "NAME=PATH", value_parser = parse_cluster, conflicts_with = "context")]
+    pub cluster: Vec<(String, String)>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
@@ -86,4 +92,18 @@ pub struct CheckArgs {
     /// Record every finding of this run in FILE as a baseline, then exit 0 (2 on input errors).
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<String>,
+}
+
+/// `NAME=PATH` of `--cluster`, with NAME a DNS-1123 label.
+fn parse_cluster(arg: &str) -> Result<(String, String), String> {
+    let Some((name, path)) = arg.split_once('=') else {
+        return Err(format!(
+            "expected NAME=PATH (e.g. east=clusters/east), got `{arg}`"
+        ));
+    };
+    crate::config::check_cluster_name(name)?;
+    if path.is_empty() {
+        return Err(format!("no path after `{name}=`"));
+    }
+    Ok((name.to_string(), path.to_string()))
 }

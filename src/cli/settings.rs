@@ -16,6 +16,7 @@ pub(super) fn show(
     args: &CheckArgs,
     settings: &Settings,
     paths: &[String],
+    clusters: &[engine::ClusterPaths],
     threshold: Severity,
     style: crate::report::Style,
 ) -> Result<String, String> {
@@ -62,6 +63,15 @@ pub(super) fn show(
             json!(settings.config.path.as_deref().unwrap_or("none")),
         ),
         ("paths", json!(paths)),
+        (
+            "clusters",
+            json!(
+                clusters
+                    .iter()
+                    .map(|c| (c.name.clone(), json!(c.paths)))
+                    .collect::<serde_json::Map<_, _>>()
+            ),
+        ),
         ("format", json!(format!("{:?}", args.format).to_lowercase())),
         (
             "failure-threshold",

@@ -17,6 +17,9 @@
 //! istio-version: "1.20"
 //! mesh:
 //!   loopback-dependencies: true      # sidecar maps dependencies onto 127.0.0.1:PORT
+//! clusters:                          # check each cluster on its own (`--cluster NAME=PATH`)
+//!   east: [clusters/east]
+//!   west: [clusters/west]
 //! ```
 
 mod schema;
@@ -48,6 +51,28 @@ pub struct Config {
     pub mesh: MeshSection,
     /// A baseline file (`--baseline`), relative to the config file's directory.
     pub baseline: Option<String>,
+    /// The clusters of a multi-cluster mesh: name → paths only that cluster reads, relative to
+    /// the config file's directory (`--cluster NAME=PATH`).
+    pub clusters: BTreeMap<String, Vec<String>>,
+}
+
+/// Checks a cluster name (`--cluster NAME=PATH`, `clusters:`): a DNS-1123 label, as istio's
+/// cluster IDs in multi-cluster secrets usually are, so names print and sort plainly.
+pub fn check_cluster_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid cluster name `{name}`: use 1 to 63 lowercase letters, digits and `-`, starting and ending with a letter or digit (e.g. `east`, `cluster-1`)"
+        ))
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -105,6 +130,27 @@ impl LoadedConfig {
             .and_then(|p| Path::new(p).parent())
             .unwrap_or(Path::new(""));
         Some(dir.join(written).to_string_lossy().into_owned())
+    }
+
+    /// The `clusters` paths, as paths from the working directory: relative to the config
+    /// file's directory, as written.
+    pub fn clusters(&self) -> BTreeMap<String, Vec<String>> {
+        let dir = self
+            .path
+            .as_deref()
+            .and_then(|p| Path::new(p).parent())
+            .unwrap_or(Path::new(""));
+        self.config
+            .clusters
+            .iter()
+            .map(|(name, paths)| {
+                let paths = paths
+                    .iter()
+                    .map(|p| dir.join(p).to_string_lossy().into_owned())
+                    .collect();
+                (name.clone(), paths)
+            })
+            .collect()
     }
 
     /// Position of a field of the config file, for findings about it.
@@ -290,6 +336,31 @@ severity: {MESH101: info}
         assert!(msg("ignore:\n  - resource: x\n").contains("needs `rule:`"));
         assert!(msg("select: {MESH1: true}\n").contains("list of strings"));
         assert!(msg("select: [MESH1]\n---\nignore: [ALL]\n").contains("2 YAML documents"));
+    }
+
+    #[test]
+    fn clusters_are_relative_to_the_config_file_and_named_as_labels() {
+        let c = parse(
+            "conf/.meshlint.yaml",
+            "clusters:\n  east: [east, ../shared]\n  west: [west]\n",
+        )
+        .expect("valid");
+        let clusters = c.clusters();
+        assert_eq!(clusters["east"], vec!["conf/east", "conf/../shared"]);
+        assert_eq!(clusters["west"], vec!["conf/west"]);
+        let e = parse("c.yaml", "clusters:\n  East_1: [a]\n").expect_err("bad name");
+        assert!(
+            e.message.contains("invalid cluster name `East_1`"),
+            "{}",
+            e.message
+        );
+        assert_eq!((e.line, e.column), (2, 3));
+        let e = parse("c.yaml", "clusters:\n  east: a\n").expect_err("not a list");
+        assert!(e.message.contains("list of paths"), "{}", e.message);
+        assert!(check_cluster_name("cluster-1").is_ok());
+        for bad in ["", "-a", "a-", "a.b", &"a".repeat(64)] {
+            assert!(check_cluster_name(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

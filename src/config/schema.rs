@@ -22,6 +22,7 @@ const TOP: &[&str] = &[
     "istio-version",
     "mesh",
     "baseline",
+    "clusters",
 ];
 const IGNORE_ENTRY: &[&str] = &["rule", "resource", "file", "reason"];
 const MESH: &[&str] = &["loopback-dependencies", "loopbackDependencies"];
@@ -104,6 +105,36 @@ fn expect_strings(node: &Node, at: &FieldPath, what: &str) -> Result<(), ShapeEr
     }
 }
 
+/// `clusters:`: a mapping of cluster names (DNS-1123 labels) to lists of paths.
+fn clusters(node: &Node, at: &FieldPath) -> Result<(), ShapeError> {
+    expect_map(node, at, "`clusters`")?;
+    let Value::Map(entries) = &node.value else {
+        return Ok(());
+    };
+    for (k, paths) in entries {
+        let name = k.scalar_text();
+        if let Err(message) = super::check_cluster_name(&name) {
+            return Err(ShapeError {
+                path: at.clone().key(name.clone()),
+                key: Some(k.pos),
+                message,
+            });
+        }
+        let here = at.clone().key(name.clone());
+        if !matches!(paths.value, Value::Seq(_)) {
+            return error(
+                here,
+                format!(
+                    "cluster `{name}` must be a list of paths (files or directories), not {}",
+                    kind(paths)
+                ),
+            );
+        }
+        expect_strings(paths, &here, &format!("cluster `{name}`"))?;
+    }
+    Ok(())
+}
+
 pub fn check(root: &Node) -> Result<(), ShapeError> {
     let top = FieldPath::root();
     if !root.is_map() {
@@ -129,6 +160,9 @@ pub fn check(root: &Node) -> Result<(), ShapeError> {
         let at = top.clone().key("mesh");
         expect_map(n, &at, "`mesh`")?;
         keys(n, &at, MESH, "`mesh`")?;
+    }
+    if let Some(n) = root.get("clusters") {
+        clusters(n, &top.clone().key("clusters"))?;
     }
     if let Some(n) = root.get("ignore") {
         let at = top.clone().key("ignore");

@@ -209,6 +209,7 @@ impl Baseline {
             kiali_codes: Vec::new(),
             subkind: Some("baseline"),
             fix: None,
+            clusters: Vec::new(),
         }
     }
 }

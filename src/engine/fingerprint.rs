@@ -8,7 +8,6 @@
 use sha2::{Digest, Sha256};
 
 use crate::diagnostic::{RawFinding, ResourceRef, Target};
-use crate::model::Store;
 
 use super::locate::{Locator, resource_ref};
 
@@ -50,29 +49,40 @@ impl Parts {
 
 /// The identity of a target: for a manifest field its resource, path and value; for a dump
 /// object its file and the object's kind and name (pointers hold indexes, which move).
-fn target_parts(store: &Store, locator: &Locator<'_>, target: &Target, out: &mut Vec<String>) {
-    match target {
-        Target::Field { resource, path } => {
-            let r = resource_ref(store, *resource);
-            out.extend([r.kind, r.namespace, r.name, path.to_string()]);
-            let (node, found) = store.get(*resource).node.lookup(path);
-            out.push(if found {
-                node.to_json().to_string()
-            } else {
-                "<absent>".into()
-            });
+fn target_parts(locator: &Locator<'_>, target: &Target, out: &mut Vec<String>) {
+    let path = match target {
+        Target::Field { path, .. } => path,
+        Target::PeerField { peer, path, .. } => {
+            // A field in another cluster is named with its cluster; a field of the run's own
+            // cluster is not, so single-cluster fingerprints stay what they were.
+            out.push(format!("cluster:{}", locator.peer_name(*peer)));
+            path
         }
-        Target::Dump { .. } => out.push(locator.file(target).to_string()),
-    }
+        Target::Dump { .. } => {
+            out.push(locator.file(target).to_string());
+            return;
+        }
+    };
+    let Some((store, _, resource)) = locator.field_input(target) else {
+        return;
+    };
+    let r = resource_ref(store, resource);
+    out.extend([r.kind, r.namespace, r.name, path.to_string()]);
+    let (node, found) = store.get(resource).node.lookup(path);
+    out.push(if found {
+        node.to_json().to_string()
+    } else {
+        "<absent>".into()
+    });
 }
 
 /// The fingerprint of a rule's finding.
-pub fn of_raw(f: &RawFinding, store: &Store, locator: &Locator<'_>) -> String {
+pub fn of_raw(f: &RawFinding, locator: &Locator<'_>) -> String {
     let mut p = Parts::new(f.rule.code);
     p.add(f.subkind.unwrap_or(""));
     p.resource(&locator.subject(f));
     let mut own = Vec::new();
-    target_parts(store, locator, &f.target, &mut own);
+    target_parts(locator, &f.target, &mut own);
     for part in &own {
         p.add(part);
     }
@@ -84,7 +94,9 @@ pub fn of_raw(f: &RawFinding, store: &Store, locator: &Locator<'_>) -> String {
         .map(|r| {
             let mut parts = Vec::new();
             match &r.target {
-                Target::Field { .. } => target_parts(store, locator, &r.target, &mut parts),
+                Target::Field { .. } | Target::PeerField { .. } => {
+                    target_parts(locator, &r.target, &mut parts)
+                }
                 Target::Dump { .. } => parts.push(r.message.clone()),
             }
             parts

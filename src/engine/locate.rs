@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use crate::diagnostic::{Finding, Location, RawFinding, Related, ResourceRef, Target};
 use crate::envoy::load::LoadedDump;
 use crate::model::{ResId, Store};
+use crate::rules::Peer;
 use crate::source::pointer::{JsonLocator, end_of, yaml_pos};
 use crate::source::{Sources, embedded};
 
@@ -16,6 +17,8 @@ pub struct Locator<'a> {
     store: &'a Store,
     sources: &'a Sources,
     dumps: &'a [LoadedDump],
+    /// The other clusters of a multi-cluster run, which `Target::PeerField` indexes.
+    peers: &'a [Peer<'a>],
     json: RefCell<HashMap<usize, JsonLocator<'a>>>,
 }
 
@@ -25,8 +28,32 @@ impl<'a> Locator<'a> {
             store,
             sources,
             dumps,
+            peers: &[],
             json: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// Resolves `Target::PeerField` in `peers`, the other clusters of the run.
+    pub fn with_peers(mut self, peers: &'a [Peer<'a>]) -> Self {
+        self.peers = peers;
+        self
+    }
+
+    /// The store and files a field target is in: this run's, or a peer cluster's.
+    pub fn field_input(&self, target: &Target) -> Option<(&'a Store, &'a Sources, ResId)> {
+        match target {
+            Target::Field { resource, .. } => Some((self.store, self.sources, *resource)),
+            Target::PeerField { peer, resource, .. } => {
+                let p = &self.peers[*peer];
+                Some((p.store, p.sources, *resource))
+            }
+            Target::Dump { .. } => None,
+        }
+    }
+
+    /// The name of peer cluster `peer`.
+    pub fn peer_name(&self, peer: usize) -> &'a str {
+        self.peers[peer].name
     }
 
     pub fn sources(&self) -> &'a Sources {
@@ -37,6 +64,9 @@ impl<'a> Locator<'a> {
     pub fn subject(&self, f: &RawFinding) -> ResourceRef {
         match (&f.target, &f.dump_object) {
             (Target::Field { resource, .. }, _) => resource_ref(self.store, *resource),
+            (Target::PeerField { peer, resource, .. }, _) => {
+                resource_ref(self.peers[*peer].store, *resource)
+            }
             (Target::Dump { .. }, Some((kind, name))) => ResourceRef {
                 kind: kind.to_string(),
                 namespace: String::new(),
@@ -48,11 +78,15 @@ impl<'a> Locator<'a> {
 
     /// The input file a target is in, as the user named it.
     pub fn file(&self, target: &Target) -> &'a str {
-        let file = match target {
-            Target::Field { resource, .. } => self.store.get(*resource).file,
-            Target::Dump { dump, .. } => self.dumps[*dump].file,
+        let (sources, file) = match target {
+            Target::Field { resource, .. } => (self.sources, self.store.get(*resource).file),
+            Target::PeerField { peer, resource, .. } => {
+                let p = &self.peers[*peer];
+                (p.sources, p.store.get(*resource).file)
+            }
+            Target::Dump { dump, .. } => (self.sources, self.dumps[*dump].file),
         };
-        &self.sources.files[file].path
+        &sources.files[file].path
     }
 
     pub fn locate(&self, target: &Target) -> Location {
@@ -79,6 +113,18 @@ impl<'a> Locator<'a> {
                     len: pos.len,
                     pointer: None,
                 }
+            }
+            // A field of another cluster resolves as that cluster's own run resolves it.
+            Target::PeerField {
+                peer,
+                resource,
+                path,
+            } => {
+                let p = &self.peers[*peer];
+                Locator::new(p.store, p.sources, &[]).locate(&Target::Field {
+                    resource: *resource,
+                    path: path.clone(),
+                })
             }
             Target::Dump {
                 dump,
@@ -169,8 +215,9 @@ impl<'a> Locator<'a> {
             istio_codes: f.istio_codes.to_vec(),
             kiali_codes: f.kiali_codes.to_vec(),
             subkind: f.subkind,
-            fingerprint: super::fingerprint::of_raw(f, self.store, self),
+            fingerprint: super::fingerprint::of_raw(f, self),
             fix: super::fix::edits(f, self.store, self.sources),
+            clusters: Vec::new(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod ambient_listeners;
 pub mod baseline;
+mod clusters;
 mod comments;
 mod context;
 mod fingerprint;
@@ -14,18 +15,21 @@ mod mtls;
 mod select;
 mod suppress;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::config::LoadedConfig;
-use crate::diagnostic::{Finding, Outcome};
+use crate::diagnostic::{Finding, Outcome, Severity};
 use crate::envoy::load::{LoadedDump, take_dumps};
 use crate::mesh::graph::MeshGraph;
 use crate::mesh::settings::MeshSettings;
 use crate::mesh::version;
 use crate::model::istio::MeshConfig;
 use crate::model::{ModelOptions, Store};
-use crate::rules::{Context, Indexes, RULES, UNUSED_SUPPRESSION};
+use crate::rules::{Context, Indexes, Peer, RULES, UNUSED_SUPPRESSION};
 use crate::source::{self, FieldPath, InputError, Level, Notice, Sources};
 
 pub use ambient_listeners::{AmbientNamespace, AmbientPath};
+pub use clusters::{ClusterPaths, check_cluster_paths, check_clusters};
 pub use context::check_in_context;
 pub use gateways::{GatewayView, gateways};
 pub use listeners::{ListenerView, listeners, listeners_with};
@@ -94,75 +98,29 @@ pub fn check_with(
 }
 
 /// Checks already-loaded sources.
-pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcome, String> {
-    let enabled = enabled_rules(settings)?;
-    let ist = select::IstFilter::new(settings)?;
-    let severity = select::severity_overrides(&settings.config)?;
-    let dumps = take_dumps(&mut sources);
-    let store = Store::build(&mut sources, &model_options(settings));
-    warn_if_empty(&mut sources, &store, &dumps);
-    let mesh = mesh_settings(settings, &store)?;
-    let index = Indexes::build(&store, &mesh);
-    let graph = MeshGraph::build(&store, &index.hosts, &index.workloads);
-    let mut cx = Context::new(&store, &graph, &mesh, &index, &dumps);
-    let rules: Vec<_> = RULES
-        .iter()
-        .filter(|r| enabled.contains(r.meta().code))
-        .collect();
-    settings.progress.stage("checking", rules.len());
-    for rule in rules {
-        cx.run(*rule);
-        settings.progress.tick();
-    }
-    let raw = cx.into_findings();
-    let mut findings = {
-        let locator = locate::Locator::new(&store, &sources, &dumps);
-        let suppressed = suppress::apply(raw, &locator, &store, &settings.config, &enabled);
-        let mut findings: Vec<Finding> = suppressed
-            .kept
-            .iter()
-            .filter(|f| ist.keep(f.rule.code, f.istio_codes))
-            .map(|f| locator.resolve(f))
-            .collect();
-        if enabled.contains(UNUSED_SUPPRESSION.code) {
-            findings.extend(suppressed.unused);
-        }
-        findings
-    };
-    for f in &mut findings {
-        if let Some(s) = severity.get(f.code) {
-            f.severity = *s;
-        }
-    }
-    let mut baselined = 0;
-    if let Some(b) = &settings.baseline {
-        let read = sources.files.iter().map(|f| f.path.as_str()).collect();
-        let applied = baseline::apply(b, findings, &read, &enabled);
-        baselined = applied.matched;
-        findings = applied.kept;
-        if enabled.contains(UNUSED_SUPPRESSION.code) {
-            findings.extend(applied.stale);
-        }
-    }
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    findings.dedup();
+pub fn check_sources(sources: Sources, settings: &Settings) -> Result<Outcome, String> {
+    let selection = Selection::new(settings)?;
+    let cluster = Cluster::load(sources, settings)?;
+    let checked = cluster.check(&[], None, &selection, settings);
+    let Cluster {
+        mut sources,
+        dumps,
+        store,
+        mesh,
+    } = cluster;
+    let mut findings = checked.findings;
+    let read = sources.files.iter().map(|f| f.path.as_str()).collect();
+    let baselined = finish(&mut findings, &read, &selection, settings);
     let mut errors = std::mem::take(&mut sources.errors);
     errors.sort();
-    let graph = graph::view(&store, &graph, &findings);
+    let graph = graph::view(&store, &checked.graph, &findings);
     let listeners = if settings.listener_table {
         listeners::scopes(&store, &mesh, &dumps, &sources)
     } else {
         Vec::new()
     };
-    let dump_resources: usize = dumps
-        .iter()
-        .map(|ld| {
-            let d = &ld.dump;
-            d.listeners.len() + d.errors.len() + d.clusters.len() + d.routes.len()
-        })
-        .sum();
     Ok(Outcome {
-        resources: store.len() + dump_resources,
+        resources: cluster_resources(&store, &dumps),
         sources,
         findings,
         errors,
@@ -171,6 +129,132 @@ pub fn check_sources(mut sources: Sources, settings: &Settings) -> Result<Outcom
         config: settings.config.path.clone(),
         baselined,
     })
+}
+
+/// Which rules run and how their findings are filtered and graded, decided once per run.
+struct Selection {
+    enabled: BTreeSet<&'static str>,
+    ist: select::IstFilter,
+    severity: BTreeMap<&'static str, Severity>,
+}
+
+impl Selection {
+    fn new(settings: &Settings) -> Result<Self, String> {
+        Ok(Self {
+            enabled: enabled_rules(settings)?,
+            ist: select::IstFilter::new(settings)?,
+            severity: select::severity_overrides(&settings.config)?,
+        })
+    }
+}
+
+/// One cluster's input, modelled: what its API server would hold, with its own mesh settings.
+struct Cluster {
+    sources: Sources,
+    dumps: Vec<LoadedDump>,
+    store: Store,
+    mesh: MeshSettings,
+}
+
+/// What the rules found on one cluster: suppressed, located, with severity overrides applied.
+struct Checked {
+    findings: Vec<Finding>,
+    graph: MeshGraph,
+}
+
+impl Cluster {
+    fn load(mut sources: Sources, settings: &Settings) -> Result<Self, String> {
+        let dumps = take_dumps(&mut sources);
+        let store = Store::build(&mut sources, &model_options(settings));
+        warn_if_empty(&mut sources, &store, &dumps);
+        let mesh = mesh_settings(settings, &store)?;
+        Ok(Self {
+            sources,
+            dumps,
+            store,
+            mesh,
+        })
+    }
+
+    /// Runs the enabled rules on this cluster (named `name` beside `peers` in a multi-cluster
+    /// run) and resolves their findings.
+    fn check(
+        &self,
+        peers: &[Peer<'_>],
+        name: Option<&str>,
+        selection: &Selection,
+        settings: &Settings,
+    ) -> Checked {
+        let store = &self.store;
+        let index = Indexes::build(store, &self.mesh);
+        let graph = MeshGraph::build(store, &index.hosts, &index.workloads);
+        let mut cx = Context::new(store, &graph, &self.mesh, &index, &self.dumps);
+        if let Some(name) = name {
+            cx = cx.with_peers(name, peers);
+        }
+        let rules: Vec<_> = RULES
+            .iter()
+            .filter(|r| selection.enabled.contains(r.meta().code))
+            .collect();
+        settings.progress.stage("checking", rules.len());
+        for rule in rules {
+            cx.run(*rule);
+            settings.progress.tick();
+        }
+        let raw = cx.into_findings();
+        let locator = locate::Locator::new(store, &self.sources, &self.dumps).with_peers(peers);
+        let enabled = &selection.enabled;
+        let suppressed = suppress::apply(raw, &locator, store, &settings.config, enabled);
+        let mut findings: Vec<Finding> = suppressed
+            .kept
+            .iter()
+            .filter(|f| selection.ist.keep(f.rule.code, f.istio_codes))
+            .map(|f| locator.resolve(f))
+            .collect();
+        if enabled.contains(UNUSED_SUPPRESSION.code) {
+            findings.extend(suppressed.unused);
+        }
+        for f in &mut findings {
+            if let Some(s) = selection.severity.get(f.code) {
+                f.severity = *s;
+            }
+        }
+        Checked { findings, graph }
+    }
+}
+
+/// Leaves out the findings of the baseline (its stale entries become MESH001), sorts and
+/// removes duplicates; returns how many findings the baseline matched.
+fn finish(
+    findings: &mut Vec<Finding>,
+    read: &BTreeSet<&str>,
+    selection: &Selection,
+    settings: &Settings,
+) -> usize {
+    let mut baselined = 0;
+    if let Some(b) = &settings.baseline {
+        let applied = baseline::apply(b, std::mem::take(findings), read, &selection.enabled);
+        baselined = applied.matched;
+        *findings = applied.kept;
+        if selection.enabled.contains(UNUSED_SUPPRESSION.code) {
+            findings.extend(applied.stale);
+        }
+    }
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings.dedup();
+    baselined
+}
+
+/// Objects in a cluster's input: resources, and the listeners, clusters and routes of its dumps.
+fn cluster_resources(store: &Store, dumps: &[LoadedDump]) -> usize {
+    let dump_resources: usize = dumps
+        .iter()
+        .map(|ld| {
+            let d = &ld.dump;
+            d.listeners.len() + d.errors.len() + d.clusters.len() + d.routes.len()
+        })
+        .sum();
+    store.len() + dump_resources
 }
 
 /// A run that found nothing to check says so, as a wrong path in CI would otherwise pass

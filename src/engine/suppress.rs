@@ -72,7 +72,7 @@ pub fn apply(
             let mut suppressed = false;
             let resource = match f.target {
                 Target::Field { resource, .. } => Some(resource),
-                Target::Dump { .. } => None,
+                Target::Dump { .. } | Target::PeerField { .. } => None,
             };
             suppressed |= comments::suppresses(&mut comment_rules, f, resource, || {
                 let at = locator.locate(&f.target);
@@ -283,5 +283,6 @@ pub(super) fn unused_finding(
         kiali_codes: Vec::new(),
         subkind: None,
         fix: None,
+        clusters: Vec::new(),
     }
 }

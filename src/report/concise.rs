@@ -13,13 +13,15 @@ pub fn render(outcome: &Outcome, quiet: bool) -> String {
         let l = &f.location;
         let _ = writeln!(
             out,
-            "{}:{}:{}: {}[{}] {}",
+            "{}:{}:{}: {}[{}] {}{}",
             visible(&l.file),
             l.line,
             l.column,
             f.severity,
             f.code,
-            visible(&format!("{}: {}", f.resource, f.message))
+            visible(&format!("{}: {}", f.resource, f.message)),
+            super::clusters_note(f)
+                .map_or(String::new(), |c| visible(&format!(" [{c}]")).into_owned())
         );
     }
     for e in &outcome.errors {

@@ -35,6 +35,10 @@ pub fn render(outcome: &Outcome) -> String {
             message.push_str("\nhelp: ");
             message.push_str(help);
         }
+        if let Some(note) = super::clusters_note(f) {
+            message.push('\n');
+            message.push_str(&note);
+        }
         let l = &f.location;
         let _ = writeln!(
             out,

@@ -221,7 +221,10 @@ fn frame(outcome: &Outcome, f: &Finding) -> Frame {
             });
         }
     }
-    let what = visible(&format!("{}: {}", f.resource, f.message)).into_owned();
+    let mut what = visible(&format!("{}: {}", f.resource, f.message)).into_owned();
+    if let Some(note) = super::clusters_note(f) {
+        what.push_str(&format!("\n= {}", visible(&note)));
+    }
     let message = if own {
         what
     } else if f.location.line == 0 {

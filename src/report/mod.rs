@@ -72,6 +72,15 @@ pub fn write(
     }
 }
 
+/// `cluster: east, west` for a finding of a multi-cluster run (the clusters that reported it).
+fn clusters_note(f: &crate::diagnostic::Finding) -> Option<String> {
+    match f.clusters.len() {
+        0 => None,
+        1 => Some(format!("cluster: {}", f.clusters[0])),
+        _ => Some(format!("clusters: {}", f.clusters.join(", "))),
+    }
+}
+
 /// `1 file`, `2 files`.
 fn plural(n: usize, word: &str) -> String {
     if n == 1 {

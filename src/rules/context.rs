@@ -18,7 +18,7 @@ use crate::mesh::settings::MeshSettings;
 use crate::mesh::table::ListenerTable;
 use crate::mesh::workloads::Workloads;
 use crate::model::{ResId, Spec, Store};
-use crate::source::FieldPath;
+use crate::source::{FieldPath, Sources};
 
 use super::{Rule, RuleMeta};
 
@@ -45,7 +45,19 @@ impl<'a> Indexes<'a> {
     }
 }
 
+/// Another cluster of a multi-cluster run, as a rule on this cluster sees it: its name, its
+/// objects, and its files (to point at them).
+pub struct Peer<'a> {
+    pub name: &'a str,
+    pub store: &'a Store,
+    pub sources: &'a Sources,
+}
+
 pub struct Context<'a> {
+    /// The cluster being checked, in a multi-cluster run (`--cluster`).
+    pub cluster: Option<&'a str>,
+    /// The other clusters of a multi-cluster run, by name; empty otherwise.
+    pub peers: &'a [Peer<'a>],
     pub store: &'a Store,
     pub graph: &'a MeshGraph,
     pub settings: &'a MeshSettings,
@@ -76,6 +88,8 @@ impl<'a> Context<'a> {
             .map(|(id, r)| (r.name.as_str(), id))
             .collect();
         Self {
+            cluster: None,
+            peers: &[],
             store,
             graph,
             settings,
@@ -91,6 +105,13 @@ impl<'a> Context<'a> {
             mtls: OnceCell::new(),
             ambient: OnceCell::new(),
         }
+    }
+
+    /// The same context for cluster `name` of a multi-cluster run, beside `peers`.
+    pub fn with_peers(mut self, name: &'a str, peers: &'a [Peer<'a>]) -> Self {
+        self.cluster = Some(name);
+        self.peers = peers;
+        self
     }
 
     /// The predicted listener table, built on first use and shared by the rules that need it.
@@ -254,6 +275,25 @@ impl Reported<'_> {
     pub fn related(self, resource: ResId, path: FieldPath, message: impl Into<String>) -> Self {
         self.0.related.push(RelatedTarget {
             target: Target::Field { resource, path },
+            message: message.into(),
+        });
+        self
+    }
+
+    /// A related field of a resource of peer cluster `peer` (an index into `Context::peers`).
+    pub fn related_peer(
+        self,
+        peer: usize,
+        resource: ResId,
+        path: FieldPath,
+        message: impl Into<String>,
+    ) -> Self {
+        self.0.related.push(RelatedTarget {
+            target: Target::PeerField {
+                peer,
+                resource,
+                path,
+            },
             message: message.into(),
         });
         self

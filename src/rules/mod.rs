@@ -21,7 +21,7 @@ pub mod telemetry;
 
 pub use crate::diagnostic::RuleMeta;
 
-pub use context::{Context, DumpId, Indexes, Reported};
+pub use context::{Context, DumpId, Indexes, Peer, Reported};
 pub use suppression::mesh001_unused_suppression::UNUSED_SUPPRESSION;
 
 pub trait Rule: Sync {
@@ -131,6 +131,7 @@ pub static RULES: &[&dyn Rule] = &[
     &controlplane::mesh1801_webhook_address::WebhookAddress,
     &controlplane::mesh1802_gateway_api_crd_version::GatewayApiCrdVersion,
     &controlplane::mesh1803_injector_webhook_conflict::InjectorWebhookConflict,
+    &multicluster::mesh1901_inconsistent_service::InconsistentService,
     &multicluster::mesh1902_mesh_networks_endpoints::MeshNetworksEndpoints,
 ];
 

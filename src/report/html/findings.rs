@@ -60,6 +60,9 @@ fn finding(out: &mut String, outcome: &Outcome, i: usize, f: &Finding) {
     if let Some(help) = &f.help {
         let _ = writeln!(out, "<p class=\"help\"><b>help:</b> {}</p>", esc(help));
     }
+    if let Some(note) = super::super::clusters_note(f) {
+        let _ = writeln!(out, "<p class=\"help\">{}</p>", esc(&note));
+    }
     let mut peers = Vec::new();
     if !f.istio_codes.is_empty() {
         peers.push(format!("istioctl {}", f.istio_codes.join(", ")));

@@ -114,7 +114,10 @@ fn result(f: &Finding) -> SarifResult {
             .map(|(i, r)| location(&r.location, Some(i), Some(&r.message)))
             .collect(),
         partial_fingerprints: [("meshlint/v1", f.fingerprint.clone())].into(),
-        properties: f.subkind.map(|subkind| ResultProperties { subkind }),
+        properties: (f.subkind.is_some() || !f.clusters.is_empty()).then(|| ResultProperties {
+            subkind: f.subkind,
+            clusters: f.clusters.clone(),
+        }),
     }
 }
 
@@ -312,6 +315,7 @@ mod tests {
             subkind: None,
             fingerprint: String::new(),
             fix: None,
+            clusters: Vec::new(),
         };
         let mut findings: Vec<Finding> =
             (0..MAX_RESULTS).map(|_| finding(Severity::Info)).collect();

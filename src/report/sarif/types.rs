@@ -66,10 +66,14 @@ pub struct RuleProperties {
     pub kiali_codes: &'static [&'static str],
 }
 
-/// §3.8 propertyBag of a result: which check of the rule fired.
+/// §3.8 propertyBag of a result: which check of the rule fired, and in a multi-cluster run
+/// the clusters that reported it.
 #[derive(Serialize)]
 pub struct ResultProperties {
-    pub subkind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subkind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<String>,
 }
 
 /// §3.50 reportingConfiguration.

@@ -553,3 +553,39 @@ spec: {importRules: [{type: NameSelector, importAsLocal: true, nameSelector: {na
         f[2].message
     );
 }
+
+#[test]
+fn a_service_host_routed_to_itself_is_probably_created_elsewhere() {
+    let text = "\
+apiVersion: v1
+kind: Service
+metadata: {name: frontend, namespace: shop}
+spec: {ports: [{name: http, port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: catalog, namespace: shop}
+spec:
+  hosts: [catalog, api.example.com]
+  http:
+  - route:
+    - destination: {host: catalog.shop.svc.cluster.local}
+    - destination: {host: api.example.com}
+    - destination: {host: payments}
+";
+    let found = run(text);
+    assert_eq!(
+        summary(&found),
+        vec![
+            (13, Severity::Info, vec!["IST0101"]),
+            (14, Severity::Warning, vec!["IST0101"]),
+            (15, Severity::Warning, vec!["IST0101"]),
+        ],
+        "{found:#?}"
+    );
+    assert!(
+        found[0]
+            .message
+            .contains("probably created outside the input")
+    );
+}

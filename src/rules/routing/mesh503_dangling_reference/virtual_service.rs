@@ -39,7 +39,7 @@ impl<'a> Checker<'a, '_> {
                     .istio(&["IST0101"])
                     .help("set `host` to a Service (`reviews` or `reviews.<ns>.svc.cluster.local`) or a ServiceEntry host, or remove the entry");
             } else {
-                self.destination_host(id, ns, &viewers, &d, what);
+                self.destination_host(id, ns, &viewers, &vs.hosts, &d, what);
             }
             if let Some(subset) = &d.subset {
                 self.subset(id, ns, &viewers, &d, subset);
@@ -79,6 +79,7 @@ impl<'a> Checker<'a, '_> {
         id: ResId,
         ns: &str,
         viewers: &Viewers,
+        own_hosts: &[String],
         d: &routes::RouteDest,
         what: &str,
     ) {
@@ -130,6 +131,16 @@ impl<'a> Checker<'a, '_> {
         let unmodelled = self
             .unmodelled
             .reason(self.store(), &host, ns, suggestion.is_some());
+        // A VirtualService that routes a Kubernetes Service's host to that host is written for
+        // a Service its author knows exists: created outside the input (`istioctl x
+        // add-to-mesh`, another repository), unless a declared host close to it suggests a
+        // typo. An external host routed to itself keeps its severity: a missing ServiceEntry
+        // is a common mistake there.
+        let routes_itself = suggestion.is_none()
+            && k8s_service_of(&host).is_some()
+            && own_hosts
+                .iter()
+                .any(|h| fqdn(h, ns).eq_ignore_ascii_case(&host));
         let mut message = format!(
             "{what} `{}`{expanded} is not declared by any Service or ServiceEntry in the input",
             d.host
@@ -145,7 +156,11 @@ impl<'a> Checker<'a, '_> {
                 "; it may be declared by something meshlint does not read: {u}"
             ));
         }
-        if missing.is_none() && unmodelled.is_none() {
+        if routes_itself && missing.is_none() && unmodelled.is_none() {
+            message.push_str(
+                "; this VirtualService routes its own host there, so the Service is probably created outside the input; if it is not, requests routed here fail with 503 (no cluster)",
+            );
+        } else if missing.is_none() && unmodelled.is_none() {
             message.push_str("; requests routed here fail with 503 (no cluster)");
         }
         let help = match &suggestion {
@@ -157,7 +172,9 @@ impl<'a> Checker<'a, '_> {
         self.cx
             .report(id, d.host_path(), message)
             .subkind(host_subkind(d))
-            .severity(partial(missing.is_none() && unmodelled.is_none()))
+            .severity(partial(
+                missing.is_none() && unmodelled.is_none() && !routes_itself,
+            ))
             .istio(&["IST0101"])
             .help(help);
     }
