@@ -18,7 +18,7 @@ use crate::mesh::hosts::{DeclKind, HostIndex};
 use crate::mesh::routes;
 use crate::mesh::workloads::{Workloads, selector_text};
 use crate::model::raw::{label, raw};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Peer, Rule, RuleMeta};
 
 use unmodelled::Unmodelled;
 
@@ -152,6 +152,19 @@ fn gateway_only_namespaces(cx: &Context<'_>) -> HashMap<String, Vec<ResId>> {
     gateway
 }
 
+fn peer_services<'a>(peers: &'a [Peer<'a>]) -> HashMap<(&'a str, &'a str), (usize, ResId)> {
+    let mut out = HashMap::new();
+    for (i, p) in peers.iter().enumerate() {
+        for (id, r) in p.store.iter() {
+            if matches!(r.spec, Spec::Service(_)) {
+                out.entry((r.namespace.as_str(), r.name.as_str()))
+                    .or_insert((i, id));
+            }
+        }
+    }
+    out
+}
+
 struct Checker<'a, 'c> {
     cx: &'c mut Context<'a>,
     /// Node labels by Node name, for topology labels of Pods.
@@ -168,6 +181,9 @@ struct Checker<'a, 'c> {
     /// Namespaces whose only Services are gateways' (see [`gateway_only_namespaces`]).
     gateway_only: HashMap<String, Vec<ResId>>,
     unmodelled: Unmodelled,
+    /// The Services of the other clusters of a multi-cluster run, by (namespace, name), with
+    /// their cluster's index: the first one found, clusters in name order.
+    peer_services: HashMap<(&'a str, &'a str), (usize, ResId)>,
 }
 
 impl<'a> Checker<'a, '_> {
@@ -268,6 +284,7 @@ impl Rule for DanglingReference {
 
     fn check(&self, cx: &mut Context<'_>) {
         let store = cx.store;
+        let peers = cx.peers;
         let mesh = &cx.settings.mesh;
         let index = cx.index;
         let root_ns = mesh.root_namespace().to_string();
@@ -314,6 +331,7 @@ impl Rule for DanglingReference {
             routed: RoutedSubsets::new(),
             gateway_only,
             unmodelled: Unmodelled::build(store),
+            peer_services: peer_services(peers),
         };
         checker.routed = checker.routed_subsets();
         for (id, res) in store.iter() {

@@ -120,6 +120,25 @@ impl<'a> Checker<'a, '_> {
                 .related(res, path, "declared here");
             return;
         }
+        // istiod merges the Services of a multi-cluster mesh: another cluster's declares it.
+        if let Some(&(peer, service)) =
+            k8s_service_of(&host).and_then(|(name, sns)| self.peer_services.get(&(sns, name)))
+        {
+            let cluster = self.cx.peers[peer].name;
+            let message = format!(
+                "{what} `{}`{expanded} is not declared in this cluster, but {} of cluster `{cluster}` declares it: istiod merges the Services of the clusters it reads, so requests reach that cluster's endpoints (as long as this cluster's istiod has a remote secret for `{cluster}`)",
+                d.host,
+                crate::model::raw::label(self.cx.peers[peer].store, service),
+            );
+            self.cx
+                .report(id, d.host_path(), message)
+                .subkind(host_subkind(d))
+                .severity(Severity::Info)
+                .istio(&["IST0101"])
+                .related_peer(peer, service, FieldPath::parse("metadata.name"), "declared in that cluster")
+                .help(format!("nothing to do if the clusters form one mesh; otherwise add the Service for `{host}` to this cluster"));
+            return;
+        }
         let missing = k8s_service_of(&host).and_then(|(_, n)| self.missing_services(n));
         let suggestion = self.hosts.suggest(&host, ns).map(|s| {
             // Suggest in the form the author used: a short name for a short name.
