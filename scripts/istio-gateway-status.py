@@ -246,6 +246,8 @@ def compare_case(case, golden, input_docs, view, t):
                     cat = f"listener {typ}"
                     if typ not in COMPARED_LISTENER:
                         t.undecidable(cat, ll, f"listener {typ} not modelled")
+                    elif m.get("note") and typ != "Conflicted":
+                        t.undecidable(cat, ll, f"meshlint assumed: {m['note']}")
                     elif typ not in mc:
                         t.undecidable(cat, ll, f"meshlint predicts no listener conditions for class "
                                                f"{g['class']} ({g['controller']})")

@@ -29,6 +29,12 @@ pub enum BackendProblem {
 }
 
 impl BackendProblem {
+    /// Whether istiod drops the backend and keeps converting the route (`isInvalidBackend`),
+    /// rather than giving up on the route at this reference.
+    pub fn soft(&self) -> bool {
+        !matches!(self, BackendProblem::Invalid(_))
+    }
+
     /// The `ResolvedRefs=False` reason, when istiod reports one.
     pub fn reason(&self) -> Option<&'static str> {
         match self {
@@ -48,6 +54,10 @@ pub struct BackendView {
     pub at: FieldPath,
     /// A request mirror: its requests are copies whose answers are discarded.
     pub mirror: bool,
+    /// Index of the rule in `spec.rules`.
+    pub rule: usize,
+    /// `weight` (1 when unset); istiod does not resolve a backendRef of weight 0.
+    pub weight: i64,
     pub kind: String,
     pub namespace: String,
     pub name: String,
@@ -163,7 +173,7 @@ impl GatewayApi {
         &mut self,
         store: &Store,
         route: ResId,
-        (at, mirror): (FieldPath, bool),
+        (at, rule, mirror): (FieldPath, usize, bool),
         b: &BackendRef,
         enforce: bool,
     ) -> BackendView {
@@ -173,6 +183,8 @@ impl GatewayApi {
         let mut view = BackendView {
             at,
             mirror,
+            rule,
+            weight: b.weight.unwrap_or(1),
             kind: b.kind().to_string(),
             namespace: namespace.clone(),
             name: b.name.clone(),

@@ -41,6 +41,9 @@ pub struct ListenerStatus {
     #[serde(rename = "attachedRoutes")]
     pub attached_routes: usize,
     pub conditions: Vec<Condition>,
+    /// What the prediction assumes about objects the input lacks, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -116,6 +119,7 @@ impl GatewayApi {
                             supported_kinds: l.kinds.iter().map(|k| k.kind()).collect(),
                             attached_routes: attached.get(&(gi, l.index)).map_or(0, Vec::len),
                             conditions,
+                            note: l.tls_result.assumed.clone(),
                         }
                     })
                     .collect();
@@ -151,10 +155,7 @@ impl GatewayApi {
             .iter()
             .map(|rv| {
                 let r = store.get(rv.id);
-                let resolved = rv
-                    .backends
-                    .iter()
-                    .find_map(|b| Some((b, b.problem.as_ref()?.reason()?)));
+                let resolved = rv.unresolved();
                 let parents = rv
                     .parents
                     .iter()
@@ -241,7 +242,8 @@ impl GatewayApi {
 }
 
 /// The Gateway's `Accepted` condition (`reportGatewayStatus`): an address istiod ignores on a
-/// manually deployed Gateway refuses it; otherwise it is accepted while any listener is valid.
+/// manually deployed Gateway refuses it; otherwise it is accepted while any listener is valid
+/// (`ListenerView::valid`), with reason `ListenersNotValid` when some are not.
 fn gateway_accepted(store: &Store, g: &super::gateways::GatewayView) -> Condition {
     if !g.deployment.managed
         && let crate::model::Spec::K8sGateway(spec) = &store.get(g.id).spec
@@ -261,7 +263,7 @@ fn gateway_accepted(store: &Store, g: &super::gateways::GatewayView) -> Conditio
             );
         }
     }
-    let valid = g.listeners.iter().filter(|l| l.usable()).count();
+    let valid = g.listeners.iter().filter(|l| l.valid()).count();
     match (g.listeners.len(), valid) {
         (0, _) => cond("Accepted", true, "Accepted", "Resource accepted"),
         (_, 0) => cond(
@@ -289,16 +291,30 @@ fn listener_conditions(l: &super::gateways::ListenerView) -> Vec<Condition> {
             cond("Conflicted", true, c.reason, msg),
         ];
     }
-    if let Some(p) = &l.problem {
-        return vec![
-            cond("Accepted", false, p.reason, p.message.clone()),
-            cond("Programmed", false, "Invalid", p.message.clone()),
-        ];
-    }
+    // `buildListener` sets `Programmed=False` only for TLS errors: a listener refused for its
+    // protocol or, on a waypoint, its port stays programmed. The protocol and waypoint checks
+    // run after the TLS one and overwrite its `Accepted`.
+    let tls = l.tls_result.error.as_ref();
     let mut out = vec![
-        cond("Accepted", true, "Accepted", "No errors found"),
+        match (&l.problem, tls) {
+            (Some(p), _) => cond("Accepted", false, p.reason, p.message.clone()),
+            (None, Some(t)) if t.refuses() => {
+                cond("Accepted", false, "NoValidCACertificate", t.message.clone())
+            }
+            _ => cond("Accepted", true, "Accepted", "No errors found"),
+        },
         cond("Conflicted", false, "NoConflicts", "No conflicts"),
     ];
+    if let Some(t) = tls {
+        out.push(cond("ResolvedRefs", false, t.reason, t.message.clone()));
+        out.push(cond(
+            "Programmed",
+            false,
+            "Invalid",
+            "Bad TLS configuration",
+        ));
+        return out;
+    }
     out.push(if l.invalid_kinds {
         cond(
             "ResolvedRefs",

@@ -1,6 +1,7 @@
 //! MESH808 listener-port-unusable: a Gateway API listener istiod's gateway cannot serve: a port
 //! the generated Service already uses (15021) or the proxy itself binds (15000-15090), a
-//! protocol istio's class does not take, or HTTPS/TLS without `tls`.
+//! protocol istio's class does not take, or HTTPS/TLS without `tls` (unless ListenerSets
+//! extend the Gateway).
 
 use crate::diagnostic::Severity;
 use crate::mesh::gateway_api::gateways::Class;
@@ -66,12 +67,21 @@ impl Rule for ListenerPortUnusable {
                     l.name, r.namespace, r.name
                 );
                 if let Some(p) = &l.problem {
+                    // MESH1606 reports a waypoint's listener other than HBONE on 15008.
+                    if !p.invalid {
+                        continue;
+                    }
                     cx.report(g.id, at("protocol"), format!("{who}: {} (Accepted=False, {}): no route attaches to it", p.message, p.reason))
                         .subkind("unsupported-protocol")
                         .help("use HTTP, HTTPS, TLS or TCP (upper case); istio's gateway class takes no UDP");
                     continue;
                 }
-                if !l.server() {
+                // istiod keeps HTTPS/TLS without `tls` as a placeholder for the listeners
+                // ListenerSets add on the port (`buildListener`).
+                let placeholder = api
+                    .extended
+                    .contains(&(r.namespace.clone(), r.name.clone()));
+                if !l.server() && !placeholder {
                     cx.report(g.id, base.clone(), format!("{who} has protocol {} but no `tls`: istiod builds no server for it, so nothing is served on it", l.protocol))
                         .subkind("no-tls")
                         .help("add `tls` (mode Terminate with certificateRefs, or Passthrough for TLS)");
