@@ -54,12 +54,25 @@ ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute")
 COMPARED_LISTENER = ("Accepted", "Conflicted", "ResolvedRefs", "Programmed")
 DOMAIN_SUFFIX = "domain.suffix"
 
+CLASS_REASONS = {
+    "istio-east-west": "class istio-east-west: built in only with AMBIENT_ENABLE_MULTI_NETWORK "
+                       "(the harness turns it on); the east-west controller is not modelled",
+    "istio-remote": "class istio-remote: another cluster's gateway, whose status istiod "
+                    "writes without converting it (reportUnmanagedGatewayStatus); not predicted",
+}
+
+# Backend kinds istiod resolves only behind a feature flag the harness turns on.
+FEATURE_BACKENDS = {
+    "InferencePool": "ENABLE_GATEWAY_API_INFERENCE_EXTENSION",
+    "XBackend": "PILOT_ENABLE_ALPHA_GATEWAY_API",
+}
+
 # Conditions meshlint does not predict, with what it would need to.
 NOT_PREDICTED = {
     ("Gateway", "Programmed"): "Gateway Programmed: needs the Service istiod generates or binds "
                                "to and its address (cluster state)",
-    ("Gateway", "ResolvedRefs"): "Gateway ResolvedRefs: not modelled (listener TLS and "
-                                 "parametersRef resolution)",
+    ("Gateway", "ResolvedRefs"): "Gateway ResolvedRefs: spec.tls.backend.clientCertificateRef "
+                                 "(not modelled)",
     ("Gateway", "AttachedListenerSets"): "Gateway AttachedListenerSets: ListenerSet not modelled",
 }
 
@@ -168,6 +181,7 @@ class Tally:
         self.counts = defaultdict(Counter)
         self.reasons = Counter()
         self.differ = []
+        self.extra = []
 
     def undecidable(self, category, label, why):
         self.counts[category]["undecidable"] += 1
@@ -205,10 +219,19 @@ def route_undecidable(typ, spec, input_docs):
     """Why a route condition is not decidable offline or not modelled, from the input alone."""
     kinds = {k for _, k in backend_kinds(spec)}
     if typ == "ResolvedRefs":
-        for k in ("InferencePool", "XBackend"):
+        for k, flag in FEATURE_BACKENDS.items():
             if k in kinds:
-                return f"{k} backend (not modelled)"
+                return (f"{k} backend: the harness turns on {flag}, meshlint assumes istiod's "
+                        f"default (off: InvalidKind)")
     return None
+
+
+def class_reason(g):
+    """Why meshlint predicts nothing for a Gateway of this class."""
+    if g is None:
+        return "Gateway absent from meshlint's view"
+    return CLASS_REASONS.get(g["class"], f"class {g['class']}: meshlint predicts nothing "
+                                         f"({g['controller']})")
 
 
 def compare_case(case, golden, input_docs, view, t):
@@ -216,6 +239,7 @@ def compare_case(case, golden, input_docs, view, t):
     routes = {(r["kind"], r["namespace"], r["name"]): r for r in view["routes"]}
     specs = {(d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"]): d.get("spec") or {}
              for d in input_docs}
+    golden_parents = set()
     for doc in golden:
         if not doc:
             continue
@@ -228,9 +252,9 @@ def compare_case(case, golden, input_docs, view, t):
                 cat = f"Gateway {typ}"
                 mine = conds(g["conditions"]).get(typ) if g else None
                 if mine is None:
-                    t.undecidable(cat, label, NOT_PREDICTED.get(("Gateway", typ))
-                                  or f"meshlint predicts no Gateway {typ} for class "
-                                     f"{g['class'] if g else '?'} ({g['controller'] if g else 'absent'})")
+                    t.undecidable(cat, label, NOT_PREDICTED.get(("Gateway", typ)) or class_reason(g))
+                elif g.get("note"):
+                    t.undecidable(cat, label, f"meshlint assumed: {g['note']}")
                 else:
                     t.compare(cat, label, val, mine)
             mine_ls = {l["name"]: l for l in (g["listeners"] if g else [])}
@@ -249,8 +273,7 @@ def compare_case(case, golden, input_docs, view, t):
                     elif m.get("note") and typ != "Conflicted":
                         t.undecidable(cat, ll, f"meshlint assumed: {m['note']}")
                     elif typ not in mc:
-                        t.undecidable(cat, ll, f"meshlint predicts no listener conditions for class "
-                                               f"{g['class']} ({g['controller']})")
+                        t.undecidable(cat, ll, class_reason(g))
                     else:
                         t.compare(cat, ll, val, mc[typ])
         elif kind in ROUTE_KINDS:
@@ -261,6 +284,7 @@ def compare_case(case, golden, input_docs, view, t):
                 if p.get("controllerName") not in CONTROLLERS:
                     continue
                 key = parent_key(p["parentRef"], ns)
+                golden_parents.add((kind, ns, name, key))
                 pl = f"{label} parent {key}"
                 m = mine_ps.get(key)
                 mc = conds(m["conditions"]) if m else {}
@@ -277,6 +301,13 @@ def compare_case(case, golden, input_docs, view, t):
                         t.undecidable(cat, pl, f"meshlint makes no prediction: {m.get('note', '?')}")
                     else:
                         t.compare(cat, pl, val, mc[typ])
+    # Predictions for parents istiod writes no status for.
+    for r in view["routes"]:
+        for p in r["parents"]:
+            if p["conditions"] and (r["kind"], r["namespace"], r["name"], p["parent"]) not in golden_parents:
+                conds_ = ", ".join(f"{c['type']}={c['status']} {c['reason']}" for c in p["conditions"])
+                t.extra.append(f"{case}: {r['kind']} {r['namespace']}/{r['name']} parent {p['parent']}: "
+                               f"{conds_}" + (f" ({p['note']})" if p.get("note") else ""))
 
 
 def main():
@@ -321,6 +352,9 @@ def main():
     print("undecidable:")
     for (cat, why), n in sorted(t.reasons.items()):
         print(f"  {n:4d}  {cat}: {why}")
+    print(f"route parents meshlint predicts and istiod writes no status for: {len(t.extra)}")
+    for e in t.extra:
+        print(f"  {e}")
     for r in rejected:
         print(f"input rejected: {r}")
     for d in t.differ:

@@ -122,7 +122,7 @@ impl RouteView {
         self.parents.iter().any(|p| match &p.target {
             ParentTarget::Gateway(i) => api.gateways[*i].class.routes_converted(),
             ParentTarget::Service(_) | ParentTarget::Missing { .. } => api.istio_mesh,
-            ParentTarget::Foreign => false,
+            ParentTarget::Foreign(_) => false,
         })
     }
 }
@@ -362,3 +362,6 @@ impl GatewayApi {
         out
     }
 }
+
+#[cfg(test)]
+mod tests;
