@@ -73,6 +73,12 @@ impl BackendView {
     pub fn path(&self) -> FieldPath {
         self.at.clone()
     }
+
+    /// Whether istiod resolves the reference: `buildHTTPDestination` and
+    /// `buildTCPDestination` skip a backendRef of weight 0, which receives no requests.
+    pub fn resolved_by_istiod(&self) -> bool {
+        self.mirror || self.weight != 0
+    }
 }
 
 /// ReferenceGrants by namespace, and which `from` entries the input uses.

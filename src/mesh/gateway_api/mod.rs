@@ -93,14 +93,14 @@ impl RouteView {
             let (_, err) = rule.get_or_insert((b.rule, None));
             let Some(p) = &b.problem else { continue };
             let Some(reason) = p.reason() else { continue };
+            if !b.resolved_by_istiod() {
+                continue;
+            }
             if b.mirror {
                 // A backend's error outranks a mirror's in the rule.
                 if err.is_none_or(|(e, _)| e.mirror) {
                     *err = Some((b, reason));
                 }
-                continue;
-            }
-            if b.weight == 0 {
                 continue;
             }
             if !p.soft() {

@@ -1,5 +1,5 @@
 //! MESH808 listener-port-unusable: a Gateway API listener istiod's gateway cannot serve: a port
-//! the generated Service already uses (15021) or the proxy itself binds (15000-15090), a
+//! the generated Service already uses (15021) or the proxy itself binds (15000, 15020, ...), a
 //! protocol istio's class does not take, or HTTPS/TLS without `tls` (unless ListenerSets
 //! extend the Gateway).
 
@@ -22,7 +22,9 @@ static META: RuleMeta = RuleMeta {
 };
 
 /// The ports an istio gateway pod binds itself (`manifests/charts/istio-control/istio-discovery/
-/// files/kube-gateway.yaml`, pilot-agent and Envoy defaults).
+/// files/kube-gateway.yaml`, pilot-agent and Envoy defaults). Other ports of 15000-15090 are
+/// free on a gateway: an east-west gateway serves istiod's 15012 and 15017 (istio's own
+/// `eastwest` controller test input).
 fn own_port(port: i64) -> Option<&'static str> {
     Some(match port {
         15000 => "Envoy admin",
@@ -34,7 +36,6 @@ fn own_port(port: i64) -> Option<&'static str> {
         15021 => "the health check status port",
         15053 => "DNS proxy",
         15090 => "Envoy Prometheus metrics",
-        _ if (15000..=15090).contains(&port) => "in the range istio reserves for its proxy",
         _ => return None,
     })
 }
@@ -108,7 +109,7 @@ impl Rule for ListenerPortUnusable {
                     } else {
                         "reserved-port"
                     })
-                    .help("move the listener to a port outside 15000-15090");
+                    .help("move the listener to a port the gateway's proxy does not bind itself (15000, 15001, 15004, 15006, 15008, 15020, 15021, 15053 and 15090 are taken)");
             }
         }
     }
