@@ -69,11 +69,10 @@ FEATURE_BACKENDS = {
 
 # Conditions meshlint does not predict, with what it would need to.
 NOT_PREDICTED = {
-    ("Gateway", "Programmed"): "Gateway Programmed: needs the Service istiod generates or binds "
-                               "to and its address (cluster state)",
-    ("Gateway", "ResolvedRefs"): "Gateway ResolvedRefs: spec.tls.backend.clientCertificateRef "
-                                 "(not modelled)",
-    ("Gateway", "AttachedListenerSets"): "Gateway AttachedListenerSets: ListenerSet not modelled",
+    ("Gateway", "Programmed"): "needs the Service istiod generates or binds to and its address "
+                               "(cluster state)",
+    ("Gateway", "ResolvedRefs"): "decided by spec.tls.backend.clientCertificateRef (not modelled)",
+    ("Gateway", "AttachedListenerSets"): "ListenerSet not modelled",
 }
 
 
@@ -215,6 +214,17 @@ def backend_kinds(spec):
                 yield m.get("group", ""), m.get("kind", "Service")
 
 
+def input_condition_types(docs, kind, ns, name):
+    """Condition types of a route's own `status` in the input (istiod keeps those it does not
+    set)."""
+    for d in docs:
+        m = d.get("metadata", {})
+        if d.get("kind") == kind and m.get("namespace") == ns and m.get("name") == name:
+            return {c.get("type") for p in (d.get("status") or {}).get("parents") or []
+                    for c in p.get("conditions") or []}
+    return set()
+
+
 def route_undecidable(typ, spec, input_docs):
     """Why a route condition is not decidable offline or not modelled, from the input alone."""
     kinds = {k for _, k in backend_kinds(spec)}
@@ -269,7 +279,7 @@ def compare_case(case, golden, input_docs, view, t):
                 for typ, val in conds(l.get("conditions")).items():
                     cat = f"listener {typ}"
                     if typ not in COMPARED_LISTENER:
-                        t.undecidable(cat, ll, f"listener {typ} not modelled")
+                        t.undecidable(cat, ll, "not modelled")
                     elif m.get("note") and typ != "Conflicted":
                         t.undecidable(cat, ll, f"meshlint assumed: {m['note']}")
                     elif typ not in mc:
@@ -292,7 +302,9 @@ def compare_case(case, golden, input_docs, view, t):
                     cat = f"route {typ}"
                     why = route_undecidable(typ, spec, input_docs)
                     if typ not in ("Accepted", "ResolvedRefs"):
-                        t.undecidable(cat, pl, f"route {typ} not modelled")
+                        kept = typ in input_condition_types(input_docs, kind, ns, name)
+                        t.undecidable(cat, pl, "kept from the input's own status, not written "
+                                               "by istiod" if kept else "not modelled")
                     elif m is None:
                         t.undecidable(cat, pl, "parent absent from meshlint's view")
                     elif why:
