@@ -146,6 +146,11 @@ impl Grants {
         None
     }
 
+    /// Whether the input has ReferenceGrants in `ns`.
+    pub fn any_in(&self, ns: &str) -> bool {
+        self.by_namespace.contains_key(ns)
+    }
+
     pub fn record(&mut self, grant: (ResId, usize), by: ResId, path: FieldPath) {
         self.used.entry(grant).or_insert((by, path));
     }

@@ -168,6 +168,14 @@ fn certificate_refs_resolve_as_build_tls_does() {
     );
     assert_eq!(malformed[0].1, "InvalidCertificateRef");
 
+    // A Secret stub without data is filled where it is deployed.
+    let (stub, note) = listener_tls(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: cert, namespace: infra}\n---\n",
+        &refs("{name: cert}"),
+    );
+    assert!(stub.is_empty(), "{stub:?}");
+    assert!(note.is_some_and(|n| n.contains("no data")));
+
     // istiod's own certificate needs no Secret.
     let (builtin, note) = listener_tls(
         "",

@@ -4,11 +4,11 @@
 //! ReferenceGrants, and the Gateway's frontend client-certificate validation
 //! (`spec.tls.frontend`, `resolveGatewayTLS`).
 
-use crate::mesh::security::credential::{check_ca_bundle, check_key_pair};
+use crate::mesh::security::credential::{check_ca_bundle, check_key_pair, has_values};
 use crate::model::gateway_api::{Listener, ObjectRef};
 use crate::model::raw::raw;
 use crate::model::{Resource, Store};
-use crate::source::Node;
+use crate::source::{FieldPath, Node};
 
 use super::GatewayApi;
 
@@ -21,16 +21,33 @@ pub const REF_NOT_PERMITTED: &str = "RefNotPermitted";
 /// The option that makes istiod serve its own workload certificate, with no Secret.
 const TERMINATE_MODE_OPTION: &str = "gateway.istio.io/tls-terminate-mode";
 
-/// Why a listener's TLS does not resolve: the `ResolvedRefs=False` reason and istiod's message.
+/// Why a listener's TLS does not resolve: the `ResolvedRefs=False` reason, istiod's message,
+/// the reference at fault, and whether the cause may lie outside the input (a Secret, ConfigMap
+/// or ReferenceGrant missing from a namespace that has others of its kind in the input).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsError {
     pub reason: &'static str,
     pub message: String,
+    pub path: FieldPath,
+    pub partial: bool,
 }
 
 impl TlsError {
     fn new(reason: &'static str, message: String) -> Self {
-        Self { reason, message }
+        Self {
+            reason,
+            message,
+            path: FieldPath::parse("spec.listeners"),
+            partial: false,
+        }
+    }
+
+    fn at(self, path: FieldPath) -> Self {
+        Self { path, ..self }
+    }
+
+    fn partial(self, partial: bool) -> Self {
+        Self { partial, ..self }
     }
 
     /// Errors that also refuse the listener (`Accepted=False`, `NoValidCACertificate`).
@@ -55,24 +72,32 @@ fn is_core(group: Option<&str>) -> bool {
     matches!(group.unwrap_or(""), "" | "core")
 }
 
-/// `spec.tls.frontend` for a port: its `perPort` entry, else `default`.
-fn frontend_validation(gw: &Resource, port: Option<i64>) -> Option<&Node> {
+/// `spec.tls.frontend` for a port: its `perPort` entry, else `default`, with its path.
+fn frontend_validation(gw: &Resource, port: Option<i64>) -> Option<(&Node, FieldPath)> {
     let frontend = raw(gw, "spec.tls.frontend")?;
     let per_port = frontend
         .get("perPort")
         .and_then(Node::as_seq)
         .and_then(|s| {
-            s.iter().find(|p| {
+            s.iter().enumerate().find(|(_, p)| {
                 p.get("port")
                     .and_then(|n| n.scalar_text().parse::<i64>().ok())
                     == port
             })
         });
-    let tls = match per_port {
-        Some(p) => p.get("tls")?,
-        None => frontend.get("default")?,
+    let (tls, path) = match per_port {
+        Some((i, p)) => (
+            p.get("tls")?,
+            FieldPath::parse("spec.tls.frontend.perPort")
+                .index(i)
+                .key("tls"),
+        ),
+        None => (
+            frontend.get("default")?,
+            FieldPath::parse("spec.tls.frontend.default"),
+        ),
     };
-    tls.get("validation")
+    Some((tls.get("validation")?, path.key("validation")))
 }
 
 impl GatewayApi {
@@ -97,35 +122,41 @@ impl GatewayApi {
         if matches!(option, Some("ISTIO_SIMPLE" | "ISTIO_MUTUAL")) {
             return out;
         }
+        let refs_path = FieldPath::parse("spec.listeners")
+            .index(index)
+            .key("tls")
+            .key("certificateRefs");
         if tls.certificate_refs.len() > 2 {
-            out.error = Some(TlsError::new(
-                INVALID_CERTIFICATE_REF,
-                "TLS mode can only support up to 2 server certificates".into(),
-            ));
+            let message = "TLS mode can only support up to 2 server certificates".into();
+            out.error = Some(TlsError::new(INVALID_CERTIFICATE_REF, message).at(refs_path));
             return out;
         }
         let mut errors: Vec<TlsError> = Vec::new();
         let mut valid = 0;
-        for c in &tls.certificate_refs {
+        for (i, c) in tls.certificate_refs.iter().enumerate() {
             match self.certificate(store, gw, c, &mut out.assumed) {
                 Ok(()) => valid += 1,
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(e.at(refs_path.clone().index(i))),
             }
         }
         if valid == 0 {
             // `joinErrors`: the first error's reason, every message.
             out.error = errors.first().map(|first| TlsError {
-                reason: first.reason,
                 message: errors
                     .iter()
                     .map(|e| e.message.as_str())
                     .collect::<Vec<_>>()
                     .join("; "),
+                partial: errors.iter().all(|e| e.partial),
+                ..first.clone()
             });
             return out;
         }
-        if let Some(v) = frontend_validation(gw, l.port) {
-            out.error = self.ca_certificate(store, gw, v, &mut out.assumed).err();
+        if let Some((v, path)) = frontend_validation(gw, l.port) {
+            out.error = self
+                .ca_certificate(store, gw, v, &mut out.assumed)
+                .map_err(|e| e.at(path.key("caCertificateRefs")))
+                .err();
         }
         out
     }
@@ -158,7 +189,8 @@ impl GatewayApi {
                     "certificateRef {}/{ns} not accessible to a Gateway in namespace {:?} (missing a ReferenceGrant?)",
                     c.name, gw.namespace
                 ),
-            ));
+            )
+            .partial(!self.grants.any_in(ns)));
         }
         if !is_core(c.group.as_deref()) || c.kind.as_deref().unwrap_or("Secret") != "Secret" {
             return Err(TlsError::new(
@@ -167,6 +199,15 @@ impl GatewayApi {
             ));
         }
         match self.object("Secret", ns, &c.name) {
+            Some(s) if !has_values(store.get(s)) => {
+                assumed.get_or_insert_with(|| {
+                    format!(
+                        "the certificate Secret {ns}/{} has no data in the input: assumed to be filled with a key pair where it is deployed",
+                        c.name
+                    )
+                });
+                Ok(())
+            }
             Some(s) => check_key_pair(store.get(s)).map_err(|r| {
                 TlsError::new(
                     INVALID_CERTIFICATE_REF,
@@ -179,7 +220,8 @@ impl GatewayApi {
                     "invalid certificate reference {shown}, secret {ns}/{} not found",
                     c.name
                 ),
-            )),
+            )
+            .partial(true)),
             None => {
                 assumed.get_or_insert_with(|| {
                     format!(
@@ -234,7 +276,8 @@ impl GatewayApi {
                         "caCertificateRef {ns}/{name} not accessible to a Gateway in namespace {:?} (missing a ReferenceGrant?)",
                         gw.namespace
                     ),
-                ));
+                )
+                .partial(!self.grants.any_in(ns)));
             }
         }
         let kind_key = match (core, kind) {
@@ -250,6 +293,14 @@ impl GatewayApi {
             }
         };
         match self.object(kind_key, ns, name) {
+            Some(id) if !has_values(store.get(id)) => {
+                assumed.get_or_insert_with(|| {
+                    format!(
+                        "the CA {kind_key} {ns}/{name} has no data in the input: assumed to be filled with a CA bundle where it is deployed"
+                    )
+                });
+                Ok(())
+            }
             Some(id) => check_ca_bundle(store.get(id)).map_err(|e| {
                 TlsError::new(
                     INVALID_CA_CERTIFICATE_REF,
@@ -262,7 +313,8 @@ impl GatewayApi {
                     "invalid CA certificate reference {shown}, {} {ns}/{name} not found",
                     kind_key.to_ascii_lowercase()
                 ),
-            )),
+            )
+            .partial(true)),
             None => {
                 assumed.get_or_insert_with(|| {
                     format!(

@@ -54,6 +54,13 @@ fn keys(res: &Resource) -> Vec<String> {
     out
 }
 
+/// Whether a Secret or ConfigMap of the input carries any value: a stub without `data` or
+/// `stringData` is filled by whatever creates the contents (cert-manager writes into an
+/// existing Secret), so its contents are not known.
+pub fn has_values(res: &Resource) -> bool {
+    !keys(res).is_empty()
+}
+
 /// The certificate and key of a TLS Secret, with the certificate's field, as `ExtractCertInfo`
 /// finds them.
 type Pair = ((Vec<u8>, FieldPath), (Vec<u8>, FieldPath));

@@ -1,10 +1,11 @@
 //! MESH808 listener-port-unusable: a Gateway API listener istiod's gateway cannot serve: a port
 //! the generated Service already uses (15021) or the proxy itself binds (15000, 15020, ...), a
-//! protocol istio's class does not take, or HTTPS/TLS without `tls` (unless ListenerSets
-//! extend the Gateway).
+//! protocol istio's class does not take, HTTPS/TLS without `tls` (unless ListenerSets extend
+//! the Gateway), or certificate references istiod cannot resolve (`buildTLS`).
 
 use crate::diagnostic::Severity;
 use crate::mesh::gateway_api::gateways::Class;
+use crate::mesh::gateway_api::tls;
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::source::FieldPath;
 
@@ -13,7 +14,7 @@ pub struct ListenerPortUnusable;
 static META: RuleMeta = RuleMeta {
     code: "MESH808",
     name: "listener-port-unusable",
-    summary: "a Gateway API listener on a port istio's gateway already uses, with a protocol it does not take, or HTTPS/TLS without tls",
+    summary: "a Gateway API listener on a port istio's gateway already uses, with a protocol it does not take, HTTPS/TLS without tls, or certificates istiod cannot resolve",
     severity: Severity::Error,
     istio_codes: &[],
     kiali_codes: &[],
@@ -87,6 +88,21 @@ impl Rule for ListenerPortUnusable {
                         .subkind("no-tls")
                         .help("add `tls` (mode Terminate with certificateRefs, or Passthrough for TLS)");
                     continue;
+                }
+                if let Some(e) = &l.tls_result.error {
+                    let partial = if e.partial {
+                        "; the object may come from outside the input"
+                    } else {
+                        ""
+                    };
+                    cx.report(g.id, e.path.clone(), format!("{who}: {} (ResolvedRefs=False, {}): the listener is not programmed, so TLS handshakes on it fail{partial}", e.message, e.reason))
+                        .subkind("tls-unresolved")
+                        .severity(if e.partial { Severity::Warning } else { Severity::Error })
+                        .help(match e.reason {
+                            tls::REF_NOT_PERMITTED => "add a ReferenceGrant in the Secret's (or ConfigMap's) namespace that lets Gateways of this namespace reference it",
+                            tls::INVALID_CERTIFICATE_REF => "reference at most two Secrets (group \"\", kind Secret) that hold a PEM certificate and key under tls.crt and tls.key",
+                            _ => "reference one ConfigMap or Secret that holds a PEM CA bundle under ca.crt",
+                        });
                 }
                 let Some(port) = l.port else { continue };
                 if g.class == Class::Waypoint && port == 15008 {
