@@ -326,8 +326,8 @@ impl GatewayApi {
         }
     }
 
-    /// Resolves the `tls` of every listener of istio's class, and records the ReferenceGrants
-    /// that permit listener certificates of other namespaces.
+    /// Resolves the `tls` of every listener of istio's class that is not conflicted (istiod
+    /// builds no listener for a conflicted one).
     pub(super) fn resolve_listener_tls(&mut self, store: &Store) {
         let mut results = Vec::new();
         for (gi, g) in self.gateways.iter().enumerate() {
