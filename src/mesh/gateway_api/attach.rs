@@ -2,11 +2,12 @@
 //! the route there (`referenceAllowed`, `extractParentReferenceInfo` and `createRouteStatus` in
 //! istio's `pilot/pkg/config/kube/gateway/conversion.go` and `conditions.go`).
 
+use crate::mesh::ambient::enrolment::{USE_WAYPOINT, USE_WAYPOINT_NAMESPACE};
 use crate::mesh::hosts::hosts_match;
 use crate::model::gateway_api::{GROUP, ParentRef, Route, RouteKind};
 use crate::model::{ResId, Store};
 
-use super::gateways::{AllowedFrom, GatewayView, ListenerView};
+use super::gateways::{AllowedFrom, Class, GatewayView, ListenerView};
 use super::{GatewayApi, Namespaces};
 
 /// What a parentRef names.
@@ -24,8 +25,10 @@ pub enum ParentTarget {
         name: String,
         kind_in_namespace: bool,
     },
-    /// A kind istiod does not handle (another controller's parent): ignored.
-    Foreign,
+    /// A parent istiod writes no status for, and why: a kind it does not handle (another
+    /// controller's parent, or a ListenerSet, which meshlint does not model), or a Service whose
+    /// waypoint belongs to another controller.
+    Foreign(String),
 }
 
 /// The spec's reasons for `Accepted=False` on a route parent, in istio's ranking order.
@@ -282,17 +285,31 @@ impl GatewayApi {
                         if matches!(group, "" | "core" | "networking.istio.io") =>
                     {
                         match self.object(k, target_ns, &pr.name) {
-                            Some(s) => (
-                                ParentTarget::Service(s),
-                                ParentResult::Accepted {
-                                    listeners: Vec::new(),
-                                    assumed: false,
-                                },
-                            ),
+                            Some(s) => match self.foreign_waypoint(store, s, target_ns) {
+                                Some(why) => (ParentTarget::Foreign(why), ParentResult::Unknown),
+                                None => (
+                                    ParentTarget::Service(s),
+                                    ParentResult::Accepted {
+                                        listeners: Vec::new(),
+                                        assumed: false,
+                                    },
+                                ),
+                            },
                             None => self.missing(pr, k, target_ns),
                         }
                     }
-                    _ => (ParentTarget::Foreign, ParentResult::Unknown),
+                    "ListenerSet" if group == GROUP => (
+                        ParentTarget::Foreign(
+                            "a ListenerSet parent, which meshlint does not model".into(),
+                        ),
+                        ParentResult::Unknown,
+                    ),
+                    k => (
+                        ParentTarget::Foreign(format!(
+                            "a parent kind istiod does not handle ({k})"
+                        )),
+                        ParentResult::Unknown,
+                    ),
                 };
                 ParentView {
                     index,
@@ -302,6 +319,35 @@ impl GatewayApi {
                 }
             })
             .collect()
+    }
+
+    /// `waypointManagedByAnotherController` (istio's `conversion.go`): a Service or
+    /// ServiceEntry parent whose `istio.io/use-waypoint` (its own label, else its namespace's)
+    /// names a Gateway of a class whose controller is neither istio's gateway nor its mesh
+    /// controller. istiod leaves such a route to that controller and writes no status for it.
+    fn foreign_waypoint(&self, store: &Store, parent: ResId, ns: &str) -> Option<String> {
+        let own = &store.get(parent).labels;
+        let labels = if own.contains_key(USE_WAYPOINT) {
+            own.clone()
+        } else {
+            self.namespaces.labels(ns)?
+        };
+        let name = labels
+            .get(USE_WAYPOINT)
+            .filter(|n| !n.is_empty() && !n.eq_ignore_ascii_case("none"))?;
+        let wns = labels
+            .get(USE_WAYPOINT_NAMESPACE)
+            .filter(|n| !n.is_empty())
+            .map_or(ns, String::as_str);
+        let g = self.gateway_index(wns, name)?;
+        let controller = match &self.gateways[g].class {
+            Class::Foreign(c) => c.as_str(),
+            Class::Remote => "istio.io/unmanaged-gateway",
+            _ => return None,
+        };
+        Some(format!(
+            "its waypoint {wns}/{name} belongs to controller {controller}, which handles the route: istiod writes no status for it"
+        ))
     }
 
     fn missing(&self, pr: &ParentRef, kind: &str, ns: &str) -> (ParentTarget, ParentResult) {

@@ -29,6 +29,12 @@ pub enum BackendProblem {
 }
 
 impl BackendProblem {
+    /// Whether istiod drops the backend and keeps converting the route (`isInvalidBackend`),
+    /// rather than giving up on the route at this reference.
+    pub fn soft(&self) -> bool {
+        !matches!(self, BackendProblem::Invalid(_))
+    }
+
     /// The `ResolvedRefs=False` reason, when istiod reports one.
     pub fn reason(&self) -> Option<&'static str> {
         match self {
@@ -48,6 +54,10 @@ pub struct BackendView {
     pub at: FieldPath,
     /// A request mirror: its requests are copies whose answers are discarded.
     pub mirror: bool,
+    /// Index of the rule in `spec.rules`.
+    pub rule: usize,
+    /// `weight` (1 when unset); istiod does not resolve a backendRef of weight 0.
+    pub weight: i64,
     pub kind: String,
     pub namespace: String,
     pub name: String,
@@ -62,6 +72,12 @@ pub struct BackendView {
 impl BackendView {
     pub fn path(&self) -> FieldPath {
         self.at.clone()
+    }
+
+    /// Whether istiod resolves the reference: `buildHTTPDestination` and
+    /// `buildTCPDestination` skip a backendRef of weight 0, which receives no requests.
+    pub fn resolved_by_istiod(&self) -> bool {
+        self.mirror || self.weight != 0
     }
 }
 
@@ -130,6 +146,11 @@ impl Grants {
         None
     }
 
+    /// Whether the input has ReferenceGrants in `ns`.
+    pub fn any_in(&self, ns: &str) -> bool {
+        self.by_namespace.contains_key(ns)
+    }
+
     pub fn record(&mut self, grant: (ResId, usize), by: ResId, path: FieldPath) {
         self.used.entry(grant).or_insert((by, path));
     }
@@ -163,7 +184,7 @@ impl GatewayApi {
         &mut self,
         store: &Store,
         route: ResId,
-        (at, mirror): (FieldPath, bool),
+        (at, rule, mirror): (FieldPath, usize, bool),
         b: &BackendRef,
         enforce: bool,
     ) -> BackendView {
@@ -173,6 +194,8 @@ impl GatewayApi {
         let mut view = BackendView {
             at,
             mirror,
+            rule,
+            weight: b.weight.unwrap_or(1),
             kind: b.kind().to_string(),
             namespace: namespace.clone(),
             name: b.name.clone(),

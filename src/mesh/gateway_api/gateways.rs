@@ -50,6 +50,10 @@ impl Class {
 pub struct ListenerProblem {
     pub reason: &'static str,
     pub message: String,
+    /// Whether istiod counts the listener invalid on its Gateway (`buildListener` returns
+    /// `ok=false`): an unsupported protocol does, a waypoint listener other than HBONE on
+    /// 15008 only gets `Accepted=False`.
+    pub invalid: bool,
 }
 
 /// A listener that loses to an earlier one of the same Gateway.
@@ -87,6 +91,8 @@ pub struct ListenerView {
     pub problem: Option<ListenerProblem>,
     /// `tls` is set.
     pub tls: bool,
+    /// How its `tls` resolves (istio's class only; set once ReferenceGrants are known).
+    pub tls_result: super::tls::TlsResult,
 }
 
 impl ListenerView {
@@ -97,9 +103,14 @@ impl ListenerView {
         self.conflict.is_none() && (self.tls || !matches!(self.protocol.as_str(), "HTTPS" | "TLS"))
     }
 
-    /// Whether the listener is accepted and programmed.
-    pub fn usable(&self) -> bool {
-        self.server() && self.problem.is_none()
+    /// Whether istiod counts the listener valid for the Gateway's `Accepted` condition
+    /// (`buildListener`'s `ok`): not conflicted, without an invalidating problem, and with a
+    /// `tls` that resolves. HTTPS or
+    /// TLS without `tls` counts as valid: istiod keeps it as a placeholder for ListenerSets.
+    pub fn valid(&self) -> bool {
+        self.conflict.is_none()
+            && self.problem.as_ref().is_none_or(|p| !p.invalid)
+            && self.tls_result.error.is_none()
     }
 
     /// The hostname as a route sees it: unset is `*`.
@@ -293,6 +304,18 @@ fn protocol_problem(class: &Class, l: &gw::Listener) -> Option<ListenerProblem> 
     Some(ListenerProblem {
         reason: "UnsupportedProtocol",
         message,
+        invalid: true,
+    })
+}
+
+/// `unexpectedWaypointListener`: a waypoint takes one listener, HBONE on 15008; any other is
+/// not accepted, yet still counted valid for the Gateway.
+fn waypoint_problem(class: &Class, l: &gw::Listener) -> Option<ListenerProblem> {
+    let expected = l.port == Some(15008) && l.protocol == "HBONE";
+    (*class == Class::Waypoint && !expected).then(|| ListenerProblem {
+        reason: "UnsupportedProtocol",
+        message: r#"Expected a single listener on port 15008 with protocol "HBONE""#.into(),
+        invalid: false,
     })
 }
 
@@ -366,12 +389,22 @@ pub fn gateways(store: &Store) -> Vec<GatewayView> {
             .enumerate()
             .map(|(index, (l, conflict))| {
                 let (kinds, valid) = supported_kinds(l);
-                let problem = protocol_problem(&class, l).or_else(|| {
+                let invalid = protocol_problem(&class, l).or_else(|| {
                     l.port.is_none().then(|| ListenerProblem {
                         reason: "UnsupportedProtocol",
                         message: "listener has no port".into(),
+                        invalid: true,
                     })
                 });
+                // The waypoint check runs last in `buildListener`: its message wins, and the
+                // listener stays invalid when the protocol already made it so.
+                let problem = match (waypoint_problem(&class, l), invalid) {
+                    (Some(w), Some(i)) => Some(ListenerProblem {
+                        invalid: i.invalid,
+                        ..w
+                    }),
+                    (w, i) => w.or(i),
+                };
                 ListenerView {
                     index,
                     name: l.name.clone(),
@@ -384,6 +417,7 @@ pub fn gateways(store: &Store) -> Vec<GatewayView> {
                     conflict,
                     problem,
                     tls: l.tls.is_some(),
+                    tls_result: Default::default(),
                 }
             })
             .collect();

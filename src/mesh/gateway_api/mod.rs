@@ -9,6 +9,7 @@ pub mod crds;
 pub mod gateways;
 pub mod l4;
 pub mod status;
+pub mod tls;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -75,6 +76,41 @@ pub struct RouteView {
 }
 
 impl RouteView {
+    /// The backend whose problem istiod reports as the route's `ResolvedRefs=False`, with the
+    /// reason. Rules are converted in order and the last rule with an error decides; within a
+    /// rule the last unresolved backendRef of non-zero weight, else a mirror's error. A backend
+    /// istiod cannot convert at all (`InvalidDestination`) stops the conversion there and is
+    /// the one reported (`buildHTTPDestination`, `buildTCPDestination`, `convertHTTPRoute` in
+    /// istio's `pilot/pkg/config/kube/gateway/conversion.go`; `computeRoute` in
+    /// `route_collections.go`).
+    pub fn unresolved(&self) -> Option<(&BackendView, &'static str)> {
+        let mut found: Option<(&BackendView, &'static str)> = None;
+        let mut rule: Option<(usize, Option<(&BackendView, &'static str)>)> = None;
+        for b in &self.backends {
+            if rule.as_ref().is_some_and(|(r, _)| *r != b.rule) {
+                found = rule.take().and_then(|(_, e)| e).or(found);
+            }
+            let (_, err) = rule.get_or_insert((b.rule, None));
+            let Some(p) = &b.problem else { continue };
+            let Some(reason) = p.reason() else { continue };
+            if !b.resolved_by_istiod() {
+                continue;
+            }
+            if b.mirror {
+                // A backend's error outranks a mirror's in the rule.
+                if err.is_none_or(|(e, _)| e.mirror) {
+                    *err = Some((b, reason));
+                }
+                continue;
+            }
+            if !p.soft() {
+                return Some((b, reason));
+            }
+            *err = Some((b, reason));
+        }
+        rule.and_then(|(_, e)| e).or(found)
+    }
+
     pub fn parent_path(&self, index: usize) -> FieldPath {
         FieldPath::parse("spec.parentRefs").index(index)
     }
@@ -86,7 +122,7 @@ impl RouteView {
         self.parents.iter().any(|p| match &p.target {
             ParentTarget::Gateway(i) => api.gateways[*i].class.routes_converted(),
             ParentTarget::Service(_) | ParentTarget::Missing { .. } => api.istio_mesh,
-            ParentTarget::Foreign => false,
+            ParentTarget::Foreign(_) => false,
         })
     }
 }
@@ -100,7 +136,7 @@ pub struct GatewayApi {
     /// Whether the input uses Istio rather than another mesh (`mesh_is_istio`).
     pub istio_mesh: bool,
     gateway_by_key: HashMap<(String, String), usize>,
-    /// (kind, namespace, name) → object, for Services, ServiceEntries and Secrets.
+    /// (kind, namespace, name) → object, for Services, ServiceEntries, Secrets and ConfigMaps.
     objects: HashMap<(&'static str, String, String), ResId>,
     /// (kind, namespace) that have objects in the input.
     kinds: HashSet<(&'static str, String)>,
@@ -118,6 +154,7 @@ fn kind_key(kind: &str) -> Option<&'static str> {
         "ServiceEntry" => "ServiceEntry",
         "Secret" => "Secret",
         "Gateway" => "Gateway",
+        "ConfigMap" => "ConfigMap",
         _ => return None,
     })
 }
@@ -154,6 +191,7 @@ impl GatewayApi {
                 Spec::ServiceEntry(_) => "ServiceEntry",
                 Spec::K8sGateway(_) => "Gateway",
                 _ if r.kind == "Secret" && r.api_version == "v1" => "Secret",
+                _ if r.kind == "ConfigMap" && r.api_version == "v1" => "ConfigMap",
                 _ => continue,
             };
             objects.insert((kind, r.namespace.clone(), r.name.clone()), id);
@@ -212,12 +250,12 @@ impl GatewayApi {
                 for (bi, b) in rule.backend_refs.iter().enumerate() {
                     let at = rule_path.clone().key("backendRefs").index(bi);
                     for (mat, m) in mirrors(&b.filters, &at) {
-                        backends.push(api.backend(store, id, (mat, true), m, enforce));
+                        backends.push(api.backend(store, id, (mat, ri, true), m, enforce));
                     }
-                    backends.push(api.backend(store, id, (at, false), b, enforce));
+                    backends.push(api.backend(store, id, (at, ri, false), b, enforce));
                 }
                 for (mat, m) in mirrors(&rule.filters, &rule_path) {
-                    backends.push(api.backend(store, id, (mat, true), m, enforce));
+                    backends.push(api.backend(store, id, (mat, ri, true), m, enforce));
                 }
             }
             api.routes.push(RouteView {
@@ -228,6 +266,7 @@ impl GatewayApi {
             });
         }
         api.record_certificate_grants(store);
+        api.resolve_listener_tls(store);
         api
     }
 
@@ -244,7 +283,7 @@ impl GatewayApi {
             .map(|i| &self.gateways[i])
     }
 
-    /// A Service, ServiceEntry, Secret or Gateway of the input by namespace and name.
+    /// A Service, ServiceEntry, Secret, ConfigMap or Gateway of the input by namespace and name.
     pub fn object(&self, kind: &str, ns: &str, name: &str) -> Option<ResId> {
         self.objects
             .get(&(kind_key(kind)?, ns.to_string(), name.to_string()))
@@ -323,3 +362,6 @@ impl GatewayApi {
         out
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -41,6 +41,9 @@ pub struct ListenerStatus {
     #[serde(rename = "attachedRoutes")]
     pub attached_routes: usize,
     pub conditions: Vec<Condition>,
+    /// What the prediction assumes about objects the input lacks, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -57,6 +60,9 @@ pub struct GatewayStatus {
     pub managed: bool,
     pub conditions: Vec<Condition>,
     pub listeners: Vec<ListenerStatus>,
+    /// What the prediction assumes about objects the input lacks, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -116,12 +122,16 @@ impl GatewayApi {
                             supported_kinds: l.kinds.iter().map(|k| k.kind()).collect(),
                             attached_routes: attached.get(&(gi, l.index)).map_or(0, Vec::len),
                             conditions,
+                            note: l.tls_result.assumed.clone(),
                         }
                     })
                     .collect();
                 let mut conditions = Vec::new();
+                let mut note = None;
                 if ours {
-                    conditions.push(gateway_accepted(store, g));
+                    let (accepted, assumed) = self.gateway_accepted(store, g);
+                    conditions.push(accepted);
+                    note = assumed;
                 }
                 GatewayStatus {
                     id: g.id,
@@ -141,6 +151,7 @@ impl GatewayApi {
                     managed: g.deployment.managed,
                     conditions,
                     listeners,
+                    note,
                 }
             })
             .collect()
@@ -151,10 +162,7 @@ impl GatewayApi {
             .iter()
             .map(|rv| {
                 let r = store.get(rv.id);
-                let resolved = rv
-                    .backends
-                    .iter()
-                    .find_map(|b| Some((b, b.problem.as_ref()?.reason()?)));
+                let resolved = rv.unresolved();
                 let parents = rv
                     .parents
                     .iter()
@@ -201,7 +209,7 @@ impl GatewayApi {
                             }
                             ParentResult::Unknown => {
                                 note = Some(match &p.target {
-                                    ParentTarget::Foreign => "a parent kind istiod does not handle".into(),
+                                    ParentTarget::Foreign(why) => why.clone(),
                                     ParentTarget::Gateway(g) if self.gateways[*g].class.routes_converted() => {
                                         "a ListenerSet adds listeners to this Gateway, which meshlint does not model: no prediction".into()
                                     }
@@ -240,43 +248,81 @@ impl GatewayApi {
     }
 }
 
-/// The Gateway's `Accepted` condition (`reportGatewayStatus`): an address istiod ignores on a
-/// manually deployed Gateway refuses it; otherwise it is accepted while any listener is valid.
-fn gateway_accepted(store: &Store, g: &super::gateways::GatewayView) -> Condition {
-    if !g.deployment.managed
-        && let crate::model::Spec::K8sGateway(spec) = &store.get(g.id).spec
-    {
-        let skipped: Vec<&str> = spec
-            .addresses
-            .iter()
-            .filter(|a| a.kind() != "Hostname")
-            .map(|a| a.value.as_str())
-            .collect();
-        if !skipped.is_empty() {
-            return cond(
+impl GatewayApi {
+    /// The Gateway's `Accepted` condition (`reportGatewayStatus`), and what it assumes: an
+    /// address istiod ignores on a manually deployed Gateway refuses it, then an
+    /// `infrastructure.parametersRef` that is not a ConfigMap of the Gateway's namespace
+    /// (`validateParametersRef` in `gateway_collection.go`); otherwise it is accepted while
+    /// any listener is valid (`ListenerView::valid`), with reason `ListenersNotValid` when some
+    /// are not.
+    fn gateway_accepted(
+        &self,
+        store: &Store,
+        g: &super::gateways::GatewayView,
+    ) -> (Condition, Option<String>) {
+        let r = store.get(g.id);
+        if !g.deployment.managed
+            && let crate::model::Spec::K8sGateway(spec) = &r.spec
+        {
+            let skipped: Vec<&str> = spec
+                .addresses
+                .iter()
+                .filter(|a| a.kind() != "Hostname")
+                .map(|a| a.value.as_str())
+                .collect();
+            if !skipped.is_empty() {
+                let message = format!("only Hostname is supported, ignoring {skipped:?}");
+                return (cond("Accepted", false, "UnsupportedAddress", message), None);
+            }
+        }
+        let mut assumed = None;
+        if let Some(params) = crate::model::raw::raw(r, "spec.infrastructure.parametersRef") {
+            let field = |k: &str| {
+                params
+                    .get(k)
+                    .and_then(crate::source::Node::as_str)
+                    .unwrap_or("")
+            };
+            let (group, kind, name) = (field("group"), field("kind"), field("name"));
+            let refused = |message: String| cond("Accepted", false, "InvalidParameters", message);
+            if kind != "ConfigMap" || !group.is_empty() {
+                let message = format!(
+                    "Unsupported parametersRef group/kind {group}/{kind}, only ConfigMap is supported"
+                );
+                return (refused(message), None);
+            }
+            if self.object("ConfigMap", &r.namespace, name).is_none() {
+                if self.kind_in_namespace("ConfigMap", &r.namespace) {
+                    let message = format!(
+                        "parametersRef ConfigMap {}/{name} does not exist",
+                        r.namespace
+                    );
+                    return (refused(message), None);
+                }
+                assumed = Some(format!(
+                    "the parametersRef ConfigMap {}/{name} is not in the input (nor any ConfigMap of {}): assumed to exist",
+                    r.namespace, r.namespace
+                ));
+            }
+        }
+        let valid = g.listeners.iter().filter(|l| l.valid()).count();
+        let accepted = match (g.listeners.len(), valid) {
+            (0, _) => cond("Accepted", true, "Accepted", "Resource accepted"),
+            (_, 0) => cond(
                 "Accepted",
                 false,
-                "UnsupportedAddress",
-                format!("only Hostname is supported, ignoring {skipped:?}"),
-            );
-        }
-    }
-    let valid = g.listeners.iter().filter(|l| l.usable()).count();
-    match (g.listeners.len(), valid) {
-        (0, _) => cond("Accepted", true, "Accepted", "Resource accepted"),
-        (_, 0) => cond(
-            "Accepted",
-            false,
-            "ListenersNotValid",
-            "None of the Gateway's listeners are valid",
-        ),
-        (n, v) if v < n => cond(
-            "Accepted",
-            true,
-            "ListenersNotValid",
-            "One or more of the Gateway's listeners are invalid",
-        ),
-        _ => cond("Accepted", true, "Accepted", "Resource accepted"),
+                "ListenersNotValid",
+                "None of the Gateway's listeners are valid",
+            ),
+            (n, v) if v < n => cond(
+                "Accepted",
+                true,
+                "ListenersNotValid",
+                "One or more of the Gateway's listeners are invalid",
+            ),
+            _ => cond("Accepted", true, "Accepted", "Resource accepted"),
+        };
+        (accepted, assumed)
     }
 }
 
@@ -289,16 +335,30 @@ fn listener_conditions(l: &super::gateways::ListenerView) -> Vec<Condition> {
             cond("Conflicted", true, c.reason, msg),
         ];
     }
-    if let Some(p) = &l.problem {
-        return vec![
-            cond("Accepted", false, p.reason, p.message.clone()),
-            cond("Programmed", false, "Invalid", p.message.clone()),
-        ];
-    }
+    // `buildListener` sets `Programmed=False` only for TLS errors: a listener refused for its
+    // protocol or, on a waypoint, its port stays programmed. The protocol and waypoint checks
+    // run after the TLS one and overwrite its `Accepted`.
+    let tls = l.tls_result.error.as_ref();
     let mut out = vec![
-        cond("Accepted", true, "Accepted", "No errors found"),
+        match (&l.problem, tls) {
+            (Some(p), _) => cond("Accepted", false, p.reason, p.message.clone()),
+            (None, Some(t)) if t.refuses() => {
+                cond("Accepted", false, "NoValidCACertificate", t.message.clone())
+            }
+            _ => cond("Accepted", true, "Accepted", "No errors found"),
+        },
         cond("Conflicted", false, "NoConflicts", "No conflicts"),
     ];
+    if let Some(t) = tls {
+        out.push(cond("ResolvedRefs", false, t.reason, t.message.clone()));
+        out.push(cond(
+            "Programmed",
+            false,
+            "Invalid",
+            "Bad TLS configuration",
+        ));
+        return out;
+    }
     out.push(if l.invalid_kinds {
         cond(
             "ResolvedRefs",

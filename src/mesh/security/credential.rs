@@ -54,15 +54,25 @@ fn keys(res: &Resource) -> Vec<String> {
     out
 }
 
-/// Checks a gateway TLS Secret at `now` (Unix seconds); `Ok` when istiod would serve it.
-pub fn check_tls_secret(res: &Resource, now: i64) -> Result<(), Refused> {
+/// Whether a Secret or ConfigMap of the input carries any value: a stub without `data` or
+/// `stringData` is filled by whatever creates the contents (cert-manager writes into an
+/// existing Secret), so its contents are not known.
+pub fn has_values(res: &Resource) -> bool {
+    !keys(res).is_empty()
+}
+
+/// The certificate and key of a TLS Secret, with the certificate's field, as `ExtractCertInfo`
+/// finds them.
+type Pair = ((Vec<u8>, FieldPath), (Vec<u8>, FieldPath));
+
+fn key_pair(res: &Resource) -> Result<Pair, Refused> {
     let pair = |cert: &str, key: &str| Some((value(res, cert)?, value(res, key)?));
     let found = [("cert", "key"), ("tls.crt", "tls.key")]
         .into_iter()
         .find_map(|(c, k)| {
             pair(c, k).filter(|((cb, _), (kb, _))| !cb.is_empty() && !kb.is_empty())
         });
-    let Some(((cert, cert_path), _)) = found else {
+    found.ok_or_else(|| {
         let present = keys(res);
         let shown = if present.is_empty() {
             "none".to_string()
@@ -78,19 +88,72 @@ pub fn check_tls_secret(res: &Resource, now: i64) -> Result<(), Refused> {
         } else {
             "metadata"
         };
-        return Err(Refused {
+        Refused {
             path: FieldPath::parse(field),
             reason: format!(
                 "it has no non-empty `tls.crt` and `tls.key` (or `cert` and `key`); its keys: {shown}"
             ),
-        });
+        }
+    })
+}
+
+fn parse_certificate(cert: &[u8], path: &FieldPath) -> Result<x509_parser::pem::Pem, Refused> {
+    let refuse = |reason: String| Refused {
+        path: path.clone(),
+        reason,
     };
+    let (_, pem) = x509_parser::pem::parse_x509_pem(cert)
+        .map_err(|_| refuse("its certificate is not PEM (no `-----BEGIN …-----` block)".into()))?;
+    pem.parse_x509()
+        .map_err(|e| refuse(format!("its certificate does not parse as X.509 ({e})")))?;
+    Ok(pem)
+}
+
+/// Whether a Gateway API listener's certificate Secret holds a certificate and a private key
+/// (`buildSecretReference`: `ExtractCertInfo`, then `tls.X509KeyPair`, which checks neither
+/// dates nor, here, that the key matches the certificate).
+pub fn check_key_pair(res: &Resource) -> Result<(), Refused> {
+    let ((cert, cert_path), (key, key_path)) = key_pair(res)?;
+    parse_certificate(&cert, &cert_path)?;
+    match x509_parser::pem::parse_x509_pem(&key) {
+        Ok((_, pem)) if pem.label.ends_with("PRIVATE KEY") => Ok(()),
+        _ => Err(Refused {
+            path: key_path,
+            reason: "its key is not a PEM private key".into(),
+        }),
+    }
+}
+
+/// Whether a Secret (`data` base64, or `stringData`) or a ConfigMap (`data` as text) holds a CA
+/// bundle istiod takes: a non-empty `cacert` or `ca.crt` with a PEM certificate
+/// (`ExtractRoot`, then `x509.CertPool.AppendCertsFromPEM`).
+pub fn check_ca_bundle(res: &Resource) -> Result<(), String> {
+    let text = |key: &str| -> Option<Vec<u8>> {
+        if res.kind == "ConfigMap" {
+            let v = raw(res, "data")?.get(key)?.as_str()?;
+            Some(v.as_bytes().to_vec())
+        } else {
+            value(res, key).map(|(v, _)| v)
+        }
+    };
+    let bundle = ["cacert", "ca.crt"]
+        .into_iter()
+        .find_map(|k| text(k).filter(|v| !v.is_empty()))
+        .ok_or_else(|| "it has no non-empty `cacert` or `ca.crt`".to_string())?;
+    match x509_parser::pem::parse_x509_pem(&bundle) {
+        Ok((_, pem)) if pem.parse_x509().is_ok() => Ok(()),
+        _ => Err("its CA bundle holds no PEM certificate".into()),
+    }
+}
+
+/// Checks a gateway TLS Secret at `now` (Unix seconds); `Ok` when istiod would serve it.
+pub fn check_tls_secret(res: &Resource, now: i64) -> Result<(), Refused> {
+    let ((cert, cert_path), _) = key_pair(res)?;
     let refuse = |reason: String| Refused {
         path: cert_path.clone(),
         reason,
     };
-    let (_, pem) = x509_parser::pem::parse_x509_pem(&cert)
-        .map_err(|_| refuse("its certificate is not PEM (no `-----BEGIN …-----` block)".into()))?;
+    let pem = parse_certificate(&cert, &cert_path)?;
     let parsed = pem
         .parse_x509()
         .map_err(|e| refuse(format!("its certificate does not parse as X.509 ({e})")))?;

@@ -58,7 +58,8 @@ impl Rule for WaypointWithoutHbone {
             }
             for l in &g.listeners {
                 // MESH808 reports a listener istio's class does not take at all.
-                if (l.port == Some(HBONE_PORT) && l.protocol == HBONE) || l.problem.is_some() {
+                let unsupported = l.problem.as_ref().is_some_and(|p| p.invalid);
+                if (l.port == Some(HBONE_PORT) && l.protocol == HBONE) || unsupported {
                     continue;
                 }
                 let path = FieldPath::parse("spec.listeners").index(l.index);

@@ -180,7 +180,7 @@ fn report(
                     format!("listeners of Gateway {}/{}", gr.namespace, gr.name),
                 );
         }
-        ParentTarget::Service(_) | ParentTarget::Foreign => {}
+        ParentTarget::Service(_) | ParentTarget::Foreign(_) => {}
     }
 }
 

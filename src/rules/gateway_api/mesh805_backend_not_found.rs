@@ -35,7 +35,7 @@ impl Rule for BackendNotFound {
                 continue;
             }
             let r = store.get(rv.id);
-            for b in &rv.backends {
+            for b in rv.backends.iter().filter(|b| b.resolved_by_istiod()) {
                 let Some(problem) = &b.problem else { continue };
                 let what = format!(
                     "{} {} {}/{}",

@@ -39,7 +39,7 @@ impl Rule for ReferenceNotPermitted {
                 continue;
             }
             let r = store.get(rv.id);
-            for b in &rv.backends {
+            for b in rv.backends.iter().filter(|b| b.resolved_by_istiod()) {
                 if b.problem != Some(BackendProblem::NotPermitted) {
                     continue;
                 }

@@ -1,9 +1,11 @@
 //! MESH808 listener-port-unusable: a Gateway API listener istiod's gateway cannot serve: a port
-//! the generated Service already uses (15021) or the proxy itself binds (15000-15090), a
-//! protocol istio's class does not take, or HTTPS/TLS without `tls`.
+//! the generated Service already uses (15021) or the proxy itself binds (15000, 15020, ...), a
+//! protocol istio's class does not take, HTTPS/TLS without `tls` (unless ListenerSets extend
+//! the Gateway), or certificate references istiod cannot resolve (`buildTLS`).
 
 use crate::diagnostic::Severity;
 use crate::mesh::gateway_api::gateways::Class;
+use crate::mesh::gateway_api::tls;
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::source::FieldPath;
 
@@ -12,7 +14,7 @@ pub struct ListenerPortUnusable;
 static META: RuleMeta = RuleMeta {
     code: "MESH808",
     name: "listener-port-unusable",
-    summary: "a Gateway API listener on a port istio's gateway already uses, with a protocol it does not take, or HTTPS/TLS without tls",
+    summary: "a Gateway API listener on a port istio's gateway already uses, with a protocol it does not take, HTTPS/TLS without tls, or certificates istiod cannot resolve",
     severity: Severity::Error,
     istio_codes: &[],
     kiali_codes: &[],
@@ -21,7 +23,9 @@ static META: RuleMeta = RuleMeta {
 };
 
 /// The ports an istio gateway pod binds itself (`manifests/charts/istio-control/istio-discovery/
-/// files/kube-gateway.yaml`, pilot-agent and Envoy defaults).
+/// files/kube-gateway.yaml`, pilot-agent and Envoy defaults). Other ports of 15000-15090 are
+/// free on a gateway: an east-west gateway serves istiod's 15012 and 15017 (istio's own
+/// `eastwest` controller test input).
 fn own_port(port: i64) -> Option<&'static str> {
     Some(match port {
         15000 => "Envoy admin",
@@ -33,7 +37,6 @@ fn own_port(port: i64) -> Option<&'static str> {
         15021 => "the health check status port",
         15053 => "DNS proxy",
         15090 => "Envoy Prometheus metrics",
-        _ if (15000..=15090).contains(&port) => "in the range istio reserves for its proxy",
         _ => return None,
     })
 }
@@ -66,16 +69,40 @@ impl Rule for ListenerPortUnusable {
                     l.name, r.namespace, r.name
                 );
                 if let Some(p) = &l.problem {
+                    // MESH1606 reports a waypoint's listener other than HBONE on 15008.
+                    if !p.invalid {
+                        continue;
+                    }
                     cx.report(g.id, at("protocol"), format!("{who}: {} (Accepted=False, {}): no route attaches to it", p.message, p.reason))
                         .subkind("unsupported-protocol")
                         .help("use HTTP, HTTPS, TLS or TCP (upper case); istio's gateway class takes no UDP");
                     continue;
                 }
-                if !l.server() {
+                // istiod keeps HTTPS/TLS without `tls` as a placeholder for the listeners
+                // ListenerSets add on the port (`buildListener`).
+                let placeholder = api
+                    .extended
+                    .contains(&(r.namespace.clone(), r.name.clone()));
+                if !l.server() && !placeholder {
                     cx.report(g.id, base.clone(), format!("{who} has protocol {} but no `tls`: istiod builds no server for it, so nothing is served on it", l.protocol))
                         .subkind("no-tls")
                         .help("add `tls` (mode Terminate with certificateRefs, or Passthrough for TLS)");
                     continue;
+                }
+                if let Some(e) = &l.tls_result.error {
+                    let partial = if e.partial {
+                        "; the object may come from outside the input"
+                    } else {
+                        ""
+                    };
+                    cx.report(g.id, e.path.clone(), format!("{who}: {} (ResolvedRefs=False, {}): the listener is not programmed, so TLS handshakes on it fail{partial}", e.message, e.reason))
+                        .subkind("tls-unresolved")
+                        .severity(if e.partial { Severity::Warning } else { Severity::Error })
+                        .help(match e.reason {
+                            tls::REF_NOT_PERMITTED => "add a ReferenceGrant in the Secret's (or ConfigMap's) namespace that lets Gateways of this namespace reference it",
+                            tls::INVALID_CERTIFICATE_REF => "reference at most two Secrets (group \"\", kind Secret) that hold a PEM certificate and key under tls.crt and tls.key",
+                            _ => "reference one ConfigMap or Secret that holds a PEM CA bundle under ca.crt",
+                        });
                 }
                 let Some(port) = l.port else { continue };
                 if g.class == Class::Waypoint && port == 15008 {
@@ -98,7 +125,7 @@ impl Rule for ListenerPortUnusable {
                     } else {
                         "reserved-port"
                     })
-                    .help("move the listener to a port outside 15000-15090");
+                    .help("move the listener to a port the gateway's proxy does not bind itself (15000, 15001, 15004, 15006, 15008, 15020, 15021, 15053 and 15090 are taken)");
             }
         }
     }
