@@ -80,21 +80,26 @@ impl Rule for WaypointNotFound {
             if g.class == Class::Waypoint || hbone_listener(spec).is_some() {
                 continue;
             }
-            // Another controller's class may still run a waypoint; istio's own are no waypoints.
-            let severity = match g.class {
-                Class::Istio | Class::Remote => Severity::Error,
-                _ => Severity::Warning,
-            };
-            cx.report(
-                at,
-                path,
-                format!(
-                    "{} {} names Gateway {target} as its waypoint, but it is no waypoint (class `{}`, no listener on port 15008 with protocol HBONE): the traffic of {uses} is sent to it over HBONE on port 15008, where it does not listen, so those connections fail",
-                    labelled.kind,
-                    labelled.name,
-                    gateway_class(store.get(gateway)),
+            // Another controller may implement waypoints (istiod sends them HBONE on 15008
+            // whatever their listeners say); istio's own ingress classes are no waypoints.
+            let class = gateway_class(store.get(gateway));
+            let (severity, message) = match g.class {
+                Class::Istio | Class::Remote => (
+                    Severity::Error,
+                    format!(
+                        "{} {} names Gateway {target} as its waypoint, but it is no waypoint (class `{class}`, no listener on port 15008 with protocol HBONE): the traffic of {uses} is sent to it over HBONE on port 15008, where it does not listen, so those connections fail",
+                        labelled.kind, labelled.name,
+                    ),
                 ),
-            )
+                _ => (
+                    Severity::Info,
+                    format!(
+                        "{} {} names Gateway {target} of another controller's class `{class}` as its waypoint; it has no listener on port 15008 with protocol HBONE, and istiod sends the traffic of {uses} to it over HBONE on port 15008, so that controller must serve HBONE there",
+                        labelled.kind, labelled.name,
+                    ),
+                ),
+            };
+            cx.report(at, path, message)
             .subkind("not-a-waypoint")
             .severity(severity)
             .related(gateway, crate::source::FieldPath::parse("spec.gatewayClassName"), "the Gateway named")
