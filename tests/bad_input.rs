@@ -33,6 +33,29 @@ fn meshlint(args: &[&str], dir: &Path) -> Run {
 /// A Service whose name carries a terminal escape and a newline that would forge a line.
 const INJECTED: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: \"x\\e[31mred\\nfake.yaml:1:1: error[MESH999] injected\"\nspec:\n  ports: [{name: web, port: 80}]\n";
 
+/// Names with escapes and a bell in the objects the table commands print.
+const INJECTED_TABLES: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: \"s\\e[31m\", namespace: \"n\\a\"}\nspec:\n  selector: {app: a}\n  ports: [{name: http, port: 80}]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: \"d\\e[1m\", namespace: \"n\\a\"}\nspec:\n  template:\n    metadata: {labels: {app: a}}\n    spec: {containers: [{name: c, image: c}]}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: \"g\\e[2J\", namespace: x}\nspec:\n  gatewayClassName: istio\n  listeners: [{name: \"l\\a\", port: 80, protocol: HTTP}]\n";
+
+#[test]
+fn control_characters_are_escaped_in_the_table_commands() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("in.yaml"), INJECTED_TABLES).expect("write");
+    for command in ["listeners", "mtls", "gateways"] {
+        let run = meshlint(&[command, "in.yaml"], dir.path());
+        assert_eq!(run.code, 0, "{command}: {}{}", run.stdout, run.stderr);
+        assert!(
+            !run.stdout.contains(['\u{1b}', '\u{7}']),
+            "{command} prints a raw control character:\n{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("\\u{1b}") || run.stdout.contains("\\u{7}"),
+            "{command} shows the escaped names:\n{}",
+            run.stdout
+        );
+    }
+}
+
 #[test]
 fn control_characters_are_escaped_in_every_text_format() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -4,6 +4,7 @@ use std::io::Write;
 
 use crate::engine::{self, AmbientNamespace, AmbientPath};
 use crate::model::listener::{Row, ScopeRows};
+use crate::report::text::{visible, visible_lines};
 
 use super::{AdminArgs, ListFormat, MeshArgs, ReadArgs, eprint_line, or_report, report_inputs};
 
@@ -96,7 +97,7 @@ pub(super) fn listeners(args: ListenersArgs) -> u8 {
         ListFormat::Human => write_human(&mut out, &shown).and_then(|()| {
             ambient
                 .iter()
-                .try_for_each(|a| out.write_all(ambient_text(a).as_bytes()))
+                .try_for_each(|a| out.write_all(visible_lines(&ambient_text(a)).as_bytes()))
         }),
         ListFormat::Json => write_json(&mut out, &shown, &ambient),
     }
@@ -108,22 +109,28 @@ pub(super) fn listeners(args: ListenersArgs) -> u8 {
 
 fn write_human(out: &mut impl Write, scopes: &[&ScopeRows]) -> std::io::Result<()> {
     for (label, _, _, rows) in scopes {
-        writeln!(out, "{label}")?;
+        writeln!(out, "{}", visible(label))?;
         writeln!(
             out,
             "  {:<16} {:>6}  {:<20} OWNERS",
             "ADDRESS", "PORT", "TYPE"
         )?;
         for r in rows.iter() {
-            write!(out, "  {:<16} {:>6}  {:<20} ", r.address, r.port, r.kind)?;
+            write!(
+                out,
+                "  {:<16} {:>6}  {:<20} ",
+                visible(&r.address),
+                r.port,
+                r.kind
+            )?;
             for (i, o) in r.owners.iter().enumerate() {
                 if i > 0 {
                     out.write_all(b", ")?;
                 }
-                out.write_all(o.as_bytes())?;
+                out.write_all(visible(o).as_bytes())?;
             }
             if let Some(c) = &r.conflict {
-                write!(out, "  <- {c}")?;
+                write!(out, "  <- {}", visible(c))?;
             }
             out.write_all(b"\n")?;
         }

@@ -88,7 +88,8 @@ pub fn human(view: &GatewayView) -> String {
     if view.gateways.is_empty() && view.routes.is_empty() {
         out.push_str("no Gateway API Gateways or routes in the input\n");
     }
-    out
+    // Names, hosts and messages come from the input.
+    super::text::visible_lines(&out).into_owned()
 }
 
 pub fn json(view: &GatewayView) -> String {

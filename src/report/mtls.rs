@@ -91,7 +91,8 @@ pub fn human(t: &MtlsTable, namespace: Option<&str>) -> String {
         "\n{mismatches} mismatch{}\n",
         if mismatches == 1 { "" } else { "es" }
     ));
-    out
+    // Names and hosts come from the input.
+    super::text::visible_lines(&out).into_owned()
 }
 
 /// Per workload, the AuthorizationPolicies in the order Envoy evaluates them.
