@@ -2440,4 +2440,14 @@ fn gateways_predicts_listener_and_route_conditions() {
     let gw = &other.json()["gateways"][0];
     assert_eq!(gw["name"], "api-gateway");
     assert_eq!(gw["services"], serde_json::json!([]), "{gw}");
+    // What a prediction assumes about objects the input lacks is said in the text too.
+    let assumed = meshlint(&["gateways", "testdata/rules/MESH808/good-tls.yaml"]);
+    assumed.expect_code(0);
+    assert!(
+        assumed
+            .stdout
+            .contains("note: the certificate Secret shop/shop-cert has no data in the input"),
+        "{}",
+        assumed.stdout
+    );
 }

@@ -46,6 +46,9 @@ pub fn human(view: &GatewayView) -> String {
         if !g.conditions.is_empty() {
             out.push_str(&format!("  status: {}\n", conditions(&g.conditions)));
         }
+        if let Some(n) = &g.note {
+            out.push_str(&format!("  note: {n}\n"));
+        }
         for l in &g.listeners {
             out.push_str(&format!(
                 "  listener {:<16} {:>5} {:<6} {:<24} routes {}  {}\n",
@@ -58,6 +61,9 @@ pub fn human(view: &GatewayView) -> String {
             ));
             for p in problems(&l.conditions) {
                 out.push_str(&format!("      {p}\n"));
+            }
+            if let Some(n) = &l.note {
+                out.push_str(&format!("      note: {n}\n"));
             }
         }
         out.push('\n');
