@@ -456,6 +456,32 @@ fn empty_reports() -> &'static [usize; 5] {
 
 /// The dump loader, the rules on what loads, and `trace` through every listener it has.
 fn dump_target(name: &str, text: &str) {
+    if let Some(z) = meshlint::envoy::ztunnel::parse(text) {
+        let addresses = [
+            "10.96.0.20",
+            "10.244.2.54",
+            "10.96.65.117",
+            "10.244.3.3",
+            "192.0.2.1",
+            "fd00::20",
+        ];
+        for dest in addresses {
+            for source in [
+                None,
+                Some("10.244.3.3"),
+                Some("10.244.1.5"),
+                Some("203.0.113.9"),
+            ] {
+                let t = meshlint::envoy::ztunnel::trace(
+                    &z,
+                    dest.parse().expect("ip"),
+                    80,
+                    source.map(|s| s.parse().expect("ip")),
+                );
+                assert!(!t.steps.is_empty());
+            }
+        }
+    }
     if name.ends_with(".json") {
         match parse_json(text) {
             Ok(_) => {}
