@@ -51,29 +51,50 @@ const RESOURCE_FIELDS: &[&str] = &["resources", "bases", "components"];
 /// How deep kustomizations naming kustomizations are followed.
 const MAX_REACH_DEPTH: usize = 16;
 
-/// What the patches of `kustomization` can change, by canonical path: its own directory and,
-/// recursively, the files and directories its `resources`, `bases` and `components` name
-/// (kustomize builds those, wherever they are, and patches the result). Remote entries are
-/// not followed.
-pub(super) fn reach(kustomization: &Path, limit: FileSize) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut seen = BTreeSet::new();
-    collect_reach(kustomization, limit, 0, &mut seen, &mut out);
-    out
+/// What the patches of a kustomization can change.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Reach {
+    /// Any object of the input: a Component's patches apply to whatever includes it, and a
+    /// chain too deep to follow is not followed to its end.
+    Everywhere,
+    /// These canonical files and directories (everything below a directory).
+    Within(Vec<PathBuf>),
 }
 
+/// What the patches of `kustomization` can change: its own directory and, recursively, the
+/// files and directories its `resources`, `bases` and `components` name (kustomize builds
+/// those, wherever they are, and patches the result). Remote entries are not followed.
+pub(super) fn reach(kustomization: &Path, limit: FileSize) -> Reach {
+    if read_root(kustomization, limit)
+        .and_then(|root| root.get("kind")?.as_str().map(str::to_string))
+        .is_some_and(|k| k == "Component")
+    {
+        return Reach::Everywhere;
+    }
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    match collect_reach(kustomization, limit, 0, &mut seen, &mut out) {
+        true => Reach::Within(out),
+        false => Reach::Everywhere,
+    }
+}
+
+/// Adds what `kustomization` builds to `out`; false when the chain is too deep to follow.
 fn collect_reach(
     kustomization: &Path,
     limit: FileSize,
     depth: usize,
     seen: &mut BTreeSet<PathBuf>,
     out: &mut Vec<PathBuf>,
-) {
+) -> bool {
     let Some(dir) = kustomization.parent() else {
-        return;
+        return true;
     };
-    if depth > MAX_REACH_DEPTH || !seen.insert(dir.to_path_buf()) {
-        return;
+    if depth > MAX_REACH_DEPTH {
+        return false;
+    }
+    if !seen.insert(dir.to_path_buf()) {
+        return true;
     }
     out.push(dir.to_path_buf());
     for entry in listed(kustomization, limit, RESOURCE_FIELDS) {
@@ -92,10 +113,15 @@ fn collect_reach(
             .map(|name| path.join(name))
             .find(|p| p.is_file())
         {
-            Some(k) => collect_reach(&k, limit, depth + 1, seen, out),
+            Some(k) => {
+                if !collect_reach(&k, limit, depth + 1, seen, out) {
+                    return false;
+                }
+            }
             None => out.push(path),
         }
     }
+    true
 }
 
 /// The patch paths a kustomization file lists; inline patches (text with a newline) are not
@@ -107,15 +133,16 @@ fn listed_patches(kustomization: &Path, limit: FileSize) -> Vec<String> {
         .collect()
 }
 
+/// A kustomization file's document; an unreadable one is none (reported, if at all, as an
+/// input).
+fn read_root(kustomization: &Path, limit: FileSize) -> Option<super::Node> {
+    let text = super::read_text(kustomization, limit, "file").ok()?;
+    super::yaml::parse_stream(&text).ok()?.into_iter().next()
+}
+
 /// The entries of `fields` in a kustomization file: strings, or maps with a `path`.
 fn listed(kustomization: &Path, limit: FileSize, fields: &[&str]) -> Vec<String> {
-    let Ok(text) = super::read_text(kustomization, limit, "file") else {
-        return Vec::new();
-    };
-    let Ok(docs) = super::yaml::parse_stream(&text) else {
-        return Vec::new();
-    };
-    let Some(root) = docs.first() else {
+    let Some(root) = read_root(kustomization, limit) else {
         return Vec::new();
     };
     fields
@@ -206,18 +233,31 @@ mod tests {
             "overlays/prod/kustomization.yaml",
             "resources:\n- ../../base\n- ../../shared/cm.yaml\n- https://github.com/x/y//z\n- missing.yaml\ncomponents: [../prod]\npatches: [{path: ns.yaml}]\n",
         );
-        let mut reached: Vec<PathBuf> = reach(
+        let Reach::Within(reached) = reach(
             &root.join("overlays/prod/kustomization.yaml"),
             FileSize::default(),
-        )
-        .iter()
-        .map(|p| p.strip_prefix(&root).expect("under root").to_path_buf())
-        .collect();
+        ) else {
+            panic!("an overlay's reach is bounded");
+        };
+        let mut reached: Vec<PathBuf> = reached
+            .iter()
+            .map(|p| p.strip_prefix(&root).expect("under root").to_path_buf())
+            .collect();
         reached.sort();
         let want: Vec<PathBuf> = ["base", "base/ns.yaml", "overlays/prod", "shared/cm.yaml"]
             .iter()
             .map(PathBuf::from)
             .collect();
         assert_eq!(reached, want);
+        // A Component's patches apply to whatever kustomization includes it.
+        std::fs::create_dir_all(root.join("comp")).expect("mkdir");
+        write(
+            "comp/kustomization.yaml",
+            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches: [{path: inject.yaml}]\n",
+        );
+        assert_eq!(
+            reach(&root.join("comp/kustomization.yaml"), FileSize::default()),
+            Reach::Everywhere
+        );
     }
 }

@@ -196,18 +196,32 @@ impl Sources {
         if self.patches.is_empty() {
             return;
         }
-        let mut reach: BTreeMap<&std::path::Path, Vec<std::path::PathBuf>> = BTreeMap::new();
-        for (_, k) in &self.patches {
-            reach
+        // The kinds each kustomization's patches change, then what they reach: a set of roots
+        // that each file's ancestors are looked up in.
+        let mut by_kustomization: BTreeMap<&std::path::Path, BTreeSet<String>> = BTreeMap::new();
+        for (kinds, k) in &self.patches {
+            by_kustomization
                 .entry(k.as_path())
-                .or_insert_with(|| kustomize::reach(k, limit));
+                .or_default()
+                .extend(kinds.iter().cloned());
         }
+        let scopes: Vec<(BTreeSet<String>, Option<BTreeSet<std::path::PathBuf>>)> =
+            by_kustomization
+                .into_iter()
+                .map(|(k, kinds)| match kustomize::reach(k, limit) {
+                    kustomize::Reach::Everywhere => (kinds, None),
+                    kustomize::Reach::Within(roots) => (kinds, Some(roots.into_iter().collect())),
+                })
+                .collect();
         for (id, file) in self.files.iter().enumerate() {
-            let Ok(path) = std::fs::canonicalize(&file.path) else {
-                continue;
-            };
-            for (kinds, k) in &self.patches {
-                if reach[k.as_path()].iter().any(|r| path.starts_with(r)) {
+            let path = std::fs::canonicalize(&file.path).ok();
+            for (kinds, roots) in &scopes {
+                let reached = match (roots, &path) {
+                    (None, _) => true,
+                    (Some(roots), Some(path)) => path.ancestors().any(|a| roots.contains(a)),
+                    (Some(_), None) => false,
+                };
+                if reached {
                     self.patched_kinds
                         .entry(id)
                         .or_default()
