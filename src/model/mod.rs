@@ -268,7 +268,9 @@ fn add_document(
                 node,
                 format!("{kind} {}/{}: `{p}`: {msg}", res.namespace, res.name),
             );
-            if let Some(pos) = embedded::locate(&src.text, node, rest).filter(|_| !rest.is_empty())
+            if let Some(pos) = (!rest.is_empty())
+                .then(|| embedded::locate(&src.text, node, rest))
+                .flatten()
             {
                 (e.line, e.column) = (pos.line, pos.column);
             }

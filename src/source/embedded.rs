@@ -1,7 +1,8 @@
 //! Positions inside YAML embedded in a string field, such as the `mesh` and `meshNetworks`
 //! keys of the `istio` ConfigMap. A literal block scalar (`|`) keeps its text line for line,
 //! only indented, so a field of the embedded document maps back to its own line and column in
-//! the file. Any other style (folded, quoted, escaped) does not keep lines, and gives `None`.
+//! the file. Any other style (folded, quoted, escaped) does not keep lines, and gives `None`, as
+//! does a block whose text starts with a blank line or a field on no line of the text.
 
 use super::node::{Node, Pos, Seg, Value};
 
@@ -19,14 +20,22 @@ pub fn locate(file: &str, scalar: &Node, inner: &[Seg]) -> Option<Pos> {
     let target = node.pos.line as usize - 1;
     // The text's lines up to the target must be the file's lines without their indentation;
     // otherwise the scalar is not a plain literal block and positions would be wrong.
+    let mut checked = 0;
     for (i, want) in text.lines().take(target + 1).enumerate() {
         let got = lines.get(i)?.1;
         if got != want && !(want.is_empty() && got.trim().is_empty()) {
             return None;
         }
+        checked += 1;
     }
-    let start = lines[target].0;
-    let line_start = text[..node.pos.offset].rfind('\n').map_or(0, |n| n + 1);
+    if checked <= target {
+        return None;
+    }
+    let start = lines.get(target)?.0;
+    let line_start = text
+        .get(..node.pos.offset)?
+        .rfind('\n')
+        .map_or(0, |n| n + 1);
     Some(Pos {
         line: scalar.pos.line + target as u32,
         column: node.pos.column + scalar.pos.column - 1,
@@ -109,6 +118,9 @@ mod tests {
         let folded = "data:\n  meshNetworks: >\n    networks:\n      n1: {}\n";
         assert_eq!(at(folded, "data.meshNetworks", "networks.n1"), None);
         assert_eq!(at(MAP, "data.meshNetworks", "networks.nope"), None);
+        // An explicit key without a value is placed past the text's last line.
+        let past = "data:\n  mesh: |2\n    ?\n        #\u{2028}\r\n        b\"\t\n  x: 1\n";
+        assert_eq!(at(past, "data.mesh", "b\""), None);
         assert_eq!(at(MAP, "data.mesh", "x"), None);
     }
 }
