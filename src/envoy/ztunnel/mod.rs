@@ -18,6 +18,9 @@ pub struct Dump {
     workloads: Vec<Workload>,
     services: Vec<Service>,
     policies: Vec<rbac::Policy>,
+    /// Policies the dump holds in a shape meshlint does not read: any of them may deny, so no
+    /// verdict is given.
+    unread_policies: usize,
 }
 
 #[derive(Deserialize)]
@@ -84,15 +87,23 @@ struct GatewayAddress {
 
 /// `api.go` accepts both shapes: a list, or a map whose values are the entries.
 fn entries<T: for<'de> Deserialize<'de>>(v: Option<&Value>) -> Vec<T> {
+    read_entries(v).0
+}
+
+/// The entries that read, and how many did not.
+fn read_entries<T: for<'de> Deserialize<'de>>(v: Option<&Value>) -> (Vec<T>, usize) {
     let items: Vec<&Value> = match v {
         Some(Value::Array(a)) => a.iter().collect(),
         Some(Value::Object(m)) => m.values().collect(),
         _ => Vec::new(),
     };
-    items
+    let total = items.len();
+    let read: Vec<T> = items
         .into_iter()
         .filter_map(|i| T::deserialize(i).ok())
-        .collect()
+        .collect();
+    let unread = total - read.len();
+    (read, unread)
 }
 
 /// The dump in `text`, when it is one: a JSON object with `workloads` and `services`.
@@ -102,10 +113,12 @@ pub fn parse(text: &str) -> Option<Dump> {
     if !(o.contains_key("workloads") && o.contains_key("services")) {
         return None;
     }
+    let (policies, unread_policies) = read_entries(o.get("policies"));
     Some(Dump {
         workloads: entries(o.get("workloads")),
         services: entries(o.get("services")),
-        policies: entries(o.get("policies")),
+        policies,
+        unread_policies,
     })
 }
 
@@ -221,7 +234,7 @@ impl Dump {
                 let applied =
                     rbac::applied(&self.policies, &w.namespace, &w.authorization_policies);
                 let (peer, verdict) = match (peer, w.ip()) {
-                    (Peer::Known(src, identity), Some(dst)) => {
+                    (Peer::Known(src, identity), Some(dst)) if self.unread_policies == 0 => {
                         let conn = rbac::Connection {
                             src: *src,
                             dst,
@@ -248,7 +261,14 @@ impl Dump {
 }
 
 /// The steps that state the verdicts.
-fn verdict_steps(auth: &[Authorization], steps: &mut Vec<String>) {
+fn verdict_steps(dump: &Dump, auth: &[Authorization], steps: &mut Vec<String>) {
+    if dump.unread_policies > 0 && !auth.is_empty() {
+        steps.push(format!(
+            "{} authorization policies of the dump are in a shape meshlint does not read, so it gives no L4 verdict",
+            dump.unread_policies
+        ));
+        return;
+    }
     for a in auth {
         let who = match a.more {
             0 => a.workload.clone(),
@@ -335,7 +355,7 @@ pub fn trace(dump: &Dump, ip: IpAddr, port: u32, source: Option<IpAddr>) -> Trac
         };
         let port = target_port.map_or(port, |t| u32::try_from(t).unwrap_or(port));
         let authorization = dump.authorize(&endpoints, &seen, port);
-        verdict_steps(&authorization, &mut steps);
+        verdict_steps(dump, &authorization, &mut steps);
         return Trace {
             destination,
             target: Some(format!(
@@ -376,7 +396,7 @@ pub fn trace(dump: &Dump, ip: IpAddr, port: u32, source: Option<IpAddr>) -> Trac
         } else {
             Vec::new()
         };
-        verdict_steps(&authorization, &mut steps);
+        verdict_steps(dump, &authorization, &mut steps);
         return Trace {
             destination,
             target: Some(format!("Pod {}/{}", w.namespace, w.name)),
@@ -447,6 +467,31 @@ mod tests {
         let dump = parse(DUMP).expect("a ztunnel dump");
         let source = source.map(|s| s.parse().expect("ip"));
         trace(&dump, dest.parse().expect("ip"), port, source)
+    }
+
+    #[test]
+    fn a_policy_that_does_not_read_withholds_the_verdict() {
+        for unread in [
+            r#"{"action": "Deny", "name": "x", "namespace": "bookinfo", "scope": "Namespace", "rules": [[[{"destinationPorts": [70000]}]]]}"#,
+            r#"{"action": "Deny", "name": "y", "namespace": "bookinfo", "scope": "Namespace", "rules": [[[{"futureField": ["a"]}]]]}"#,
+        ] {
+            let text = DUMP.replacen(r#""policies": ["#, &format!(r#""policies": [{unread},"#), 1);
+            let dump = parse(&text).expect("a ztunnel dump");
+            let t = trace(
+                &dump,
+                "10.96.0.21".parse().expect("ip"),
+                9080,
+                Some("10.244.3.3".parse().expect("ip")),
+            );
+            assert!(t.authorization.iter().all(|a| a.verdict.is_none()), "{t:?}");
+            assert!(
+                t.steps
+                    .last()
+                    .is_some_and(|s| s.contains("gives no L4 verdict")),
+                "{:?}",
+                t.steps
+            );
+        }
     }
 
     #[test]

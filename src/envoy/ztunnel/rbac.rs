@@ -25,9 +25,10 @@ pub struct Policy {
 }
 
 /// An `RbacMatch`: every set field must match, each by any of its entries; `not*` fields by
-/// none of theirs.
+/// none of theirs. A field meshlint does not know makes the policy unread, as ignoring it
+/// would widen the match.
 #[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Match {
     namespaces: Vec<Value>,
     not_namespaces: Vec<Value>,
