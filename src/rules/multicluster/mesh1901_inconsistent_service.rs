@@ -22,10 +22,12 @@ static META: RuleMeta = RuleMeta {
     doc: include_str!("../../../rules/MESH1901-multicluster-inconsistent-service.md"),
 };
 
-/// Every Service of a cluster by `(namespace, name)`.
+/// Every Service of a cluster by `(namespace, name)`; one with a generated name is a distinct
+/// object wherever it is created.
 fn services(store: &Store) -> HashMap<(&str, &str), (ResId, &ServiceSpec)> {
     store
         .iter()
+        .filter(|(_, r)| !r.generated_name)
         .filter_map(|(id, r)| {
             let svc = r.service()?;
             Some(((r.namespace.as_str(), r.name.as_str()), (id, &svc.spec)))

@@ -9,6 +9,7 @@ use ipnet::IpNet;
 
 use crate::diagnostic::Severity;
 use crate::mesh::clusters::ClusterIds;
+use crate::mesh::injection::is_cluster_snapshot;
 use crate::model::istio::MeshNetworks;
 use crate::model::{ResId, Spec};
 use crate::rules::{Context, Rule, RuleMeta};
@@ -90,6 +91,7 @@ impl Rule for MeshNetworksEndpoints {
 }
 
 fn check_networks(cx: &mut Context<'_>, id: ResId, mn: &MeshNetworks, ids: &ClusterIds<'_>) {
+    let snapshot = is_cluster_snapshot(cx.store);
     let known = ids
         .all()
         .map(|c| format!("`{c}`"))
@@ -125,7 +127,11 @@ fn check_networks(cx: &mut Context<'_>, id: ResId, mn: &MeshNetworks, ids: &Clus
                 .help("use the cluster ID, a DNS label such as `cluster-east`");
                 continue;
             }
-            if let Some(&(other, j)) = first_network.get(registry) {
+            // A cluster named twice in one network only sets that network's flag again.
+            if let Some(&(other, j)) = first_network
+                .get(registry)
+                .filter(|(o, _)| *o != name.as_str())
+            {
                 cx.report(
                     id,
                     path,
@@ -136,12 +142,14 @@ fn check_networks(cx: &mut Context<'_>, id: ResId, mn: &MeshNetworks, ids: &Clus
                 .help("name each cluster in one network's endpoints only");
                 continue;
             }
-            first_network.insert(registry, (name, i));
+            first_network.entry(registry).or_insert((name, i));
             if ids.contains(registry) {
                 continue;
             }
             let near = ids.all().find(|k| k.eq_ignore_ascii_case(registry));
-            let severity = if near.is_some() || !ids.remote.is_empty() {
+            // Remote secrets carry credentials and are mostly created outside manifest trees:
+            // only a cluster snapshot lists them all.
+            let severity = if near.is_some() || snapshot {
                 Severity::Error
             } else {
                 Severity::Warning
@@ -151,8 +159,8 @@ fn check_networks(cx: &mut Context<'_>, id: ResId, mn: &MeshNetworks, ids: &Clus
             );
             match near {
                 Some(k) => message.push_str(&format!("; cluster IDs are case-sensitive: did you mean `{k}`?")),
-                None if ids.remote.is_empty() => message.push_str("; the input holds no remote secret (`istio/multiCluster: \"true\"`), so if it is a remote cluster whose secret is created elsewhere this is fine"),
-                None => {}
+                None if snapshot => {}
+                None => message.push_str("; if it is a remote cluster whose secret (`istio/multiCluster: \"true\"`) is not in the input, this is fine"),
             }
             let reported = cx
                 .report(id, path, message)
