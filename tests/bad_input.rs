@@ -34,7 +34,7 @@ fn meshlint(args: &[&str], dir: &Path) -> Run {
 const INJECTED: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: \"x\\e[31mred\\nfake.yaml:1:1: error[MESH999] injected\"\nspec:\n  ports: [{name: web, port: 80}]\n";
 
 /// Names with escapes and a bell in the objects the table commands print.
-const INJECTED_TABLES: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: \"s\\e[31m\", namespace: \"n\\a\"}\nspec:\n  selector: {app: a}\n  ports: [{name: http, port: 80}]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: \"d\\e[1m\", namespace: \"n\\a\"}\nspec:\n  template:\n    metadata: {labels: {app: a}}\n    spec: {containers: [{name: c, image: c}]}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: \"g\\e[2J\", namespace: x}\nspec:\n  gatewayClassName: istio\n  listeners: [{name: \"l\\a\", port: 80, protocol: HTTP}]\n";
+const INJECTED_TABLES: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: \"s\\e[31m\", namespace: \"n\\a\"}\nspec:\n  selector: {app: a}\n  ports: [{name: http, port: 80}]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: \"d\\e[1m\", namespace: \"n\\a\"}\nspec:\n  template:\n    metadata: {labels: {app: a}}\n    spec: {containers: [{name: c, image: c}]}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: \"g\\e[2J\", namespace: x}\nspec:\n  gatewayClassName: istio\n  listeners: [{name: \"l\\a\", port: 80, protocol: HTTP, hostname: \"a.example.com\\nforged line\"}]\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: \"amb\\nforged line\", labels: {istio.io/dataplane-mode: ambient}}\n";
 
 #[test]
 fn control_characters_are_escaped_in_the_table_commands() {
@@ -51,6 +51,11 @@ fn control_characters_are_escaped_in_the_table_commands() {
         assert!(
             run.stdout.contains("\\u{1b}") || run.stdout.contains("\\u{7}"),
             "{command} shows the escaped names:\n{}",
+            run.stdout
+        );
+        assert!(
+            !run.stdout.lines().any(|l| l.starts_with("forged")),
+            "{command} lets a value forge a line:\n{}",
             run.stdout
         );
     }

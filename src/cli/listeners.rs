@@ -4,7 +4,7 @@ use std::io::Write;
 
 use crate::engine::{self, AmbientNamespace, AmbientPath};
 use crate::model::listener::{Row, ScopeRows};
-use crate::report::text::{visible, visible_lines};
+use crate::report::text::visible;
 
 use super::{AdminArgs, ListFormat, MeshArgs, ReadArgs, eprint_line, or_report, report_inputs};
 
@@ -97,7 +97,7 @@ pub(super) fn listeners(args: ListenersArgs) -> u8 {
         ListFormat::Human => write_human(&mut out, &shown).and_then(|()| {
             ambient
                 .iter()
-                .try_for_each(|a| out.write_all(visible_lines(&ambient_text(a)).as_bytes()))
+                .try_for_each(|a| out.write_all(ambient_text(a).as_bytes()))
         }),
         ListFormat::Json => write_json(&mut out, &shown, &ambient),
     }
@@ -207,10 +207,11 @@ fn ambient_text(a: &AmbientNamespace) -> String {
     };
     let mut out = format!(
         "namespace {} ({what}): no sidecar, so no sidecar listeners; the node's ztunnel carries the traffic of its ambient workloads (mTLS over HBONE, port 15008), and a waypoint the L7 part when one is named\n",
-        a.namespace
+        visible(&a.namespace)
     );
     for p in a.workloads.iter().chain(&a.services) {
-        let via = match (&p.waypoint, p.named_by) {
+        let waypoint = p.waypoint.as_deref().map(visible);
+        let via = match (&waypoint, p.named_by) {
             (Some(w), Some(by)) if p.refused => format!(
                 "ztunnel (waypoint {w}, {by}, takes no {} traffic)",
                 if p.kind == "Service" {
@@ -224,7 +225,7 @@ fn ambient_text(a: &AmbientNamespace) -> String {
         };
         out.push_str(&format!(
             "  {:<36} {via}\n",
-            format!("{} {}", p.kind, p.name)
+            format!("{} {}", visible(&p.kind), visible(&p.name))
         ));
     }
     out.push('\n');

@@ -4,13 +4,15 @@
 use crate::engine::GatewayView;
 use crate::mesh::gateway_api::status::Condition;
 
+use super::text::visible;
+
 fn conditions(cs: &[Condition]) -> String {
     cs.iter()
         .map(|c| {
             if c.status == "True" && c.reason == c.type_ {
                 c.type_.to_string()
             } else {
-                format!("{}={} ({})", c.type_, c.status, c.reason)
+                format!("{}={} ({})", c.type_, c.status, visible(&c.reason))
             }
         })
         .collect::<Vec<_>>()
@@ -21,8 +23,24 @@ fn conditions(cs: &[Condition]) -> String {
 fn problems(cs: &[Condition]) -> Vec<String> {
     cs.iter()
         .filter(|c| (c.status == "False") != (c.type_ == "Conflicted"))
-        .map(|c| format!("{} {}: {}", c.type_, c.reason, c.message))
+        .map(|c| {
+            format!(
+                "{} {}: {}",
+                c.type_,
+                visible(&c.reason),
+                visible(&c.message)
+            )
+        })
         .collect()
+}
+
+/// A list of names from the input, each made visible.
+fn names(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| visible(s))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn human(view: &GatewayView) -> String {
@@ -30,7 +48,10 @@ pub fn human(view: &GatewayView) -> String {
     for g in &view.gateways {
         out.push_str(&format!(
             "Gateway {}/{}  class {} ({})\n",
-            g.namespace, g.name, g.class, g.controller
+            visible(&g.namespace),
+            visible(&g.name),
+            visible(&g.class),
+            visible(&g.controller)
         ));
         if !g.services.is_empty() {
             out.push_str(&format!(
@@ -40,22 +61,22 @@ pub fn human(view: &GatewayView) -> String {
                 } else {
                     "bound to"
                 },
-                g.services.join(", ")
+                names(&g.services)
             ));
         }
         if !g.conditions.is_empty() {
             out.push_str(&format!("  status: {}\n", conditions(&g.conditions)));
         }
         if let Some(n) = &g.note {
-            out.push_str(&format!("  note: {n}\n"));
+            out.push_str(&format!("  note: {}\n", visible(n)));
         }
         for l in &g.listeners {
             out.push_str(&format!(
                 "  listener {:<16} {:>5} {:<6} {:<24} routes {}  {}\n",
-                l.name,
+                visible(&l.name),
                 l.port.map_or_else(|| "-".into(), |p| p.to_string()),
-                l.protocol,
-                l.hostname.as_deref().unwrap_or("*"),
+                visible(&l.protocol),
+                visible(l.hostname.as_deref().unwrap_or("*")),
                 l.attached_routes,
                 conditions(&l.conditions)
             ));
@@ -63,20 +84,25 @@ pub fn human(view: &GatewayView) -> String {
                 out.push_str(&format!("      {p}\n"));
             }
             if let Some(n) = &l.note {
-                out.push_str(&format!("      note: {n}\n"));
+                out.push_str(&format!("      note: {}\n", visible(n)));
             }
         }
         out.push('\n');
     }
     for r in &view.routes {
-        out.push_str(&format!("{} {}/{}\n", r.kind, r.namespace, r.name));
+        out.push_str(&format!(
+            "{} {}/{}\n",
+            r.kind,
+            visible(&r.namespace),
+            visible(&r.name)
+        ));
         if r.parents.is_empty() {
             out.push_str("  no parentRefs: attached nowhere\n");
         }
         for p in &r.parents {
-            out.push_str(&format!("  parent {}", p.parent));
+            out.push_str(&format!("  parent {}", visible(&p.parent)));
             if !p.listeners.is_empty() {
-                out.push_str(&format!(" (listeners {})", p.listeners.join(", ")));
+                out.push_str(&format!(" (listeners {})", names(&p.listeners)));
             }
             if !p.conditions.is_empty() {
                 out.push_str(&format!(": {}", conditions(&p.conditions)));
@@ -86,7 +112,7 @@ pub fn human(view: &GatewayView) -> String {
                 out.push_str(&format!("      {pr}\n"));
             }
             if let Some(n) = &p.note {
-                out.push_str(&format!("      note: {n}\n"));
+                out.push_str(&format!("      note: {}\n", visible(n)));
             }
         }
         out.push('\n');
@@ -94,8 +120,7 @@ pub fn human(view: &GatewayView) -> String {
     if view.gateways.is_empty() && view.routes.is_empty() {
         out.push_str("no Gateway API Gateways or routes in the input\n");
     }
-    // Names, hosts and messages come from the input.
-    super::text::visible_lines(&out).into_owned()
+    out
 }
 
 pub fn json(view: &GatewayView) -> String {

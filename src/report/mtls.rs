@@ -5,6 +5,17 @@ use std::collections::BTreeSet;
 
 use crate::engine::{AuthzRow, InboundRow, MtlsTable, OutboundRow};
 
+use super::text::visible;
+
+/// Names from the input, each made visible, joined.
+fn names(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| visible(s))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The rows of namespace `ns`, or of every namespace.
 fn wanted(ns: Option<&str>, row_ns: &str) -> bool {
     ns.is_none_or(|n| n == row_ns)
@@ -13,7 +24,7 @@ fn wanted(ns: Option<&str>, row_ns: &str) -> bool {
 pub fn human(t: &MtlsTable, namespace: Option<&str>) -> String {
     let mut out = format!(
         "root namespace {}, auto mTLS {}\n",
-        t.root_namespace,
+        visible(&t.root_namespace),
         if t.auto_mtls { "on" } else { "off" }
     );
     let namespaces: BTreeSet<&str> = t
@@ -25,11 +36,15 @@ pub fn human(t: &MtlsTable, namespace: Option<&str>) -> String {
         .filter(|n| wanted(namespace, n))
         .collect();
     for ns in namespaces {
-        out.push_str(&format!("\nnamespace {ns}\n"));
+        out.push_str(&format!("\nnamespace {}\n", visible(ns)));
         let inbound: Vec<&InboundRow> = t.inbound.iter().filter(|r| r.namespace == ns).collect();
         if !inbound.is_empty() {
             out.push_str("  inbound: what each workload port accepts\n");
-            let width = inbound.iter().map(|r| r.workload.len()).max().unwrap_or(0);
+            let width = inbound
+                .iter()
+                .map(|r| visible(&r.workload).len())
+                .max()
+                .unwrap_or(0);
             for r in inbound {
                 let why = if r.mode == "no sidecar" {
                     r.sidecar.trim_start_matches("no: ").to_string()
@@ -37,8 +52,11 @@ pub fn human(t: &MtlsTable, namespace: Option<&str>) -> String {
                     r.policy.clone()
                 };
                 out.push_str(&format!(
-                    "    {:<width$} {:>5}  {:<10}  {why}\n",
-                    r.workload, r.port, r.mode
+                    "    {:<width$} {:>5}  {:<10}  {}\n",
+                    visible(&r.workload),
+                    r.port,
+                    r.mode,
+                    visible(&why)
                 ));
             }
         }
@@ -56,7 +74,7 @@ pub fn human(t: &MtlsTable, namespace: Option<&str>) -> String {
                 let via = if r.accepts_via.is_empty() {
                     String::new()
                 } else {
-                    format!(" ({})", r.accepts_via)
+                    format!(" ({})", visible(&r.accepts_via))
                 };
                 let accepts = if r.accepts == "no sidecar" {
                     "has no sidecar".to_string()
@@ -65,19 +83,20 @@ pub fn human(t: &MtlsTable, namespace: Option<&str>) -> String {
                 };
                 out.push_str(&format!(
                     "    {} -> {}: {accepts}{via}\n",
-                    r.destination, r.server
+                    visible(&r.destination),
+                    visible(&r.server)
                 ));
                 last = Some((&r.destination, &r.server));
             }
             let verdict = match &r.problem {
-                Some(p) => format!("  MISMATCH: {p}"),
+                Some(p) => format!("  MISMATCH: {}", visible(p)),
                 None => "  ok".into(),
             };
             out.push_str(&format!(
                 "      clients in {}: {} via {}{verdict}\n",
-                r.clients.join(", "),
-                r.sends,
-                r.via
+                names(&r.clients),
+                visible(&r.sends),
+                visible(&r.via)
             ));
         }
         out.push_str(&authorization(t, ns));
@@ -91,8 +110,7 @@ pub fn human(t: &MtlsTable, namespace: Option<&str>) -> String {
         "\n{mismatches} mismatch{}\n",
         if mismatches == 1 { "" } else { "es" }
     ));
-    // Names and hosts come from the input.
-    super::text::visible_lines(&out).into_owned()
+    out
 }
 
 /// Per workload, the AuthorizationPolicies in the order Envoy evaluates them.
@@ -117,7 +135,7 @@ fn authorization(t: &MtlsTable, ns: &str) -> String {
             ("ALLOW", &r.allow),
         ] {
             if !list.is_empty() {
-                parts.push(format!("{action} {}", list.join(", ")));
+                parts.push(format!("{action} {}", names(list)));
             }
         }
         let verdict = if r.default_deny {
@@ -132,7 +150,7 @@ fn authorization(t: &MtlsTable, ns: &str) -> String {
         } else {
             format!("{}; ", parts.join("; "))
         };
-        out.push_str(&format!("    {}: {parts}{verdict}\n", r.workload));
+        out.push_str(&format!("    {}: {parts}{verdict}\n", visible(&r.workload)));
     }
     out
 }

@@ -11,14 +11,6 @@ fn acts(c: char) -> bool {
         || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Lines of text built from the input, each made [`visible`]; the line breaks stay.
-pub fn visible_lines(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(|c| c != '\n' && acts(c)) {
-        return Cow::Borrowed(s);
-    }
-    Cow::Owned(s.split('\n').map(visible).collect::<Vec<_>>().join("\n"))
-}
-
 /// `s` with every control character (C0, DEL, C1; newlines and tabs too) and bidirectional
 /// override written as its Rust escape (`\n`, `\u{1b}`, `\u{202e}`).
 pub fn visible(s: &str) -> Cow<'_, str> {
