@@ -146,6 +146,7 @@ fn alike(a: &Finding, b: &Finding) -> bool {
 fn merge_sources(all: impl Iterator<Item = Sources>) -> (Sources, Vec<crate::source::InputError>) {
     let mut merged = Sources::default();
     let mut seen = BTreeSet::new();
+    let mut noted = BTreeSet::new();
     let mut errors = Vec::new();
     for mut s in all {
         errors.append(&mut s.errors);
@@ -155,7 +156,13 @@ fn merge_sources(all: impl Iterator<Item = Sources>) -> (Sources, Vec<crate::sou
             }
         }
         for notice in s.notices {
-            if !merged.notices.contains(&notice) {
+            let key = (
+                notice.file.clone(),
+                notice.line,
+                notice.column,
+                notice.message.clone(),
+            );
+            if noted.insert(key) {
                 merged.notices.push(notice);
             }
         }
