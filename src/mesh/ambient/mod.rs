@@ -98,16 +98,7 @@ fn enrol_service(
         labels_path: labels_path(),
         source: EnrolmentSource::Service,
     };
-    let ns_labelled = ns.map(|(nid, n)| Labelled {
-        id: nid,
-        labels: &n.labels,
-        labels_path: labels_path(),
-        source: EnrolmentSource::Namespace,
-    });
-    resolved(
-        enrolment::resolve(Some(&own), ns_labelled.as_ref(), &r.namespace),
-        api,
-    )
+    enrol_own_or_namespace(api, &own, ns, &r.namespace)
 }
 
 impl AmbientView {
@@ -351,6 +342,16 @@ fn enrol_workload(
         labels_path: w.pod_meta_path.clone().key("labels"),
         source: EnrolmentSource::Workload,
     };
+    enrol_own_or_namespace(api, &own, ns, &r.namespace)
+}
+
+/// The waypoint `own`'s label names, else its namespace's, as found in the input.
+fn enrol_own_or_namespace(
+    api: &GatewayApi,
+    own: &Labelled<'_>,
+    ns: Option<(ResId, &Resource)>,
+    namespace: &str,
+) -> Enrolment {
     let ns_labelled = ns.map(|(nid, n)| Labelled {
         id: nid,
         labels: &n.labels,
@@ -358,7 +359,7 @@ fn enrol_workload(
         source: EnrolmentSource::Namespace,
     });
     resolved(
-        enrolment::resolve(Some(&own), ns_labelled.as_ref(), &r.namespace),
+        enrolment::resolve(Some(own), ns_labelled.as_ref(), namespace),
         api,
     )
 }
