@@ -4,7 +4,7 @@
 use crate::engine::GatewayView;
 use crate::mesh::gateway_api::status::Condition;
 
-use super::text::visible;
+use super::text::{visible, visible_list};
 
 fn conditions(cs: &[Condition]) -> String {
     cs.iter()
@@ -34,15 +34,6 @@ fn problems(cs: &[Condition]) -> Vec<String> {
         .collect()
 }
 
-/// A list of names from the input, each made visible.
-fn names(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|s| visible(s))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 pub fn human(view: &GatewayView) -> String {
     let mut out = String::new();
     for g in &view.gateways {
@@ -61,7 +52,7 @@ pub fn human(view: &GatewayView) -> String {
                 } else {
                     "bound to"
                 },
-                names(&g.services)
+                visible_list(&g.services)
             ));
         }
         if !g.conditions.is_empty() {
@@ -102,7 +93,7 @@ pub fn human(view: &GatewayView) -> String {
         for p in &r.parents {
             out.push_str(&format!("  parent {}", visible(&p.parent)));
             if !p.listeners.is_empty() {
-                out.push_str(&format!(" (listeners {})", names(&p.listeners)));
+                out.push_str(&format!(" (listeners {})", visible_list(&p.listeners)));
             }
             if !p.conditions.is_empty() {
                 out.push_str(&format!(": {}", conditions(&p.conditions)));

@@ -5,16 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::engine::{AuthzRow, InboundRow, MtlsTable, OutboundRow};
 
-use super::text::visible;
-
-/// Names from the input, each made visible, joined.
-fn names(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|s| visible(s))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+use super::text::{visible, visible_list};
 
 /// The rows of namespace `ns`, or of every namespace.
 fn wanted(ns: Option<&str>, row_ns: &str) -> bool {
@@ -94,7 +85,7 @@ pub fn human(t: &MtlsTable, namespace: Option<&str>) -> String {
             };
             out.push_str(&format!(
                 "      clients in {}: {} via {}{verdict}\n",
-                names(&r.clients),
+                visible_list(&r.clients),
                 visible(&r.sends),
                 visible(&r.via)
             ));
@@ -135,7 +126,7 @@ fn authorization(t: &MtlsTable, ns: &str) -> String {
             ("ALLOW", &r.allow),
         ] {
             if !list.is_empty() {
-                parts.push(format!("{action} {}", names(list)));
+                parts.push(format!("{action} {}", visible_list(list)));
             }
         }
         let verdict = if r.default_deny {

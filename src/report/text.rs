@@ -11,6 +11,15 @@ fn acts(c: char) -> bool {
         || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Names from the input, each made [`visible`], joined with `, `.
+pub fn visible_list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| visible(s))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `s` with every control character (C0, DEL, C1; newlines and tabs too) and bidirectional
 /// override written as its Rust escape (`\n`, `\u{1b}`, `\u{202e}`).
 pub fn visible(s: &str) -> Cow<'_, str> {
