@@ -85,7 +85,7 @@ pub enum Sidecar {
     Ambient,
     /// The input does not tell, and why (its Namespace is elsewhere, a skipped patch may
     /// change it, or it is a gateway).
-    Unknown(String),
+    Unknown(&'static str),
 }
 
 /// The Istio sidecar state of workload `res`, given its Namespace when the input has it. A
@@ -93,7 +93,7 @@ pub enum Sidecar {
 /// from objects no skipped patch may change.
 pub fn sidecar(store: &Store, res: &Resource, namespace: Option<&Resource>) -> Sidecar {
     let Some(w) = res.workload() else {
-        return Sidecar::Unknown("it is not a workload".into());
+        return Sidecar::Unknown("it is not a workload");
     };
     // Ambient pods get mTLS from ztunnel, without a sidecar; gateways are proxies themselves.
     let ambient = |labels: &std::collections::BTreeMap<String, String>| {
@@ -102,7 +102,7 @@ pub fn sidecar(store: &Store, res: &Resource, namespace: Option<&Resource>) -> S
             .is_some_and(|m| m == "ambient")
     };
     if injection::is_istio_gateway(res) {
-        return Sidecar::Unknown("it is an Istio gateway, a proxy itself".into());
+        return Sidecar::Unknown("it is an Istio gateway, a proxy itself");
     }
     if ambient(&w.pod_labels) || namespace.is_some_and(|n| ambient(&n.labels)) {
         return Sidecar::Ambient;
@@ -125,16 +125,14 @@ pub fn sidecar(store: &Store, res: &Resource, namespace: Option<&Resource>) -> S
     if namespace.is_some_and(|ns| store.may_be_patched("Namespace", ns))
         || store.may_be_patched(&res.kind, res)
     {
-        return Sidecar::Unknown(
-            "a kustomize patch the input skips may add an injection label".into(),
-        );
+        return Sidecar::Unknown("a kustomize patch the input skips may add an injection label");
     }
     match namespace {
         Some(ns) => Sidecar::No(format!(
             "namespace `{}` selects no injection (no `istio-injection=enabled` or `istio.io/rev` label) and the pod does not ask for it",
             ns.name
         )),
-        None => Sidecar::Unknown("its Namespace is not in the input to tell".into()),
+        None => Sidecar::Unknown("its Namespace is not in the input to tell"),
     }
 }
 

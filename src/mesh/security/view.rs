@@ -271,7 +271,7 @@ fn namespace_rows(
                 (Some(resolved.mode), resolved.mode_from),
                 (
                     resolved.mode,
-                    Sidecar::Unknown("no workload of the input serves it".into()),
+                    Sidecar::Unknown("no workload of the input serves it"),
                     None,
                 ),
             ));
