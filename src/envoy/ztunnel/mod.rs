@@ -54,9 +54,7 @@ impl Workload {
 
     /// The first address, without its network.
     fn ip(&self) -> Option<IpAddr> {
-        self.workload_ips
-            .first()
-            .and_then(|a| a.rsplit('/').next()?.parse().ok())
+        self.workload_ips.first().and_then(|a| address(a))
     }
 }
 
@@ -122,10 +120,14 @@ pub fn parse(text: &str) -> Option<Dump> {
     })
 }
 
-/// ztunnel writes addresses as `NETWORK/IP` (the network may be empty).
-fn address_is(written: &str, ip: IpAddr) -> bool {
+/// The IP of an address ztunnel writes as `NETWORK/IP` (the network may be empty).
+fn address(written: &str) -> Option<IpAddr> {
     let bare = written.rsplit_once('/').map_or(written, |(_, a)| a);
-    bare.parse::<IpAddr>().is_ok_and(|a| a == ip)
+    bare.parse().ok()
+}
+
+fn address_is(written: &str, ip: IpAddr) -> bool {
+    address(written) == Some(ip)
 }
 
 /// Where a connection to one address goes in ambient mode.
@@ -197,9 +199,8 @@ impl Dump {
 
     /// The waypoint behind a waypoint address (its Service VIP or its own address), as the
     /// peer the destination's ztunnel sees.
-    fn waypoint_peer(&self, address: &str) -> Peer {
-        let bare = address.rsplit_once('/').map_or(address, |(_, a)| a);
-        let Ok(ip) = bare.parse::<IpAddr>() else {
+    fn waypoint_peer(&self, written: &str) -> Peer {
+        let Some(ip) = address(written) else {
             return Peer::Unknown;
         };
         let by_service = self
