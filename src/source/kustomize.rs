@@ -65,12 +65,6 @@ pub(super) enum Reach {
 /// files and directories its `resources`, `bases` and `components` name (kustomize builds
 /// those, wherever they are, and patches the result). Remote entries are not followed.
 pub(super) fn reach(kustomization: &Path, limit: FileSize) -> Reach {
-    if read_root(kustomization, limit)
-        .and_then(|root| root.get("kind")?.as_str().map(str::to_string))
-        .is_some_and(|k| k == "Component")
-    {
-        return Reach::Everywhere;
-    }
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     match collect_reach(kustomization, limit, 0, &mut seen, &mut out) {
@@ -79,7 +73,9 @@ pub(super) fn reach(kustomization: &Path, limit: FileSize) -> Reach {
     }
 }
 
-/// Adds what `kustomization` builds to `out`; false when the chain is too deep to follow.
+/// Adds what `kustomization` builds to `out`; false when it is bounded by nothing in the
+/// input: a Component (as the kustomization whose patches are asked about), or a chain too
+/// deep to follow.
 fn collect_reach(
     kustomization: &Path,
     limit: FileSize,
@@ -96,8 +92,13 @@ fn collect_reach(
     if !seen.insert(dir.to_path_buf()) {
         return true;
     }
+    let root = read_root(kustomization, limit);
+    let kind = root.as_ref().and_then(|r| r.get("kind")?.as_str());
+    if depth == 0 && kind == Some("Component") {
+        return false;
+    }
     out.push(dir.to_path_buf());
-    for entry in listed(kustomization, limit, RESOURCE_FIELDS) {
+    for entry in entries(root.as_ref(), RESOURCE_FIELDS) {
         if entry.contains("://") || entry.starts_with("github.com/") {
             continue;
         }
@@ -127,7 +128,7 @@ fn collect_reach(
 /// The patch paths a kustomization file lists; inline patches (text with a newline) are not
 /// files. An unreadable kustomization lists nothing: it is reported, if at all, as an input.
 fn listed_patches(kustomization: &Path, limit: FileSize) -> Vec<String> {
-    listed(kustomization, limit, PATCH_FIELDS)
+    entries(read_root(kustomization, limit).as_ref(), PATCH_FIELDS)
         .into_iter()
         .filter(|p| !p.contains('\n'))
         .collect()
@@ -140,9 +141,9 @@ fn read_root(kustomization: &Path, limit: FileSize) -> Option<super::Node> {
     super::yaml::parse_stream(&text).ok()?.into_iter().next()
 }
 
-/// The entries of `fields` in a kustomization file: strings, or maps with a `path`.
-fn listed(kustomization: &Path, limit: FileSize, fields: &[&str]) -> Vec<String> {
-    let Some(root) = read_root(kustomization, limit) else {
+/// The entries of `fields` in a kustomization's document: strings, or maps with a `path`.
+fn entries(root: Option<&super::Node>, fields: &[&str]) -> Vec<String> {
+    let Some(root) = root else {
         return Vec::new();
     };
     fields
