@@ -13,18 +13,16 @@ const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml"
 /// Fields whose entries name patch files (a string, or a map with `path`).
 const PATCH_FIELDS: &[&str] = &["patches", "patchesStrategicMerge", "patchesJson6902"];
 
-/// Every patch file named by a kustomization in the directory of one of `files` or above it
-/// (kustomize only loads files under the kustomization's directory), by canonical path, with
-/// the kustomization's canonical path.
-pub(super) fn patch_files(files: &[String], limit: FileSize) -> HashMap<PathBuf, PathBuf> {
+/// Every patch file named by a kustomization in the directory of one of `files` (canonical
+/// paths) or above it (kustomize only loads files under the kustomization's directory), by
+/// canonical path, with the kustomization's canonical path.
+pub(super) fn patch_files<'p>(
+    files: impl Iterator<Item = &'p Path>,
+    limit: FileSize,
+) -> HashMap<PathBuf, PathBuf> {
     let mut dirs = BTreeSet::new();
-    for f in files.iter().filter(|f| *f != "-") {
-        if let Some(parent) = std::fs::canonicalize(f)
-            .ok()
-            .and_then(|p| p.parent().map(Path::to_path_buf))
-        {
-            dirs.extend(parent.ancestors().map(Path::to_path_buf));
-        }
+    for parent in files.filter_map(Path::parent) {
+        dirs.extend(parent.ancestors().map(Path::to_path_buf));
     }
     let mut out = HashMap::new();
     for dir in dirs {
@@ -195,7 +193,7 @@ mod tests {
             std::fs::write(root.join("base").join(f), "a: 1\n").expect("write");
         }
         let named = root.join("base/patches/svc.yaml");
-        let found = patch_files(&[named.to_string_lossy().into_owned()], FileSize::default());
+        let found = patch_files(std::iter::once(named.as_path()), FileSize::default());
         let mut listed: Vec<_> = found
             .keys()
             .map(|p| p.strip_prefix(&root).expect("under root").to_path_buf())

@@ -12,7 +12,8 @@ pub mod sniff;
 mod walk;
 pub mod yaml;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
 
 use rayon::prelude::*;
 
@@ -82,7 +83,7 @@ pub struct Sources {
     /// Objects of these kinds in that file may differ once built.
     pub patched_kinds: BTreeMap<FileId, BTreeSet<String>>,
     /// The skipped patches: the kinds each names and its kustomization's canonical path.
-    patches: Vec<(BTreeSet<String>, std::path::PathBuf)>,
+    patches: Vec<(BTreeSet<String>, PathBuf)>,
 }
 
 /// The name under which stdin is reported.
@@ -100,16 +101,26 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
         notices,
         ..Sources::default()
     };
-    let patches = kustomize::patch_files(&files, opts.max_file_size);
+    // Each file's canonical path, found once: kustomizations are looked up from it, and the
+    // patches they list matched against it.
+    let canonical: Vec<Option<PathBuf>> = files
+        .par_iter()
+        .map(|f| (f != "-").then(|| std::fs::canonicalize(f).ok()).flatten())
+        .collect();
+    let patches = kustomize::patch_files(
+        canonical.iter().flatten().map(PathBuf::as_path),
+        opts.max_file_size,
+    );
     opts.progress.stage("reading", files.len());
     // Reading and parsing run in parallel; results are added in discovery order, so output
     // never depends on scheduling.
     let parsed: Vec<_> = files
         .into_par_iter()
-        .map(|f| {
-            let patch_of = std::fs::canonicalize(&f).ok().and_then(|c| {
-                let k = patches.get(&c)?;
-                Some((kustomize::display(k, &f, &c), k.clone()))
+        .zip(canonical)
+        .map(|(f, c)| {
+            let patch_of = c.as_ref().and_then(|c| {
+                let k = patches.get(c)?;
+                Some((kustomize::display(k, &f, c), k.clone()))
             });
             let read =
                 read_text(std::path::Path::new(&f), opts.max_file_size, "file").map(|text| {
@@ -120,15 +131,22 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
                     (text, parsed)
                 });
             opts.progress.tick();
-            (f, read)
+            (f, c, read)
         })
         .collect();
-    for (f, read) in parsed {
+    let mut canonical_of = HashMap::new();
+    for (f, c, read) in parsed {
         // Files found by walking a directory may be any YAML (Helm values, CI configs): what
         // is plainly no Kubernetes object is skipped there without a word.
         let walked = !paths.contains(&f);
         match read {
-            Ok((text, parsed)) => sources.add_parsed(f, text, parsed, walked),
+            Ok((text, parsed)) => {
+                // Only patch scopes need them.
+                if let Some(c) = c.filter(|_| !patches.is_empty()) {
+                    canonical_of.insert(display_name(&f), c);
+                }
+                sources.add_parsed(f, text, parsed, walked)
+            }
             Err(e) => sources.errors.push(InputError {
                 file: display_name(&f),
                 line: e.line,
@@ -137,7 +155,7 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
             }),
         }
     }
-    sources.scope_patches(opts.max_file_size);
+    sources.scope_patches(opts.max_file_size, &canonical_of);
     sources
 }
 
@@ -146,7 +164,7 @@ pub fn load(paths: &[String], opts: &Discovery) -> Sources {
 enum Parsed {
     JsonDump,
     /// A patch: the kustomization as shown, and its canonical path.
-    Patch(String, std::path::PathBuf),
+    Patch(String, PathBuf),
     /// The documents that parse, and an error for each one that does not.
     Yaml(Vec<Node>, Vec<yaml::ParseError>),
 }
@@ -191,8 +209,9 @@ impl Sources {
         });
     }
 
-    /// Marks the files each skipped patch can reach with the kinds it changes.
-    fn scope_patches(&mut self, limit: FileSize) {
+    /// Marks the files each skipped patch can reach with the kinds it changes; `canonical_of`
+    /// gives each read file's canonical path by its name.
+    fn scope_patches(&mut self, limit: FileSize, canonical_of: &HashMap<String, PathBuf>) {
         if self.patches.is_empty() {
             return;
         }
@@ -205,18 +224,17 @@ impl Sources {
                 .or_default()
                 .extend(kinds.iter().cloned());
         }
-        let scopes: Vec<(BTreeSet<String>, Option<BTreeSet<std::path::PathBuf>>)> =
-            by_kustomization
-                .into_iter()
-                .map(|(k, kinds)| match kustomize::reach(k, limit) {
-                    kustomize::Reach::Everywhere => (kinds, None),
-                    kustomize::Reach::Within(roots) => (kinds, Some(roots.into_iter().collect())),
-                })
-                .collect();
+        let scopes: Vec<(BTreeSet<String>, Option<BTreeSet<PathBuf>>)> = by_kustomization
+            .into_iter()
+            .map(|(k, kinds)| match kustomize::reach(k, limit) {
+                kustomize::Reach::Everywhere => (kinds, None),
+                kustomize::Reach::Within(roots) => (kinds, Some(roots.into_iter().collect())),
+            })
+            .collect();
         for (id, file) in self.files.iter().enumerate() {
-            let path = std::fs::canonicalize(&file.path).ok();
+            let path = canonical_of.get(&file.path);
             for (kinds, roots) in &scopes {
-                let reached = match (roots, &path) {
+                let reached = match (roots, path) {
                     (None, _) => true,
                     (Some(roots), Some(path)) => path.ancestors().any(|a| roots.contains(a)),
                     (Some(_), None) => false,
