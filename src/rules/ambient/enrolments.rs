@@ -17,6 +17,14 @@ pub enum Subject {
     Workload(ResId),
 }
 
+impl Subject {
+    pub fn id(self) -> ResId {
+        match self {
+            Subject::Service(id) | Subject::Workload(id) => id,
+        }
+    }
+}
+
 /// One `istio.io/use-waypoint` label naming a waypoint, and the Services and workloads it
 /// applies to (none for a namespace label whose objects all name their own).
 pub struct Labelled {

@@ -121,8 +121,7 @@ pub fn uses_text(cx: &Context<'_>, subjects: &[Subject]) -> String {
     let mut names: Vec<String> = subjects
         .iter()
         .map(|s| {
-            let (Subject::Service(id) | Subject::Workload(id)) = *s;
-            let r = cx.store.get(id);
+            let r = cx.store.get(s.id());
             format!("{} {}", r.kind, r.name)
         })
         .collect();

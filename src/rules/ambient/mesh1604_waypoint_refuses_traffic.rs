@@ -106,8 +106,7 @@ impl Rule for WaypointRefusesTraffic {
                 .iter()
                 .copied()
                 .filter(|s| {
-                    let (Subject::Service(id) | Subject::Workload(id)) = *s;
-                    let ns = &store.get(id).namespace;
+                    let ns = &store.get(s.id()).namespace;
                     match &from {
                         AllowedFrom::All => false,
                         AllowedFrom::Selector(sel) => api
